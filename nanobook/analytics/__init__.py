@@ -1,0 +1,2 @@
+"""nanobook.analytics (being built)."""
+__all__: list[str] = []

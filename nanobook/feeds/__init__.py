@@ -1,0 +1,2 @@
+"""nanobook.feeds (being built)."""
+__all__: list[str] = []

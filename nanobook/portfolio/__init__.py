@@ -1,0 +1,2 @@
+"""nanobook.portfolio (being built)."""
+__all__: list[str] = []
