@@ -1,0 +1,293 @@
+"""NASDAQ TotalView-ITCH 5.0: decode to numpy structured arrays.
+
+Sources: a BinaryFILE stream (``[u16 big-endian length][message]`` repeated),
+plain or gzip-compressed, given as a path or as bytes; or a pcap/pcapng
+capture of MoldUDP64 packets (the file type is recognised from its first
+bytes).  Messages become one structured array per message type (dtypes in
+:data:`ITCH_DTYPES`), with no Python object per message.  Every record starts
+with ``index``, the message's position in the stream (0-based, counting
+every framed message), so the arrays can be merged back into stream order.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from dataclasses import dataclass, field
+from typing import Iterator, Union
+
+import numpy as np
+
+from . import _itch
+from ._errors import FeedError, FeedFormatError
+from ._pcap import is_pcap, iter_udp
+
+__all__ = [
+    "ITCH_DTYPES",
+    "ITCH_MESSAGE_NAMES",
+    "ItchMessages",
+    "read_itch",
+    "iter_itch",
+    "moldudp64_to_binaryfile",
+]
+
+#: numpy dtype of each ITCH 5.0 message type (key: the type character).
+ITCH_DTYPES: dict[str, np.dtype] = dict(_itch.DTYPES)
+#: descriptive name of each message type (``"A"`` -> ``"add_order"``).
+ITCH_MESSAGE_NAMES: dict[str, str] = dict(_itch.NAMES)
+
+Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
+
+_MOLD_DTYPE = np.dtype([("index", "u8"), ("session", "S10"), ("sequence", "u8")], align=True)
+
+
+@dataclass
+class ItchMessages:
+    """Decoded ITCH messages: one structured array per message type.
+
+    Attributes
+    ----------
+    arrays : dict[str, numpy.ndarray]
+        Message type character -> records of that type, in stream order.
+    n_messages : int
+        Framed messages read, including skipped ones.
+    skipped : int
+        Messages skipped in lenient mode (unknown type or short length).
+    mold : numpy.ndarray or None
+        For MoldUDP64 captures: ``(index, session, sequence)`` per message.
+    """
+
+    arrays: dict[str, np.ndarray]
+    n_messages: int = 0
+    skipped: int = 0
+    mold: np.ndarray | None = None
+    packets: int = field(default=0)
+
+    def __getitem__(self, msg_type: str) -> np.ndarray:
+        """Records of ``msg_type`` (an empty array of its dtype if none)."""
+        if msg_type not in ITCH_DTYPES:
+            raise KeyError(f"msg_type must be an ITCH 5.0 message type, got {msg_type!r}")
+        a = self.arrays.get(msg_type)
+        return a if a is not None else np.empty(0, ITCH_DTYPES[msg_type])
+
+    def __contains__(self, msg_type: object) -> bool:
+        return msg_type in self.arrays
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of decoded messages per type (types present only)."""
+        return {k: len(v) for k, v in sorted(self.arrays.items())}
+
+    def symbols(self) -> dict[int, str]:
+        """Stock locate -> symbol, from the stock directory (``R``) messages."""
+        r = self["R"]
+        return {int(loc): s.decode("ascii", "replace").rstrip()
+                for loc, s in zip(r["stock_locate"], r["stock"])}
+
+    @staticmethod
+    def concat(parts: list["ItchMessages"]) -> "ItchMessages":
+        """Join consecutive chunks (as yielded by :func:`iter_itch`)."""
+        keys = sorted({k for p in parts for k in p.arrays})
+        arrays = {k: np.concatenate([p[k] for p in parts]) for k in keys}
+        molds = [p.mold for p in parts if p.mold is not None]
+        return ItchMessages(
+            arrays,
+            sum(p.n_messages for p in parts),
+            sum(p.skipped for p in parts),
+            np.concatenate(molds) if molds else None,
+            sum(p.packets for p in parts),
+        )
+
+
+def _check_strict(strict: object, lenient: object) -> bool:
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict must be a bool, got {strict!r}")
+    if lenient is not None:
+        if not isinstance(lenient, bool):
+            raise TypeError(f"lenient must be a bool, got {lenient!r}")
+        return not lenient
+    return strict
+
+
+def _read_source(source: Source, name: str = "source") -> bytes | memoryview:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = source
+    elif isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as fh:
+            data = fh.read()
+    else:
+        raise TypeError(f"{name} must be a path or bytes-like, got {type(source).__name__}")
+    head = bytes(memoryview(data)[:4])
+    if head[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(bytes(data))
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FeedFormatError(f"corrupt gzip stream: {exc}", 0) from exc
+    return data
+
+
+def moldudp64_to_binaryfile(data: bytes) -> tuple[bytes, np.ndarray, int]:
+    """Cut the MoldUDP64 packets of a pcap/pcapng capture into a BinaryFILE stream.
+
+    A MoldUDP64 packet is a 20-byte header (10-byte session, u64 sequence
+    number of its first message, u16 message count) followed by that many
+    ``[u16 length][message]`` blocks, the BinaryFILE framing.  Heartbeats
+    (count 0) and end-of-session packets (count 0xFFFF) carry no message.
+
+    Returns
+    -------
+    stream : bytes
+        The message blocks of every packet, in capture order.
+    mold : numpy.ndarray
+        ``(index, session, sequence)`` for each message.
+    packets : int
+        MoldUDP64 packets read.
+
+    Raises
+    ------
+    FeedFormatError
+        If a packet is shorter than its header or its message blocks overrun it.
+    """
+    chunks: list[bytes] = []
+    sess: list[bytes] = []
+    seqs: list[int] = []
+    packets = 0
+    for pkt in iter_udp(data):
+        pl = pkt.payload
+        if len(pl) < 20:
+            raise FeedFormatError(f"MoldUDP64 packet of {len(pl)} bytes, header needs 20", pkt.offset)
+        session = pl[:10]
+        seq = int.from_bytes(pl[10:18], "big")
+        count = int.from_bytes(pl[18:20], "big")
+        packets += 1
+        if count in (0, 0xFFFF):
+            continue
+        p = 20
+        for i in range(count):
+            if p + 2 > len(pl):
+                raise FeedFormatError(
+                    f"MoldUDP64 packet says {count} messages but ends after {i}", pkt.offset + p)
+            ln = int.from_bytes(pl[p : p + 2], "big")
+            if p + 2 + ln > len(pl):
+                raise FeedFormatError(
+                    f"MoldUDP64 message {i} of length {ln} overruns its packet", pkt.offset + p)
+            p += 2 + ln
+            sess.append(session)
+            seqs.append(seq + i)
+        chunks.append(pl[20:p])
+    mold = np.empty(len(seqs), _MOLD_DTYPE)
+    mold["index"] = np.arange(len(seqs), dtype=np.uint64)
+    mold["session"] = sess
+    mold["sequence"] = seqs
+    return b"".join(chunks), mold, packets
+
+
+def read_itch(source: Source, *, strict: bool = True, lenient: bool | None = None) -> ItchMessages:
+    """Decode a whole ITCH 5.0 file or buffer into structured arrays.
+
+    Parameters
+    ----------
+    source : path or bytes-like
+        BinaryFILE (plain or gzip) or a pcap/pcapng capture of MoldUDP64.
+    strict : bool, default True
+        Strict mode rejects zero length slots, unknown message types, lengths
+        that differ from the specification and trailing partial messages.
+    lenient : bool, optional
+        ``lenient=True`` is ``strict=False``: a zero length slot takes the
+        specification length of its message type (files written with zero
+        lengths decode), unknown types and too-short messages are skipped and
+        counted in ``skipped``, longer messages have their extra bytes ignored,
+        and a partial message at the end is dropped.
+
+    Returns
+    -------
+    ItchMessages
+
+    Raises
+    ------
+    FeedFormatError
+        On malformed bytes, with the absolute byte offset of the message
+        (for captures: the offset in the extracted message stream).
+    FileNotFoundError
+        If the path does not exist.
+
+    Notes
+    -----
+    Cost: two passes over the bytes in C, O(n) time, output memory only.
+    """
+    strict = _check_strict(strict, lenient)
+    data = _read_source(source)
+    mold = None
+    packets = 0
+    if is_pcap(bytes(memoryview(data)[:4])):
+        data, mold, packets = moldudp64_to_binaryfile(bytes(data))
+    arrays, _consumed, nmsg, skipped = _itch.decode(data, strict, True, 0, 0)
+    return ItchMessages(arrays, nmsg, skipped, mold, packets)
+
+
+def iter_itch(
+    source: Source,
+    *,
+    chunk_size: int = 1 << 24,
+    strict: bool = True,
+    lenient: bool | None = None,
+) -> Iterator[ItchMessages]:
+    """Stream a BinaryFILE (plain or gzip) in chunks, for files larger than memory.
+
+    Each yielded :class:`ItchMessages` holds the complete messages of about
+    ``chunk_size`` bytes; ``index`` keeps counting across chunks and error
+    offsets are absolute in the (decompressed) stream.
+
+    Parameters
+    ----------
+    source : path or bytes-like
+    chunk_size : int, default 16 MiB
+        Bytes read per step (at least 64).
+    strict, lenient : see :func:`read_itch`.
+
+    Raises
+    ------
+    FeedFormatError, FileNotFoundError, ValueError
+    """
+    strict = _check_strict(strict, lenient)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 64:
+        raise ValueError(f"chunk_size must be an int >= 64, got {chunk_size!r}")
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        import io
+
+        raw = bytes(source)
+        fh = gzip.GzipFile(fileobj=io.BytesIO(raw)) if raw[:2] == b"\x1f\x8b" else io.BytesIO(raw)
+    elif isinstance(source, (str, os.PathLike)):
+        f = open(source, "rb")
+        head = f.read(4)
+        f.seek(0)
+        if is_pcap(head):
+            f.close()
+            yield read_itch(source, strict=strict)
+            return
+        fh = gzip.GzipFile(fileobj=f) if head[:2] == b"\x1f\x8b" else f
+    else:
+        raise TypeError(f"source must be a path or bytes-like, got {type(source).__name__}")
+    with fh:
+        tail = b""
+        base = 0  # absolute offset of tail[0]
+        index = 0
+        while True:
+            try:
+                block = fh.read(chunk_size)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise FeedFormatError(f"corrupt gzip stream: {exc}", base + len(tail)) from exc
+            final = not block
+            buf = tail + block
+            if not buf:
+                return
+            arrays, consumed, nmsg, skipped = _itch.decode(buf, strict, final, base, index)
+            index += nmsg
+            base += consumed
+            tail = buf[consumed:]
+            if nmsg:
+                yield ItchMessages(arrays, nmsg, skipped)
+            if final:
+                return
+
+
