@@ -1,0 +1,28 @@
+"""Pre-trade risk checks for nanobook: decisions as values, never exceptions.
+
+>>> from nanobook_risk import RiskEngine
+>>> eng = RiskEngine(max_position_pct=0.25)
+>>> eng.check_order("AAPL", "buy", 100, 15000, 100_000_000, [])[1]["status"]
+'PASS'
+"""
+from ._engine import (
+    Decision,
+    ReasonCode,
+    RiskConfig,
+    RiskConfigError,
+    RiskEngine,
+    RiskError,
+    RiskReport,
+    Status,
+)
+
+__all__ = [
+    "Decision",
+    "ReasonCode",
+    "RiskConfig",
+    "RiskConfigError",
+    "RiskEngine",
+    "RiskError",
+    "RiskReport",
+    "Status",
+]
