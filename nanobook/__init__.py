@@ -7,11 +7,35 @@ Heavy optional libraries (pandas, scipy, cvxpy, arch, matplotlib, dask) are
 imported lazily inside the functions that need them, so ``import nanobook``
 stays fast.
 """
-from . import analytics, feeds, portfolio
-from .analytics import *  # noqa: F401,F403
-from .feeds import *  # noqa: F401,F403
-from .portfolio import *  # noqa: F401,F403
+from . import dtypes
+from ._engine import (
+    BookSnapshot,
+    CancelResult,
+    Event,
+    Exchange,
+    LevelSnapshot,
+    ModifyResult,
+    MultiExchange,
+    Order,
+    StopSubmitResult,
+    SubmitResult,
+    Trade,
+    load_events,
+    save_events,
+)
+
+from . import analytics, feeds, portfolio  # noqa: E402  (after the engine they use)
+from .analytics import *  # noqa: F401,F403,E402
+from .feeds import *  # noqa: F401,F403,E402
+from .portfolio import *  # noqa: F401,F403,E402
 
 __version__ = "0.20.0"
 
-__all__ = sorted(set(portfolio.__all__) | set(analytics.__all__) | set(feeds.__all__))
+_ENGINE = [
+    "BookSnapshot", "CancelResult", "Event", "Exchange", "LevelSnapshot",
+    "ModifyResult", "MultiExchange", "Order", "StopSubmitResult", "SubmitResult",
+    "Trade", "load_events", "save_events", "dtypes",
+]
+
+__all__ = sorted(set(_ENGINE) | set(portfolio.__all__) | set(analytics.__all__)
+                 | set(feeds.__all__))

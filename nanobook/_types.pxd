@@ -1,0 +1,18 @@
+# Shared C typedefs of nanobook's Cython modules.  cimport them; never
+# spell the underlying C types in a signature.
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+
+ctypedef int64_t price_t    # price in ticks (cents); signed, zero and negatives allowed
+ctypedef uint64_t qty_t     # quantity in lots
+ctypedef uint64_t oid_t     # order id; 0 means "none"
+ctypedef uint64_t ts_t      # logical timestamp
+ctypedef int32_t slot_t     # index into a pool; -1 means "none"
+
+cdef extern from *:
+    """
+    typedef unsigned __int128 nb_u128;
+    """
+    # 128-bit unsigned level totals: the sum of resting 64-bit quantities
+    # never wraps.  Cython sees an integer type; convert to Python only
+    # through nanobook._engine.u128_to_py.
+    ctypedef unsigned long long u128_t "nb_u128"
