@@ -3,6 +3,10 @@
 Pure Python on numpy; pandas and matplotlib are imported lazily inside the
 functions that need them.
 """
+from ._types import BarPrices, FillPolicy
+from .backtest import backtest_weights, py_backtest_weights
+from .portfolio import CostModel, Portfolio, Position
+from .result import BacktestWeightsResult
 from .metrics import (
     Metrics,
     compute_metrics,
@@ -18,6 +22,14 @@ from .metrics import (
 )
 
 __all__ = [
+    "BacktestWeightsResult",
+    "BarPrices",
+    "CostModel",
+    "FillPolicy",
+    "Portfolio",
+    "Position",
+    "backtest_weights",
+    "py_backtest_weights",
     "Metrics",
     "compute_metrics",
     "drawdown_series",

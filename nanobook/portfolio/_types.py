@@ -1,0 +1,120 @@
+"""Small value types of the backtester: ``BarPrices`` and ``FillPolicy``."""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["BarPrices", "FillPolicy"]
+
+
+def _cents(x: Any, name: str) -> int:
+    if isinstance(x, float):
+        raise TypeError(f"{name} must be an integer (cents), got float {x!r}")
+    try:
+        return int(x.__index__())
+    except AttributeError:
+        raise TypeError(f"{name} must be an integer (cents), got {type(x).__name__}") from None
+
+
+class BarPrices:
+    """One bar of integer-cent prices: ``open, high, low, close``.
+
+    Not validated at construction (as in the reference); ``backtest_weights``
+    rejects negative components and ``high < low``.
+    """
+
+    __slots__ = ("open", "high", "low", "close")
+
+    def __init__(self, open: int, high: int, low: int, close: int) -> None:  # noqa: A002
+        self.open = _cents(open, "open")
+        self.high = _cents(high, "high")
+        self.low = _cents(low, "low")
+        self.close = _cents(close, "close")
+
+    def __iter__(self):
+        return iter((self.open, self.high, self.low, self.close))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BarPrices) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"BarPrices(open={self.open}, high={self.high}, low={self.low}, close={self.close})"
+
+
+class FillPolicy:
+    """At which price a period's target weights are filled.
+
+    * ``FillPolicy.SignalBarClose`` — at the close of the bar that produced
+      the signal (same period);
+    * ``FillPolicy.NextBarOpen`` — at the next bar's open;
+    * ``FillPolicy.NextBarTypical`` — at the next bar's ``(high + low + close) // 3``.
+
+    Use the class attributes or the static constructors
+    (``FillPolicy.next_bar_open()``); the strings ``"signal_bar_close"``,
+    ``"next_bar_open"``, ``"next_bar_typical"`` are accepted by
+    ``backtest_weights`` as well.
+    """
+
+    __slots__ = ("_name",)
+    SignalBarClose: "FillPolicy"
+    NextBarOpen: "FillPolicy"
+    NextBarTypical: "FillPolicy"
+
+    def __init__(self, name: str) -> None:
+        if name not in ("SignalBarClose", "NextBarOpen", "NextBarTypical"):
+            raise ValueError(
+                f"fill policy must be SignalBarClose, NextBarOpen or NextBarTypical, got {name!r}"
+            )
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @staticmethod
+    def signal_bar_close() -> "FillPolicy":
+        return FillPolicy.SignalBarClose
+
+    @staticmethod
+    def next_bar_open() -> "FillPolicy":
+        return FillPolicy.NextBarOpen
+
+    @staticmethod
+    def next_bar_typical() -> "FillPolicy":
+        return FillPolicy.NextBarTypical
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FillPolicy) and other._name == self._name
+
+    def __hash__(self) -> int:
+        return hash(self._name)
+
+    def __repr__(self) -> str:
+        return f"FillPolicy.{self._name}"
+
+    def __reduce__(self):
+        return (FillPolicy, (self._name,))
+
+    @staticmethod
+    def coerce(x: Any) -> "FillPolicy":
+        """A ``FillPolicy`` from an instance, None (= SignalBarClose) or a name."""
+        if x is None:
+            return FillPolicy.SignalBarClose
+        if isinstance(x, FillPolicy):
+            return x
+        if isinstance(x, str):
+            key = x.replace("_", "").replace("-", "").lower()
+            for p in (FillPolicy.SignalBarClose, FillPolicy.NextBarOpen, FillPolicy.NextBarTypical):
+                if p._name.lower() == key:
+                    return p
+            raise ValueError(
+                f"fill_policy must be 'signal_bar_close', 'next_bar_open' or 'next_bar_typical', got {x!r}"
+            )
+        raise TypeError(f"fill_policy must be a FillPolicy, got {type(x).__name__}")
+
+
+FillPolicy.SignalBarClose = FillPolicy("SignalBarClose")
+FillPolicy.NextBarOpen = FillPolicy("NextBarOpen")
+FillPolicy.NextBarTypical = FillPolicy("NextBarTypical")
