@@ -7,6 +7,7 @@ reference.  See ``docs/feeds.md``.
 """
 from ._errors import FeedError, FeedFormatError, SequenceGapError
 from .itch import ITCH_DTYPES, ITCH_MESSAGE_NAMES, ItchMessages, iter_itch, read_itch
+from .itch_book import ITCH_TRADE_DTYPE, ItchBook
 
 __all__ = [
     "FeedError",
@@ -15,6 +16,8 @@ __all__ = [
     "ITCH_DTYPES",
     "ITCH_MESSAGE_NAMES",
     "ItchMessages",
+    "ITCH_TRADE_DTYPE",
+    "ItchBook",
     "iter_itch",
     "read_itch",
 ]

@@ -1,0 +1,864 @@
+# cython: language_level=3
+"""Book replicas keyed by the venue's own order reference.
+
+* ``Side``: the price levels of one side, a sorted array of (key, qty, count)
+  with the best level last (key = price for bids, -price for asks), so the
+  touch, where almost all activity is, costs a short memmove.
+* ``OrderMap``: open-addressing hash (linear probing, backward-shift delete)
+  from a 64-bit order reference to (book, side, price, qty).
+* ``ItchBookCore``: replays ITCH 5.0 bytes into one book per stock locate.
+* ``L2Book`` / ``OrderBook``: the same structures driven from Python for
+  price-level (MDP3 MBP, Binance, Kraken) and order-level (LOBSTER) feeds.
+"""
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
+from libc.stdlib cimport malloc, calloc, realloc, free
+from libc.string cimport memcpy, memset, memmove
+
+import numpy as np
+
+cdef extern from *:
+    """
+    #include <string.h>
+    #include <stdint.h>
+    static inline uint16_t bk_be16(const uint8_t* p) { return (uint16_t)(((uint16_t)p[0] << 8) | p[1]); }
+    static inline uint32_t bk_be32(const uint8_t* p) { uint32_t v; memcpy(&v, p, 4); return __builtin_bswap32(v); }
+    static inline uint64_t bk_be64(const uint8_t* p) { uint64_t v; memcpy(&v, p, 8); return __builtin_bswap64(v); }
+    static inline uint64_t bk_be48(const uint8_t* p) { return ((uint64_t)bk_be16(p) << 32) | bk_be32(p + 2); }
+    """
+    uint16_t bk_be16(const uint8_t* p) noexcept nogil
+    uint32_t bk_be32(const uint8_t* p) noexcept nogil
+    uint64_t bk_be64(const uint8_t* p) noexcept nogil
+    uint64_t bk_be48(const uint8_t* p) noexcept nogil
+
+# ------------------------------------------------------------------ one side
+
+cdef struct Side:
+    int64_t* key     # sign * price, ascending: best level last
+    int64_t* qty
+    int64_t* cnt
+    int64_t n
+    int64_t cap
+    int64_t sign     # +1 bids, -1 asks
+
+
+cdef int side_init(Side* s, int64_t sign) except -1 nogil:
+    s.n = 0
+    s.cap = 16
+    s.sign = sign
+    s.key = <int64_t*>malloc(16 * sizeof(int64_t))
+    s.qty = <int64_t*>malloc(16 * sizeof(int64_t))
+    s.cnt = <int64_t*>malloc(16 * sizeof(int64_t))
+    if s.key == NULL or s.qty == NULL or s.cnt == NULL:
+        with gil:
+            raise MemoryError()
+    return 0
+
+
+cdef void side_free(Side* s) noexcept nogil:
+    free(s.key)
+    free(s.qty)
+    free(s.cnt)
+    s.key = NULL
+    s.qty = NULL
+    s.cnt = NULL
+    s.n = 0
+
+
+cdef inline int64_t side_lb(const Side* s, int64_t k) noexcept nogil:
+    """Index of the first key >= k (scanning from the best end first)."""
+    cdef int64_t lo = 0, hi = s.n, mid
+    # most updates are at or near the touch: check the last few first
+    if hi > 0 and s.key[hi - 1] < k:
+        return hi
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if s.key[mid] < k:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef int side_grow(Side* s) except -1 nogil:
+    cdef int64_t cap = s.cap * 2
+    cdef int64_t* a = <int64_t*>realloc(s.key, cap * sizeof(int64_t))
+    if a == NULL:
+        with gil:
+            raise MemoryError()
+    s.key = a
+    a = <int64_t*>realloc(s.qty, cap * sizeof(int64_t))
+    if a == NULL:
+        with gil:
+            raise MemoryError()
+    s.qty = a
+    a = <int64_t*>realloc(s.cnt, cap * sizeof(int64_t))
+    if a == NULL:
+        with gil:
+            raise MemoryError()
+    s.cnt = a
+    s.cap = cap
+    return 0
+
+
+cdef inline void side_remove_at(Side* s, int64_t i) noexcept nogil:
+    cdef int64_t m = s.n - i - 1
+    if m > 0:
+        memmove(s.key + i, s.key + i + 1, m * sizeof(int64_t))
+        memmove(s.qty + i, s.qty + i + 1, m * sizeof(int64_t))
+        memmove(s.cnt + i, s.cnt + i + 1, m * sizeof(int64_t))
+    s.n -= 1
+
+
+cdef int side_insert_at(Side* s, int64_t i, int64_t k, int64_t q, int64_t c) except -1 nogil:
+    if s.n == s.cap:
+        side_grow(s)
+    cdef int64_t m = s.n - i
+    if m > 0:
+        memmove(s.key + i + 1, s.key + i, m * sizeof(int64_t))
+        memmove(s.qty + i + 1, s.qty + i, m * sizeof(int64_t))
+        memmove(s.cnt + i + 1, s.cnt + i, m * sizeof(int64_t))
+    s.key[i] = k
+    s.qty[i] = q
+    s.cnt[i] = c
+    s.n += 1
+    return 0
+
+
+cdef int side_add(Side* s, int64_t price, int64_t dq, int64_t dc) except -1 nogil:
+    """Add (dq, dc) to the level at price; drop the level when its count hits 0."""
+    cdef int64_t k = s.sign * price
+    cdef int64_t i = side_lb(s, k)
+    if i < s.n and s.key[i] == k:
+        s.qty[i] += dq
+        s.cnt[i] += dc
+        if s.cnt[i] <= 0 or s.qty[i] <= 0:
+            side_remove_at(s, i)
+    elif dq > 0:
+        side_insert_at(s, i, k, dq, dc)
+    return 0
+
+
+cdef int side_set(Side* s, int64_t price, int64_t q, int64_t c) except -1 nogil:
+    """Set the level at price to q (removing it when q <= 0)."""
+    cdef int64_t k = s.sign * price
+    cdef int64_t i = side_lb(s, k)
+    if i < s.n and s.key[i] == k:
+        if q <= 0:
+            side_remove_at(s, i)
+        else:
+            s.qty[i] = q
+            s.cnt[i] = c
+    elif q > 0:
+        side_insert_at(s, i, k, q, c)
+    return 0
+
+
+cdef inline void side_levels(const Side* s, int64_t depth, int64_t* px, int64_t* qty,
+                             int64_t* cnt) noexcept nogil:
+    """Write the best ``depth`` levels (missing ones as price 0, qty 0)."""
+    cdef int64_t j, i
+    for j in range(depth):
+        i = s.n - 1 - j
+        if i >= 0:
+            px[j] = s.sign * s.key[i]
+            qty[j] = s.qty[i]
+            if cnt != NULL:
+                cnt[j] = s.cnt[i]
+        else:
+            px[j] = 0
+            qty[j] = 0
+            if cnt != NULL:
+                cnt[j] = 0
+
+# ------------------------------------------------------------------ order map
+
+cdef struct Order:
+    uint64_t ref
+    int64_t price
+    int64_t qty
+    uint32_t book
+    uint8_t side      # 0 bid, 1 ask
+    uint8_t used
+
+
+cdef struct OrderMap:
+    Order* slots
+    uint64_t mask
+    int64_t n
+
+
+cdef inline uint64_t mix64(uint64_t x) noexcept nogil:
+    x ^= x >> 33
+    x *= 0xff51afd7ed558ccdULL
+    x ^= x >> 33
+    x *= 0xc4ceb9fe1a85ec53ULL
+    x ^= x >> 33
+    return x
+
+
+cdef int om_init(OrderMap* m, uint64_t cap) except -1 nogil:
+    cdef uint64_t c = 1024
+    while c < cap:
+        c <<= 1
+    m.slots = <Order*>calloc(c, sizeof(Order))
+    if m.slots == NULL:
+        with gil:
+            raise MemoryError()
+    m.mask = c - 1
+    m.n = 0
+    return 0
+
+
+cdef inline Order* om_find(const OrderMap* m, uint64_t ref) noexcept nogil:
+    cdef uint64_t i = mix64(ref) & m.mask
+    while m.slots[i].used:
+        if m.slots[i].ref == ref:
+            return &m.slots[i]
+        i = (i + 1) & m.mask
+    return NULL
+
+
+cdef int om_grow(OrderMap* m) except -1 nogil:
+    cdef Order* old = m.slots
+    cdef uint64_t oldcap = m.mask + 1, i, j
+    m.slots = <Order*>calloc(oldcap * 2, sizeof(Order))
+    if m.slots == NULL:
+        m.slots = old
+        with gil:
+            raise MemoryError()
+    m.mask = oldcap * 2 - 1
+    for i in range(oldcap):
+        if old[i].used:
+            j = mix64(old[i].ref) & m.mask
+            while m.slots[j].used:
+                j = (j + 1) & m.mask
+            m.slots[j] = old[i]
+    free(old)
+    return 0
+
+
+cdef Order* om_insert(OrderMap* m, uint64_t ref) except NULL nogil:
+    """Slot for ref (existing one if present)."""
+    if (m.n + 1) * 2 > <int64_t>(m.mask + 1):
+        om_grow(m)
+    cdef uint64_t i = mix64(ref) & m.mask
+    while m.slots[i].used:
+        if m.slots[i].ref == ref:
+            return &m.slots[i]
+        i = (i + 1) & m.mask
+    m.slots[i].used = 1
+    m.slots[i].ref = ref
+    m.n += 1
+    return &m.slots[i]
+
+
+cdef void om_erase(OrderMap* m, Order* o) noexcept nogil:
+    """Remove o, shifting later entries of its probe run back (no tombstones)."""
+    cdef uint64_t i = <uint64_t>(o - m.slots)
+    cdef uint64_t j = i, k
+    m.slots[i].used = 0
+    m.n -= 1
+    while True:
+        j = (j + 1) & m.mask
+        if not m.slots[j].used:
+            return
+        k = mix64(m.slots[j].ref) & m.mask
+        # move j to i if its home k is not cyclically within (i, j]
+        if (j > i and (k <= i or k > j)) or (j < i and (k <= i and k > j)):
+            m.slots[i] = m.slots[j]
+            m.slots[j].used = 0
+            i = j
+
+# ------------------------------------------------------------------ growable record buffer
+
+cdef struct RecBuf:
+    uint8_t* data
+    int64_t n
+    int64_t cap
+    int64_t size
+
+
+cdef int rb_init(RecBuf* b, int64_t size) except -1:
+    b.size = size
+    b.n = 0
+    b.cap = 0
+    b.data = NULL
+    return 0
+
+
+cdef uint8_t* rb_push(RecBuf* b) except NULL nogil:
+    cdef int64_t cap
+    cdef uint8_t* d
+    if b.n == b.cap:
+        cap = b.cap * 2 if b.cap else 4096
+        d = <uint8_t*>realloc(b.data, cap * b.size)
+        if d == NULL:
+            with gil:
+                raise MemoryError()
+        b.data = d
+        b.cap = cap
+    d = b.data + b.n * b.size
+    b.n += 1
+    return d
+
+
+cdef object rb_array(RecBuf* b, object dtype):
+    a = np.empty(b.n, dtype=dtype)
+    if b.n:
+        memcpy(<void*><size_t>a.ctypes.data, b.data, b.n * b.size)
+    return a
+
+# ------------------------------------------------------------------ ITCH book
+
+TRADE_DTYPE = np.dtype([
+    ("index", "u8"), ("timestamp", "u8"), ("match_number", "u8"), ("price", "i8"),
+    ("shares", "i8"), ("stock_locate", "u2"), ("kind", "S1"), ("side", "S1"),
+    ("printable", "S1"),
+], align=True)
+
+cdef packed struct TradeRec:
+    uint64_t index
+    uint64_t timestamp
+    uint64_t match_number
+    int64_t price
+    int64_t shares
+    uint16_t stock_locate
+    char kind
+    char side
+    char printable
+    uint8_t _pad[3]
+
+assert TRADE_DTYPE.itemsize == sizeof(TradeRec)
+
+DEF MAXBOOKS = 65536
+
+# ITCH framing status codes
+DEF IB_OK = 0
+DEF IB_ZERO = 1
+DEF IB_SHORT = 2
+DEF IB_TRUNC = 3
+
+cdef class ItchBookCore:
+    """Order-level replica of every ITCH stock, fed raw BinaryFILE bytes.
+
+    Prices are raw ITCH integers (1e-4 dollars); quantities are shares.
+    """
+    cdef Side* bids[MAXBOOKS]
+    cdef Side* asks[MAXBOOKS]
+    cdef uint8_t wanted[MAXBOOKS]
+    cdef char symbol[MAXBOOKS][8]
+    cdef char state[MAXBOOKS]
+    cdef OrderMap orders
+    cdef RecBuf trades
+    cdef RecBuf snaps
+    cdef public int64_t depth
+    cdef public bint record_trades
+    cdef public bint record_snapshots
+    cdef public bint lenient
+    cdef bint all_wanted
+    cdef public int64_t n_messages
+    cdef public int64_t unknown_refs
+    cdef public int64_t offset
+    cdef set _want_syms
+    cdef int64_t snap_size
+
+    def __cinit__(self):
+        memset(self.bids, 0, sizeof(self.bids))
+        memset(self.asks, 0, sizeof(self.asks))
+        memset(self.wanted, 0, sizeof(self.wanted))
+        memset(self.symbol, 0, sizeof(self.symbol))
+        memset(self.state, 0, sizeof(self.state))
+        om_init(&self.orders, 1 << 16)
+        rb_init(&self.trades, sizeof(TradeRec))
+        rb_init(&self.snaps, 8)
+
+    def __init__(self, int64_t depth=1, symbols=None, bint record_trades=True,
+                 bint record_snapshots=False, bint lenient=False):
+        self.depth = depth
+        self.record_trades = record_trades
+        self.record_snapshots = record_snapshots
+        self.lenient = lenient
+        self.all_wanted = symbols is None
+        self._want_syms = set() if symbols is None else {s.encode().ljust(8) for s in symbols}
+        if self.all_wanted:
+            memset(self.wanted, 1, sizeof(self.wanted))
+        # snapshot record: index, timestamp, locate(+pad) then 4*depth int64
+        self.snap_size = 24 + 32 * depth
+        rb_init(&self.snaps, self.snap_size)
+        self.n_messages = 0
+        self.unknown_refs = 0
+        self.offset = 0
+
+    def __dealloc__(self):
+        cdef int i
+        for i in range(MAXBOOKS):
+            if self.bids[i] != NULL:
+                side_free(self.bids[i])
+                free(self.bids[i])
+            if self.asks[i] != NULL:
+                side_free(self.asks[i])
+                free(self.asks[i])
+        free(self.orders.slots)
+        free(self.trades.data)
+        free(self.snaps.data)
+
+    cdef int _ensure(self, uint16_t loc) except -1 nogil:
+        if self.bids[loc] == NULL:
+            self.bids[loc] = <Side*>malloc(sizeof(Side))
+            self.asks[loc] = <Side*>malloc(sizeof(Side))
+            if self.bids[loc] == NULL or self.asks[loc] == NULL:
+                with gil:
+                    raise MemoryError()
+            side_init(self.bids[loc], 1)
+            side_init(self.asks[loc], -1)
+        return 0
+
+    cdef int _trade(self, uint64_t idx, uint64_t ts, uint64_t match, int64_t px, int64_t sh,
+                    uint16_t loc, char kind, char side, char printable) except -1 nogil:
+        if not self.record_trades:
+            return 0
+        cdef TradeRec* t = <TradeRec*>rb_push(&self.trades)
+        t.index = idx
+        t.timestamp = ts
+        t.match_number = match
+        t.price = px
+        t.shares = sh
+        t.stock_locate = loc
+        t.kind = kind
+        t.side = side
+        t.printable = printable
+        return 0
+
+    cdef int _snap(self, uint64_t idx, uint64_t ts, uint16_t loc) except -1 nogil:
+        cdef uint8_t* r = rb_push(&self.snaps)
+        cdef int64_t* v = <int64_t*>(r + 24)
+        cdef int64_t d = self.depth
+        (<uint64_t*>r)[0] = idx
+        (<uint64_t*>r)[1] = ts
+        (<uint64_t*>r)[2] = loc
+        side_levels(self.bids[loc], d, v, v + d, NULL)
+        side_levels(self.asks[loc], d, v + 2 * d, v + 3 * d, NULL)
+        return 0
+
+    cdef int64_t _run(self, const uint8_t* buf, int64_t n, bint final, int64_t* err) except -2 nogil:
+        """Apply every complete message in buf; return bytes consumed."""
+        cdef int64_t pos = 0, L, q
+        cdef uint8_t t
+        cdef const uint8_t* m
+        cdef uint16_t loc
+        cdef uint64_t ts, ref, idx
+        cdef Order* o
+        cdef Order* o2
+        cdef Side* sd
+        cdef int64_t px, sh, need
+        cdef uint8_t side
+        cdef bint changed
+        while pos + 2 <= n:
+            L = bk_be16(buf + pos)
+            if L == 0:
+                if not self.lenient or pos + 3 > n:
+                    if not self.lenient:
+                        err[0] = IB_ZERO
+                        err[1] = pos
+                        return pos
+                    break
+                t = buf[pos + 2]
+                L = _wire_len(t)
+                if L == 0:
+                    err[0] = IB_ZERO
+                    err[1] = pos
+                    return pos
+            if pos + 2 + L > n:
+                break
+            m = buf + pos + 2
+            t = m[0]
+            need = _itch_len(t)
+            idx = self.n_messages
+            self.n_messages += 1
+            pos += 2 + L
+            if need == 0:
+                continue     # types the book does not use are skipped
+            if L < need:
+                err[0] = IB_SHORT
+                err[1] = pos - 2 - L
+                err[2] = t
+                err[3] = L
+                err[4] = need
+                return pos - 2 - L
+            loc = bk_be16(m + 1)
+            ts = bk_be48(m + 5)
+            changed = False
+            if t == 82:      # R stock directory
+                memcpy(self.symbol[loc], m + 11, 8)
+                if not self.all_wanted:
+                    with gil:
+                        self.wanted[loc] = (bytes(m[11:19]) in self._want_syms)
+                continue
+            if t == 72:      # H trading action
+                self.state[loc] = m[19]
+                continue
+            if not self.wanted[loc]:
+                continue
+            if t == 65 or t == 70:   # A / F add
+                ref = bk_be64(m + 11)
+                side = 0 if m[19] == 66 else 1
+                sh = bk_be32(m + 20)
+                px = bk_be32(m + 32)
+                self._ensure(loc)
+                o = om_insert(&self.orders, ref)
+                o.price = px
+                o.qty = sh
+                o.book = loc
+                o.side = side
+                side_add(self.bids[loc] if side == 0 else self.asks[loc], px, sh, 1)
+                changed = True
+            elif t == 69 or t == 67 or t == 88 or t == 68:   # E C X D
+                ref = bk_be64(m + 11)
+                o = om_find(&self.orders, ref)
+                if o == NULL:
+                    self.unknown_refs += 1
+                    if t == 67 and m[31] == 89:
+                        self._trade(idx, ts, bk_be64(m + 23), bk_be32(m + 32), bk_be32(m + 19),
+                                    loc, 67, 32, 89)
+                    continue
+                loc = o.book
+                sd = self.bids[loc] if o.side == 0 else self.asks[loc]
+                if t == 68:
+                    q = o.qty
+                else:
+                    q = bk_be32(m + 19)
+                    if q > o.qty:
+                        q = o.qty
+                if t == 69:
+                    self._trade(idx, ts, bk_be64(m + 23), o.price, q, loc, 69,
+                                66 if o.side == 0 else 83, 89)
+                elif t == 67:
+                    self._trade(idx, ts, bk_be64(m + 23), bk_be32(m + 32), q, loc, 67,
+                                66 if o.side == 0 else 83, m[31])
+                o.qty -= q
+                if o.qty <= 0:
+                    side_add(sd, o.price, -q, -1)
+                    om_erase(&self.orders, o)
+                else:
+                    side_add(sd, o.price, -q, 0)
+                changed = True
+            elif t == 85:    # U replace
+                ref = bk_be64(m + 11)
+                o = om_find(&self.orders, ref)
+                if o == NULL:
+                    self.unknown_refs += 1
+                    continue
+                loc = o.book
+                side = o.side
+                sd = self.bids[loc] if side == 0 else self.asks[loc]
+                side_add(sd, o.price, -o.qty, -1)
+                om_erase(&self.orders, o)
+                px = bk_be32(m + 31)
+                sh = bk_be32(m + 27)
+                o2 = om_insert(&self.orders, bk_be64(m + 19))
+                o2.price = px
+                o2.qty = sh
+                o2.book = loc
+                o2.side = side
+                side_add(sd, px, sh, 1)
+                changed = True
+            elif t == 80:    # P non-displayed trade
+                self._trade(idx, ts, bk_be64(m + 36), bk_be32(m + 32), bk_be32(m + 20), loc,
+                            80, m[19], 89)
+            elif t == 81:    # Q cross trade
+                self._trade(idx, ts, bk_be64(m + 31), bk_be32(m + 27), <int64_t>bk_be64(m + 11),
+                            loc, 81, 32, 89)
+            if changed and self.record_snapshots:
+                self._snap(idx, ts, loc)
+        return pos
+
+    def feed(self, buf, bint final=False):
+        """Apply the complete messages of ``buf``; return the bytes consumed."""
+        cdef const uint8_t[::1] mv = memoryview(buf).cast("B") if len(buf) else b"\0"[:0]
+        cdef int64_t n = mv.shape[0]
+        cdef int64_t err[5]
+        cdef int64_t used = 0
+        memset(err, 0, sizeof(err))
+        if n:
+            with nogil:
+                used = self._run(&mv[0], n, final, err)
+        if err[0]:
+            from ._errors import FeedFormatError
+            off = self.offset + err[1]
+            self.offset += used
+            if err[0] == IB_ZERO:
+                raise FeedFormatError("ITCH message length is 0; pass lenient=True to take "
+                                      "each length from the message type", off)
+            raise FeedFormatError("ITCH %r message has length %d, the specification says %d"
+                                  % (chr(err[2]), err[3], err[4]), off)
+        self.offset += used
+        return used
+
+    # ---------------------------------------------------------------- queries
+
+    def trades_array(self):
+        return rb_array(&self.trades, TRADE_DTYPE)
+
+    def snapshots_array(self):
+        d = self.depth
+        dt = np.dtype([("index", "u8"), ("timestamp", "u8"), ("stock_locate", "u8"),
+                       ("bid_px", "i8", (d,)), ("bid_qty", "i8", (d,)),
+                       ("ask_px", "i8", (d,)), ("ask_qty", "i8", (d,))])
+        assert dt.itemsize == self.snap_size
+        return rb_array(&self.snaps, dt)
+
+    def levels(self, int loc, int64_t depth):
+        """(bid_px, bid_qty, bid_count, ask_px, ask_qty, ask_count) of book loc."""
+        if loc < 0 or loc >= MAXBOOKS:
+            raise ValueError(f"stock_locate must be in [0, 65535], got {loc}")
+        out = np.zeros((6, depth), np.int64)
+        cdef int64_t[:, ::1] v = out
+        if self.bids[loc] != NULL and depth > 0:
+            side_levels(self.bids[loc], depth, &v[0, 0], &v[1, 0], &v[2, 0])
+            side_levels(self.asks[loc], depth, &v[3, 0], &v[4, 0], &v[5, 0])
+        return out
+
+    def n_levels(self, int loc):
+        if self.bids[loc] == NULL:
+            return (0, 0)
+        return (self.bids[loc].n, self.asks[loc].n)
+
+    def symbols(self):
+        cdef int i
+        return {i: bytes(self.symbol[i][:8]).decode("ascii", "replace").rstrip()
+                for i in range(MAXBOOKS) if self.symbol[i][0] != 0}
+
+    def trading_state(self, int loc):
+        cdef char c = self.state[loc]
+        return chr(c) if c else None
+
+    def n_orders(self):
+        return self.orders.n
+
+    def orders_array(self):
+        """Every live order: (ref, stock_locate, side, price, shares), by ref."""
+        dt = np.dtype([("ref", "u8"), ("stock_locate", "u2"), ("side", "u1"),
+                       ("price", "i8"), ("shares", "i8")])
+        a = np.empty(self.orders.n, dt)
+        cdef uint64_t i
+        cdef int64_t k = 0
+        refs = np.empty(self.orders.n, np.uint64)
+        loc = np.empty(self.orders.n, np.uint16)
+        sd = np.empty(self.orders.n, np.uint8)
+        px = np.empty(self.orders.n, np.int64)
+        q = np.empty(self.orders.n, np.int64)
+        cdef uint64_t[::1] vr = refs
+        cdef uint16_t[::1] vl = loc
+        cdef uint8_t[::1] vs = sd
+        cdef int64_t[::1] vp = px
+        cdef int64_t[::1] vq = q
+        for i in range(self.orders.mask + 1):
+            if self.orders.slots[i].used:
+                vr[k] = self.orders.slots[i].ref
+                vl[k] = self.orders.slots[i].book
+                vs[k] = self.orders.slots[i].side
+                vp[k] = self.orders.slots[i].price
+                vq[k] = self.orders.slots[i].qty
+                k += 1
+        a["ref"], a["stock_locate"], a["side"], a["price"], a["shares"] = refs, loc, sd, px, q
+        a.sort(order="ref")
+        return a
+
+    def check(self):
+        """Invariant check: level totals and counts equal the sums of live orders,
+        no empty level, keys strictly increasing.  Raises AssertionError."""
+        per = {}
+        for ref, loc, sd, px, q in self.orders_array().tolist():
+            key = (loc, sd, px)
+            a = per.setdefault(key, [0, 0])
+            a[0] += q
+            a[1] += 1
+            assert q > 0, f"order {ref} has non-positive shares {q}"
+        seen = {}
+        cdef int loc_i
+        cdef Side* s
+        cdef int64_t j
+        for loc_i in range(MAXBOOKS):
+            if self.bids[loc_i] == NULL:
+                continue
+            for sdi in range(2):
+                s = self.bids[loc_i] if sdi == 0 else self.asks[loc_i]
+                for j in range(s.n):
+                    if j:
+                        assert s.key[j] > s.key[j - 1], "levels not sorted"
+                    seen[(loc_i, sdi, s.sign * s.key[j])] = [s.qty[j], s.cnt[j]]
+        assert seen == per, "level totals differ from live orders"
+        return True
+
+
+cdef int64_t _WIRE[256]
+memset(_WIRE, 0, sizeof(_WIRE))
+for _t, _n in {"S": 12, "R": 39, "H": 25, "Y": 20, "L": 26, "V": 35, "W": 12, "K": 28, "J": 35,
+               "h": 21, "A": 36, "F": 40, "E": 31, "C": 36, "X": 23, "D": 19, "U": 35, "P": 44,
+               "Q": 40, "B": 19, "I": 50, "N": 20, "O": 48}.items():
+    _WIRE[ord(_t)] = _n
+
+
+cdef inline int64_t _wire_len(uint8_t t) noexcept nogil:
+    return _WIRE[t]
+
+
+cdef inline int64_t _itch_len(uint8_t t) noexcept nogil:
+    # lengths of the message types the book reads (others: 0 = skip)
+    if t == 65: return 36
+    if t == 70: return 40
+    if t == 69: return 31
+    if t == 67: return 36
+    if t == 88: return 23
+    if t == 68: return 19
+    if t == 85: return 35
+    if t == 80: return 44
+    if t == 81: return 40
+    if t == 82: return 39
+    if t == 72: return 25
+    return 0
+
+
+# ------------------------------------------------------------------ generic books
+
+
+cdef class L2Book:
+    """Price-level book (integer prices and quantities) for level-2 feeds.
+
+    ``set`` replaces the quantity at a price (0 removes the level) as in
+    Binance/Kraken/MDP3-MBP updates; ``add`` changes it by a delta.
+    """
+    cdef Side bid
+    cdef Side ask
+
+    def __cinit__(self):
+        side_init(&self.bid, 1)
+        side_init(&self.ask, -1)
+
+    def __dealloc__(self):
+        side_free(&self.bid)
+        side_free(&self.ask)
+
+    cpdef void set(self, int side, int64_t price, int64_t qty, int64_t count=0) except *:
+        side_set(&self.bid if side == 0 else &self.ask, price, qty, count)
+
+    cpdef void add(self, int side, int64_t price, int64_t dqty, int64_t dcount=0) except *:
+        side_add(&self.bid if side == 0 else &self.ask, price, dqty, dcount)
+
+    def clear(self):
+        self.bid.n = 0
+        self.ask.n = 0
+
+    def apply(self, const uint8_t[::1] side, const int64_t[::1] price, const int64_t[::1] qty):
+        """Set many levels at once (side 0 bid / 1 ask; qty 0 deletes)."""
+        cdef Py_ssize_t i
+        for i in range(side.shape[0]):
+            side_set(&self.bid if side[i] == 0 else &self.ask, price[i], qty[i], 0)
+
+    cpdef tuple bbo(self):
+        """(bid_px, bid_qty, ask_px, ask_qty); an empty side gives (0, 0)."""
+        cdef int64_t bp = 0, bq = 0, ap = 0, aq = 0
+        if self.bid.n:
+            bp = self.bid.key[self.bid.n - 1]
+            bq = self.bid.qty[self.bid.n - 1]
+        if self.ask.n:
+            ap = -self.ask.key[self.ask.n - 1]
+            aq = self.ask.qty[self.ask.n - 1]
+        return (bp, bq, ap, aq)
+
+    def levels(self, int64_t depth):
+        """Array (4, depth): bid_px, bid_qty, ask_px, ask_qty, best first."""
+        out = np.zeros((4, depth), np.int64)
+        cdef int64_t[:, ::1] v = out
+        if depth > 0:
+            side_levels(&self.bid, depth, &v[0, 0], &v[1, 0], NULL)
+            side_levels(&self.ask, depth, &v[2, 0], &v[3, 0], NULL)
+        return out
+
+    def n_levels(self):
+        return (self.bid.n, self.ask.n)
+
+    def get(self, int side, int64_t price):
+        """Quantity at price on side (0 if no level)."""
+        cdef Side* s = &self.bid if side == 0 else &self.ask
+        cdef int64_t k = s.sign * price
+        cdef int64_t i = side_lb(s, k)
+        if i < s.n and s.key[i] == k:
+            return s.qty[i]
+        return 0
+
+
+cdef class OrderBook:
+    """Order-level book keyed by the venue's order id (LOBSTER, generic feeds)."""
+    cdef Side bid
+    cdef Side ask
+    cdef OrderMap orders
+
+    def __cinit__(self):
+        side_init(&self.bid, 1)
+        side_init(&self.ask, -1)
+        om_init(&self.orders, 1024)
+
+    def __dealloc__(self):
+        side_free(&self.bid)
+        side_free(&self.ask)
+        free(self.orders.slots)
+
+    cpdef bint add(self, uint64_t ref, int side, int64_t price, int64_t qty) except *:
+        """Add a resting order; False (nothing changed) if ref is live already."""
+        if om_find(&self.orders, ref) != NULL:
+            return False
+        cdef Order* o = om_insert(&self.orders, ref)
+        o.price = price
+        o.qty = qty
+        o.side = side
+        o.book = 0
+        side_add(&self.bid if side == 0 else &self.ask, price, qty, 1)
+        return True
+
+    cpdef int64_t reduce(self, uint64_t ref, int64_t qty) except -1:
+        """Take up to qty off an order (deleting it at 0); return the amount
+        taken, 0 for an unknown ref.  qty < 0 deletes the whole order."""
+        cdef Order* o = om_find(&self.orders, ref)
+        if o == NULL:
+            return 0
+        cdef Side* s = &self.bid if o.side == 0 else &self.ask
+        if qty < 0 or qty > o.qty:
+            qty = o.qty
+        o.qty -= qty
+        if o.qty <= 0:
+            side_add(s, o.price, -qty, -1)
+            om_erase(&self.orders, o)
+        else:
+            side_add(s, o.price, -qty, 0)
+        return qty
+
+    def order(self, uint64_t ref):
+        """(side, price, qty) of a live order, or None."""
+        cdef Order* o = om_find(&self.orders, ref)
+        if o == NULL:
+            return None
+        return (o.side, o.price, o.qty)
+
+    cpdef void add_level(self, int side, int64_t price, int64_t qty) except *:
+        """Add anonymous quantity at a level (a snapshot's initial depth)."""
+        side_add(&self.bid if side == 0 else &self.ask, price, qty, 1)
+
+    def __len__(self):
+        return self.orders.n
+
+    def levels(self, int64_t depth):
+        out = np.zeros((4, depth), np.int64)
+        cdef int64_t[:, ::1] v = out
+        if depth > 0:
+            side_levels(&self.bid, depth, &v[0, 0], &v[1, 0], NULL)
+            side_levels(&self.ask, depth, &v[2, 0], &v[3, 0], NULL)
+        return out
+
+    def get(self, int side, int64_t price):
+        cdef Side* s = &self.bid if side == 0 else &self.ask
+        cdef int64_t k = s.sign * price
+        cdef int64_t i = side_lb(s, k)
+        if i < s.n and s.key[i] == k:
+            return s.qty[i]
+        return 0

@@ -1,0 +1,205 @@
+"""Order-level ITCH 5.0 book replica: BBO and depth at any message, trade prints."""
+from __future__ import annotations
+
+import gzip
+import os
+from typing import Iterable
+
+import numpy as np
+
+from . import _books
+from ._errors import FeedError, FeedFormatError
+from ._pcap import is_pcap
+from .itch import Source, moldudp64_to_binaryfile
+
+__all__ = ["ItchBook", "ITCH_TRADE_DTYPE"]
+
+#: dtype of :attr:`ItchBook.trades`.  ``kind`` is the ITCH message type that
+#: printed (``E`` execution at the resting order's price, ``C`` execution with
+#: its own price, ``P`` non-displayed trade, ``Q`` cross); ``side`` is the
+#: resting order's side (``B``/``S``; the aggressor is the other side), blank
+#: for ``Q``; ``printable`` is ``N`` for non-printable ``C`` executions.
+ITCH_TRADE_DTYPE = _books.TRADE_DTYPE
+
+
+class ItchBook:
+    """Replay ITCH 5.0 into one order-level book per stock.
+
+    The replica is keyed by ITCH order reference numbers: adds (``A``/``F``),
+    executions (``E``/``C``), partial cancels (``X``), deletes (``D``) and
+    replaces (``U``) update it exactly; ``R`` (stock directory) and ``H``
+    (trading action) are kept per stock locate.
+
+    Parameters
+    ----------
+    depth : int, default 1
+        Levels per side written into each snapshot.
+    symbols : iterable of str, optional
+        Only these stocks are booked (all when None); filtering uses the
+        stock directory, so the ``R`` messages must precede the orders.
+    record_trades : bool, default True
+        Keep every trade print (``E``, ``C``, ``P``, ``Q``).
+    record_snapshots : bool, default False
+        After every message that changes a book, record the top ``depth``
+        levels of that book (see :attr:`snapshots`).
+    lenient : bool, default False
+        Take the length of zero length slots from the message type.
+
+    Notes
+    -----
+    Prices are raw ITCH integers (1e-4 dollars), quantities shares.  Each
+    message costs O(1) expected for the order lookup plus O(log L) for the
+    level search (L levels on that side) and a memmove of the levels between
+    the touch and the changed price.  Executions, cancels and deletes of
+    orders never seen (a file that starts mid-day) are counted in
+    :attr:`unknown_refs` and otherwise ignored.
+    """
+
+    def __init__(
+        self,
+        *,
+        depth: int = 1,
+        symbols: Iterable[str] | None = None,
+        record_trades: bool = True,
+        record_snapshots: bool = False,
+        lenient: bool = False,
+    ) -> None:
+        if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 1000:
+            raise ValueError(f"depth must be an int in [1, 1000], got {depth!r}")
+        if symbols is not None:
+            if isinstance(symbols, str):
+                raise TypeError(f"symbols must be an iterable of str, got the str {symbols!r}")
+            symbols = list(symbols)
+            for s in symbols:
+                if not isinstance(s, str) or len(s.encode()) > 8:
+                    raise ValueError(f"symbols must hold str of at most 8 bytes, got {s!r}")
+        self._core = _books.ItchBookCore(depth, symbols, bool(record_trades),
+                                         bool(record_snapshots), bool(lenient))
+        self._tail = b""
+        self.depth = depth
+
+    # ---------------------------------------------------------------- feeding
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Apply the ITCH BinaryFILE bytes ``data`` (any split; a partial last
+        message is kept until the next call)."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data must be bytes-like, got {type(data).__name__}")
+        buf = self._tail + bytes(data) if self._tail else data
+        used = self._core.feed(buf)
+        self._tail = bytes(memoryview(buf)[used:])
+
+    def close(self) -> None:
+        """Declare the end of the stream: leftover bytes are an error."""
+        if self._tail:
+            n = len(self._tail)
+            off = self._core.offset
+            self._tail = b""
+            if not self._core.lenient:
+                raise FeedFormatError(f"stream ends inside a message ({n} bytes left)", off)
+
+    def replay(self, source: Source, *, chunk_size: int = 1 << 24) -> "ItchBook":
+        """Feed a whole file or buffer (plain, gzip, or MoldUDP64 pcap) and close.
+
+        Returns ``self`` so that ``ItchBook().replay(path)`` reads naturally.
+        """
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 64:
+            raise ValueError(f"chunk_size must be an int >= 64, got {chunk_size!r}")
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+            if data[:2] == b"\x1f\x8b":
+                data = gzip.decompress(data)
+            elif is_pcap(data[:4]):
+                data = moldudp64_to_binaryfile(data)[0]
+            self.feed(data)
+        elif isinstance(source, (str, os.PathLike)):
+            with open(source, "rb") as f:
+                head = f.read(4)
+                f.seek(0)
+                if is_pcap(head):
+                    self.feed(moldudp64_to_binaryfile(f.read())[0])
+                else:
+                    fh = gzip.GzipFile(fileobj=f) if head[:2] == b"\x1f\x8b" else f
+                    while True:
+                        block = fh.read(chunk_size)
+                        if not block:
+                            break
+                        self.feed(block)
+        else:
+            raise TypeError(f"source must be a path or bytes-like, got {type(source).__name__}")
+        self.close()
+        return self
+
+    # ---------------------------------------------------------------- queries
+
+    @property
+    def n_messages(self) -> int:
+        """Messages applied so far (every framed message counts)."""
+        return self._core.n_messages
+
+    @property
+    def unknown_refs(self) -> int:
+        """E/C/X/D/U messages naming an order the replica never saw."""
+        return self._core.unknown_refs
+
+    @property
+    def n_orders(self) -> int:
+        """Live orders across all books."""
+        return self._core.n_orders()
+
+    @property
+    def trades(self) -> np.ndarray:
+        """Every trade print so far (dtype :data:`ITCH_TRADE_DTYPE`)."""
+        return self._core.trades_array()
+
+    @property
+    def snapshots(self) -> np.ndarray:
+        """Top-of-book records, one per book-changing message: ``index`` (message
+        position in the stream), ``timestamp``, ``stock_locate`` and
+        ``bid_px``/``bid_qty``/``ask_px``/``ask_qty`` arrays of ``depth``
+        levels, best first (0 where the book has fewer levels)."""
+        return self._core.snapshots_array()
+
+    def symbols(self) -> dict[int, str]:
+        """Stock locate -> symbol from the stock directory seen so far."""
+        return self._core.symbols()
+
+    def locate(self, symbol: str | int) -> int:
+        """Stock locate of ``symbol`` (an int is returned as is)."""
+        if isinstance(symbol, int) and not isinstance(symbol, bool):
+            if not 0 <= symbol <= 65535:
+                raise ValueError(f"symbol locate must be in [0, 65535], got {symbol}")
+            return symbol
+        if not isinstance(symbol, str):
+            raise TypeError(f"symbol must be a str or a stock locate int, got {symbol!r}")
+        for loc, s in self._core.symbols().items():
+            if s == symbol:
+                return loc
+        raise FeedError(f"symbol {symbol!r} is not in the stock directory")
+
+    def depth_of(self, symbol: str | int, n: int = 5) -> dict[str, np.ndarray]:
+        """Top ``n`` levels of a book: bid/ask price, shares and order count arrays."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r}")
+        v = self._core.levels(self.locate(symbol), n)
+        return {"bid_px": v[0], "bid_qty": v[1], "bid_orders": v[2],
+                "ask_px": v[3], "ask_qty": v[4], "ask_orders": v[5]}
+
+    def bbo(self, symbol: str | int) -> tuple[int, int, int, int]:
+        """(bid_px, bid_qty, ask_px, ask_qty); an empty side is (0, 0)."""
+        v = self._core.levels(self.locate(symbol), 1)
+        return int(v[0, 0]), int(v[1, 0]), int(v[3, 0]), int(v[4, 0])
+
+    def trading_state(self, symbol: str | int) -> str | None:
+        """Last ``H`` trading state (``T`` trading, ``H`` halted, ``P`` paused,
+        ``Q`` quotation only), or None if none was seen."""
+        return self._core.trading_state(self.locate(symbol))
+
+    def orders(self) -> np.ndarray:
+        """Every live order (ref, stock_locate, side 0 buy/1 sell, price, shares)."""
+        return self._core.orders_array()
+
+    def check(self) -> bool:
+        """Assert the invariants (level totals = sums of live orders, sorted
+        levels, no empty level); O(orders), for tests."""
+        return self._core.check()
