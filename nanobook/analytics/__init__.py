@@ -1,2 +1,56 @@
-"""nanobook.analytics (being built)."""
-__all__: list[str] = []
+"""nanobook.analytics: indicators, statistics, volatility, optimizers, CV and sweeps.
+
+Names, signatures and return shapes follow nanobook 0.19 (spec §§7-8), the
+``py_*`` aliases included.  Heavy libraries (pandas, scipy, cvxpy, arch,
+dask, tqdm) are imported inside the functions that need them.
+"""
+from . import indicators as _ind
+from .indicators import (
+    ad, adosc, adx, atr, atr_panel, bbands, bbands_panel, bollinger, cci, dx, ema,
+    ema_panel, ema_panel_by_column, list_supported_indicators, macd, macd_panel,
+    minus_di, mom, natr, obv, plus_di, roc, rocp, rocr, rsi, rsi_panel, sma, sma_panel,
+    sma_panel_by_column, stoch, stochf, stochrsi, trange, ultosc, wilder_atr, willr,
+)
+
+# reference aliases: the compiled module's py_* names
+py_sma = sma
+py_sma_panel = sma_panel
+py_sma_panel_by_column = sma_panel_by_column
+py_ema = ema
+py_ema_panel = ema_panel
+py_ema_panel_by_column = ema_panel_by_column
+py_rsi = rsi
+py_rsi_panel = rsi_panel
+py_macd = macd
+py_macd_panel = macd_panel
+py_bbands = bbands
+py_bbands_panel = bbands_panel
+py_bollinger = bollinger
+py_atr = atr
+py_atr_panel = atr_panel
+py_wilder_atr = wilder_atr
+py_stoch = stoch
+py_stochf = stochf
+py_stochrsi = stochrsi
+py_plus_di = plus_di
+py_minus_di = minus_di
+py_dx = dx
+py_adx = adx
+py_cci = cci
+py_willr = willr
+py_ultosc = ultosc
+py_mom = mom
+py_roc = roc
+py_rocp = rocp
+py_rocr = rocr
+py_obv = obv
+py_ad = ad
+py_adosc = adosc
+py_natr = natr
+py_trange = trange
+py_list_supported_indicators = list_supported_indicators
+
+__all__ = sorted(
+    set(_ind.__all__)
+    | {n for n in list(globals()) if n.startswith("py_")}
+)
