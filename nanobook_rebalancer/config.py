@@ -106,14 +106,21 @@ class PaperSection:
     """``[paper]``: the paper broker (``nanobook_broker.PaperBroker``).
 
     ``state_file`` persists cash, positions and orders between runs;
-    ``universe_file`` is a CSV ``symbol,price`` (dollars) of the symbols it
-    quotes (empty: the bundled S&P 100 sample, last closes of 2026-05-11).
+    ``price_file`` is a CSV ``symbol,price`` (dollars) or ``symbol,bid,ask``
+    of the symbols it quotes, applied at every connect (empty: the bundled
+    sample of 20 S&P 100 stocks at their closes of 2026-05-11).
+    ``liquidity`` is the lots shown at bid and ask after each quote (0:
+    unlimited; a small value produces partial fills).
     """
 
     state_file: str = "paper-state.json"
-    universe_file: str = ""
-    initial_cash_usd: float = 1_000_000.0
+    price_file: str = ""
+    initial_cash_usd: float = 100_000.0
     spread_bps: float = 10.0
+    commission_bps: float = 0.0
+    liquidity: int = 0
+    allow_short: bool = True
+    leverage: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -410,6 +417,9 @@ def _validate(cfg: Config) -> None:
     _check(p.initial_cash_usd > 0, "paper.initial_cash_usd", "> 0", p.initial_cash_usd)
     _check(0 <= p.spread_bps < 10_000, "paper.spread_bps", "in [0, 10000)", p.spread_bps)
     _check(bool(p.state_file), "paper.state_file", "a non-empty path", p.state_file)
+    _check(0 <= p.commission_bps < 10_000, "paper.commission_bps", "in [0, 10000)", p.commission_bps)
+    _check(p.liquidity >= 0, "paper.liquidity", ">= 0 (0 = unlimited)", p.liquidity)
+    _check(1 <= p.leverage <= 100, "paper.leverage", "in [1, 100]", p.leverage)
     i = cfg.ibkr
     _check(bool(i.host), "ibkr.host", "a non-empty host name", i.host)
     _check(0 < i.port < 65536, "ibkr.port", "in 1..65535", i.port)

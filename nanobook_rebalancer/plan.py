@@ -17,8 +17,9 @@ For each symbol in targets ∪ holdings, with equity ``E`` (cents), mid price
 
 Orders are sorted sells first, then buys, each group by symbol: sells free
 cash before buys need it.  Limit prices are ``mid ± mid·offset_bps/10⁴``,
-rounded to the tick toward the mid (a buy never pays more than the offset, a
-sell never accepts less).  The cost estimate per order is
+rounded to the tick away from the mid, so the order is at least as
+aggressive as configured (an offset below one tick still moves the limit by
+one tick, else a limit at the mid of a one-tick-wide market never fills).  The cost estimate per order is
 ``max(|t|·commission_per_share, commission_min) + |t|·p·commission_bps/10⁴``
 plus slippage ``|t|·p·slippage_bps/10⁴``, in cents, half-up.
 """
@@ -176,14 +177,14 @@ def round_to_lot(shares: Fraction, lot: int, rounding: str = "down") -> int:
 
 
 def limit_price(mid_cents: int, side: str, offset_bps: float, tick_cents: int = 1) -> int:
-    """``mid ± mid·offset_bps/10⁴`` rounded to the tick toward the mid (>= 1 tick)."""
+    """``mid ± mid·offset_bps/10⁴`` rounded to the tick away from the mid (>= 1 tick)."""
     if mid_cents <= 0:
         raise ValueError(f"mid_cents must be positive, got {mid_cents!r}")
     offset = Fraction(mid_cents) * Fraction(offset_bps) / 10_000
     if side == "buy":
-        px = math.floor((mid_cents + offset) / tick_cents) * tick_cents
+        px = math.ceil((mid_cents + offset) / tick_cents) * tick_cents
     elif side == "sell":
-        px = math.ceil((mid_cents - offset) / tick_cents) * tick_cents
+        px = math.floor((mid_cents - offset) / tick_cents) * tick_cents
     else:
         raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
     return max(int(px), tick_cents)

@@ -56,9 +56,10 @@ def test_lots_and_rounding_modes():
 def test_limit_price_rounds_toward_mid_on_the_tick():
     assert limit_price(10_000, "buy", 5) == 10_005
     assert limit_price(10_000, "sell", 5) == 9_995
-    assert limit_price(10_003, "buy", 5, tick_cents=5) == 10_005   # 10008.0015 -> 10005
-    assert limit_price(10_003, "sell", 5, tick_cents=5) == 10_000  # 9997.99 -> 10000
+    assert limit_price(10_003, "buy", 5, tick_cents=5) == 10_010   # 10008.0015 -> 10010
+    assert limit_price(10_003, "sell", 5, tick_cents=5) == 9_995   # 9997.99 -> 9995
     assert limit_price(1, "sell", 9_999) == 1
+    assert limit_price(1_000, "buy", 5) == 1_001   # half a cent still moves one tick
     with pytest.raises(ValueError, match="side must be"):
         limit_price(100, "hold", 1)
 
