@@ -156,7 +156,7 @@ def _split_args(cost_model: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> d
 
 def _validate_options(opts: dict[str, Any], n: int) -> dict[str, Any]:
     """The reference's option checks, in its order, then the v2 input checks follow."""
-    unknown = set(opts) - set(_OPTION_NAMES) - {"convention"}
+    unknown = set(opts) - set(_OPTION_NAMES) - {"convention", "engine"}
     if unknown:
         raise TypeError(f"backtest_weights got an unexpected keyword argument '{sorted(unknown)[0]}'")
     o = dict(opts)
@@ -322,7 +322,7 @@ def backtest_weights(
     BacktestWeightsResult
         A ``dict`` with ``returns``, ``equity_curve``, ``final_cash``,
         ``metrics``, ``skipped_rebalances``, ``holdings``, ``symbol_returns``,
-        ``stop_events``, plus pandas views (``.equity``, ``.holdings_frame`` ...).
+        ``stop_events``, plus pandas views (``.equity``, ``.holdings`` ...).
 
     Raises
     ------
@@ -360,11 +360,11 @@ def backtest_weights(
 
     from .engine import run_any
 
-    raw = run_any(weights, bars, cash, p["cost_model"], policy.name, fills, stop, opts)
-    return _finish(raw, ppy, rf)
+    raw, dense = run_any(weights, bars, cash, p["cost_model"], policy.name, fills, stop, opts)
+    return _finish(raw, ppy, rf, dense)
 
 
-def _finish(raw: dict[str, Any], ppy: float, rf: float) -> BacktestWeightsResult:
+def _finish(raw: dict[str, Any], ppy: float, rf: float, dense: Any = None) -> BacktestWeightsResult:
     metrics = compute_metrics(raw["returns"], ppy, rf) if raw["returns"] else None
     return BacktestWeightsResult(
         returns=raw["returns"],
@@ -375,6 +375,7 @@ def _finish(raw: dict[str, Any], ppy: float, rf: float) -> BacktestWeightsResult
         holdings=raw["holdings"],
         symbol_returns=raw["symbol_returns"],
         stop_events=raw["stop_events"],
+        dense=dense,
     )
 
 

@@ -1,18 +1,207 @@
-"""Engine selection: the dense engine when the inputs allow it, else the list engine."""
+"""Engine selection and the dense layout.
+
+The dense engine (``_kernel.run_dense``, Cython) runs one ``(periods x
+symbols)`` layout: columns are the symbols in ascending order, weights are
+NaN where a symbol is not a target, prices are integer cents with -1 where a
+symbol has no bar. It handles every option except stops, duplicate symbols
+inside one period and duplicate bars; those cases, or a missing compiled
+kernel, use the list engine (``_listengine``), which is the oracle both are
+tested against.
+"""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from ._listengine import StopConfig
 from .portfolio import CostModel
+from .result import BacktestWeightsResult, DenseData, lazy
 
-__all__ = ["run_any"]
+try:  # the compiled kernel is optional: without it the list engine runs
+    from . import _kernel
+except ImportError:  # pragma: no cover - exercised only in unbuilt checkouts
+    _kernel = None
+
+__all__ = ["run_any", "run_dense_arrays", "kernel_available"]
+
+
+def kernel_available() -> bool:
+    """True when the compiled dense kernel is importable."""
+    return _kernel is not None
+
+
+class DenseInputs:
+    """Validated dense inputs for the kernel."""
+
+    __slots__ = ("symbols", "W", "order", "order_len", "active", "close", "fill", "has_fill", "index")
+
+    def __init__(self, symbols, W, order, order_len, active, close, fill, has_fill, index=None):
+        self.symbols = symbols
+        self.W = W
+        self.order = order
+        self.order_len = order_len
+        self.active = active
+        self.close = close
+        self.fill = fill
+        self.has_fill = has_fill
+        self.index = index
+
+
+def fill_prices(policy: str, o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Fill prices of the bars (-1 where absent): open, typical ``(h+l+c)//3`` or close."""
+    if policy == "NextBarOpen":
+        return o
+    if policy == "NextBarTypical":
+        absent = c < 0
+        typ = (h + l + c) // 3
+        typ[absent] = -1
+        return typ
+    return c
+
+
+def shift_fills(policy: str, bars_fill: np.ndarray, has_bar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Next-bar fills: period i fills at bar i+1 (none for the last period)."""
+    T, N = bars_fill.shape
+    fill = np.full((T, N), -1, dtype=np.int64)
+    has = np.zeros(T, dtype=np.uint8)
+    if T > 1:
+        fill[:-1] = bars_fill[1:]
+        has[:-1] = has_bar[1:]
+    return fill, has
+
+
+def _lists_to_dense(
+    weights: Sequence[Sequence[tuple[str, float]]],
+    bars: Sequence[Sequence[tuple[str, tuple[int, int, int, int]]]],
+    fills: Any,
+    policy: str,
+) -> DenseInputs | None:
+    """List inputs -> dense arrays, or None when a period repeats a symbol."""
+    T = len(weights)
+    allsyms: set[str] = set()
+    for row in weights:
+        allsyms.update(s for s, _ in row)
+    for row in bars:
+        allsyms.update(s for s, _ in row)
+    if fills is not None:
+        for row in fills:
+            allsyms.update(s for s, _ in row)
+    symbols = sorted(allsyms, key=lambda s: s.encode("utf-8"))
+    col = {s: j for j, s in enumerate(symbols)}
+    N = len(symbols)
+    W = np.full((T, N), np.nan)
+    order = np.zeros((T, max(N, 1)), dtype=np.int32)
+    order_len = np.zeros(T, dtype=np.int32)
+    getcol = col.__getitem__
+    for t, row in enumerate(weights):
+        if not row:
+            continue
+        syms, ws = zip(*row)
+        idx = list(map(getcol, syms))
+        if len(set(idx)) != len(idx):
+            return None
+        W[t, idx] = ws
+        order[t, : len(idx)] = idx
+        order_len[t] = len(idx)
+
+    def bar_arrays(rows: Sequence) -> tuple[np.ndarray, ...] | None:
+        O = np.full((T, N), -1, dtype=np.int64)
+        H = O.copy()
+        L = O.copy()
+        C = O.copy()
+        has = np.zeros(T, dtype=np.uint8)
+        for t, row in enumerate(rows):
+            if not row:
+                continue
+            syms, bs = zip(*row)
+            idx = list(map(getcol, syms))
+            if len(set(idx)) != len(idx):
+                return None
+            arr = np.array(bs, dtype=np.int64).reshape(len(bs), 4)
+            O[t, idx] = arr[:, 0]
+            H[t, idx] = arr[:, 1]
+            L[t, idx] = arr[:, 2]
+            C[t, idx] = arr[:, 3]
+            has[t] = 1
+        return O, H, L, C, has
+
+    b = bar_arrays(bars)
+    if b is None:
+        return None
+    O, H, L, C, has_bar = b
+    if policy == "SignalBarClose":
+        fill, has_fill = C, has_bar
+    elif fills is not None:
+        fb = bar_arrays(fills)
+        if fb is None:
+            return None
+        fill = fill_prices(policy, *fb[:4])
+        has_fill = fb[4]
+    else:
+        fill, has_fill = shift_fills(policy, fill_prices(policy, O, H, L, C), has_bar)
+    active = np.ones(T, dtype=np.uint8)
+    return DenseInputs(symbols, W, order, order_len, active, C, np.ascontiguousarray(fill), has_fill)
+
+
+def run_dense_arrays(
+    d: DenseInputs, cash: int, cost_model: CostModel, opts: Mapping[str, Any]
+) -> tuple[dict[str, Any], DenseData]:
+    """Run the kernel on dense inputs; raises the unpriced-holding ValueError."""
+    from .backtest import budgets_of
+
+    b = budgets_of(opts)
+    mt = opts.get("max_trades_per_rebalance")
+    step = opts.get("quantity_step")
+    band = opts.get("no_trade_band_bps")
+    equity, rets, hold, skipped, final_cash, err = _kernel.run_dense(
+        d.W, d.order, d.order_len, d.active, d.close, d.fill, d.has_fill,
+        int(cash), cost_model.commission_bps, cost_model.slippage_bps, cost_model.min_commission,
+        1_000_000 if step is None else int(step),
+        int(opts.get("min_order_value") or 0),
+        int(opts.get("max_order_value") or 0),
+        0.0 if band is None else float(band),
+        -1 if mt is None else int(mt),
+        b["day_ord"], b["month_ord"],
+        -1 if b["per_day"] is None else int(b["per_day"]),
+        -1 if b["per_month"] is None else int(b["per_month"]),
+        -1 if b["value_month"] is None else int(b["value_month"]),
+        bool(b["active"]),
+    )
+    if err is not None:
+        phase, t, j = err
+        raise ValueError(f"unpriced holding {d.symbols[j]} at period {t} ({'fill' if phase == 0 else 'close'})")
+    dense = DenseData(d.symbols, d.close, hold, d.index)
+    raw = {
+        "returns": rets.tolist(),
+        "equity_curve": equity.tolist(),
+        "final_cash": int(final_cash),
+        "skipped_rebalances": np.flatnonzero(skipped).tolist(),
+        "holdings": lazy(dense.holdings_lists),
+        "symbol_returns": lazy(dense.symbol_returns_lists),
+        "stop_events": [],
+    }
+    return raw, dense
 
 
 def run_any(
     weights: list, bars: list, cash: int, cost_model: CostModel, policy: str,
-    fills: Any, stop: StopConfig | None, opts: Mapping[str, Any], engine: str = "auto",
-) -> dict[str, Any]:
+    fills: Any, stop: StopConfig | None, opts: Mapping[str, Any],
+) -> tuple[dict[str, Any], DenseData | None]:
+    """Run list inputs on the dense engine when possible, else on the list engine.
+
+    ``opts["engine"]`` may force ``"dense"`` or ``"list"`` (tests use this to
+    run both engines on the same inputs).
+    """
     from .backtest import run_general
 
-    return run_general(weights, bars, cash, cost_model, policy, fills, stop, opts)
+    engine = opts.get("engine", "auto")
+    if engine not in ("auto", "dense", "list"):
+        raise ValueError(f"engine must be 'auto', 'dense' or 'list', got {engine!r}")
+    if engine != "list" and _kernel is not None and stop is None:
+        d = _lists_to_dense(weights, bars, fills, policy)
+        if d is not None:
+            return run_dense_arrays(d, cash, cost_model, opts)
+    if engine == "dense" and (stop is not None or _kernel is None):
+        raise ValueError("engine='dense' cannot run stops (stop_cfg) or without the compiled kernel")
+    return run_general(weights, bars, cash, cost_model, policy, fills, stop, opts), None

@@ -49,8 +49,13 @@ def _check(rec, engine=None):
 
 
 @pytest.mark.parametrize("rec", RECORDS, ids=[r["id"] for r in RECORDS])
-def test_record(rec):
+def test_record_auto_engine(rec):
     _check(rec)
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=[r["id"] for r in RECORDS])
+def test_record_list_engine(rec):
+    _check(rec, "list")
 
 
 def test_corpus_is_complete():

@@ -1,0 +1,410 @@
+# cython: language_level=3
+"""Dense backtest kernel: the per-period loop of ``backtest_weights`` over
+(periods x symbols) arrays, with the reference's exact integer rules.
+
+Columns are symbols in ascending order, so "ascending symbol order" is column
+order. Absent prices are -1 (valid prices are >= 0). Weights are NaN where a
+symbol is not a target. Integer products use 128-bit intermediates and
+saturate to the i64 range, exactly as ``nanobook.portfolio._arith``.
+
+This kernel covers everything except stops (which run in the list engine);
+the Python list engine is its oracle and the conformance corpus runs through
+both.
+"""
+from libc.stdint cimport int32_t, int64_t, uint8_t, INT64_MAX, INT64_MIN
+from libc.math cimport round as c_round, isnan, fabs
+from libc.stdlib cimport malloc, free, qsort
+
+import numpy as np
+
+cdef extern from *:
+    """
+    typedef __int128 nb_i128;
+    """
+    ctypedef long long i128 "nb_i128"
+
+cdef int64_t I64_MAX = INT64_MAX
+cdef int64_t I64_MIN = INT64_MIN
+cdef int64_t MICRO = 1000000
+
+
+cdef inline int64_t clamp128(i128 x) noexcept nogil:
+    if x > <i128>I64_MAX:
+        return I64_MAX
+    if x < <i128>I64_MIN:
+        return I64_MIN
+    return <int64_t>x
+
+
+cdef inline int64_t mdt(int64_t q, int64_t p) noexcept nogil:
+    # trunc(q * p / 1e6), exact, clamped (C division truncates toward zero)
+    return clamp128((<i128>q * <i128>p) / <i128>MICRO)
+
+
+cdef inline int64_t sat_add(int64_t a, int64_t b) noexcept nogil:
+    return clamp128(<i128>a + <i128>b)
+
+
+cdef inline int64_t f2i(double x) noexcept nogil:
+    if isnan(x):
+        return 0
+    if x >= 9.223372036854775807e18:
+        return I64_MAX
+    if x <= -9.223372036854775808e18:
+        return I64_MIN
+    return <int64_t>x
+
+
+cdef inline int64_t abs64(int64_t x) noexcept nogil:
+    return -x if x < 0 else x
+
+
+cdef struct Ctx:
+    double commission_bps
+    double slippage_bps
+    int64_t min_commission
+    int64_t step
+    int64_t min_order_value
+    int64_t max_order_value
+    double band
+    int64_t max_trades      # -1 = no cap
+    int64_t max_notional    # 0 = none
+    int64_t cash
+
+
+cdef struct Order:
+    int32_t col
+    int64_t qty
+    int64_t price
+    double drift
+    int64_t notional
+    int32_t seq
+
+
+cdef inline int64_t cost_of(Ctx* c, int64_t n) noexcept nogil:
+    cdef int64_t v = f2i(c_round(<double>abs64(n) * c.commission_bps / 10000.0))
+    return v if v > c.min_commission else c.min_commission
+
+
+cdef void execute_fill(Ctx* c, int64_t* qty, int32_t col, int64_t q, int64_t price) noexcept nogil:
+    cdef double sign = 1.0 if q > 0 else -1.0
+    cdef int64_t e = f2i(c_round(<double>price * (1.0 + sign * c.slippage_bps / 10000.0)))
+    cdef int64_t cash = c.cash
+    cdef int64_t n, lo, hi, mid, nn, notional, cost, delta
+    cdef i128 prod
+    if q > 0:
+        n = clamp128(_floordiv(<i128>q * <i128>e))
+        if <i128>n + <i128>cost_of(c, n) > <i128>cash:
+            if cash <= 0:
+                return
+            lo = 0
+            hi = q // c.step
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                nn = clamp128(_floordiv(<i128>(mid * c.step) * <i128>e))
+                if <i128>nn + <i128>cost_of(c, nn) <= <i128>cash:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            q = lo * c.step
+            if q == 0:
+                return
+    notional = clamp128((<i128>abs64(q) * <i128>abs64(e)) / <i128>MICRO)
+    cost = cost_of(c, notional)
+    delta = mdt(q, e)
+    if q < 0 and <i128>cash - (<i128>delta + <i128>cost) < 0:
+        return
+    qty[col] = clamp128(<i128>qty[col] + <i128>q)
+    c.cash = clamp128(<i128>cash - (<i128>delta + <i128>cost))
+
+
+cdef inline i128 _floordiv(i128 x) noexcept nogil:
+    # floor division by 1e6 (Python // semantics)
+    cdef i128 qd = x / <i128>MICRO
+    if (x % <i128>MICRO) != 0 and x < 0:
+        qd -= 1
+    return qd
+
+
+cdef int add_order(Ctx* c, Order* orders, int k, int32_t col, int64_t q, int64_t price, double drift) noexcept nogil:
+    cdef int64_t ap = abs64(price)
+    cdef int64_t notional = clamp128((<i128>abs64(q) * <i128>ap) / <i128>MICRO)
+    cdef int64_t mq
+    if c.max_order_value > 0 and notional > c.max_order_value:
+        if ap == 0:
+            return k
+        mq = clamp128((<i128>c.max_order_value * <i128>MICRO) / <i128>ap) // c.step * c.step
+        if mq > abs64(q):
+            mq = abs64(q)
+        if mq == 0:
+            return k
+        q = mq if q > 0 else -mq
+        notional = clamp128((<i128>mq * <i128>ap) / <i128>MICRO)
+    if c.min_order_value > 0 and notional < c.min_order_value:
+        return k
+    orders[k].col = col
+    orders[k].qty = q
+    orders[k].price = price
+    orders[k].drift = drift
+    orders[k].notional = notional
+    orders[k].seq = k
+    return k + 1
+
+
+cdef int cmp_orders(const void* a, const void* b) noexcept nogil:
+    cdef const Order* x = <const Order*>a
+    cdef const Order* y = <const Order*>b
+    # drift descending (NaN last), then symbol (column) ascending, then input order
+    cdef bint xn = isnan(x.drift)
+    cdef bint yn = isnan(y.drift)
+    if xn != yn:
+        return 1 if xn else -1
+    if not xn:
+        if x.drift > y.drift:
+            return -1
+        if x.drift < y.drift:
+            return 1
+    if x.col != y.col:
+        return -1 if x.col < y.col else 1
+    return -1 if x.seq < y.seq else (1 if x.seq > y.seq else 0)
+
+
+cdef int apply_caps(Ctx* c, Order* orders, int k) noexcept nogil:
+    cdef int i, m = 0
+    cdef int64_t used = 0, remaining, mq, n, ap
+    if c.max_trades < 0 and c.max_notional <= 0:
+        return k
+    qsort(orders, k, sizeof(Order), cmp_orders)
+    for i in range(k):
+        if c.max_trades >= 0 and m >= c.max_trades:
+            break
+        if c.max_notional > 0:
+            remaining = c.max_notional - used
+            if orders[i].notional > remaining:
+                ap = abs64(orders[i].price)
+                if ap == 0 or remaining <= 0:
+                    mq = 0
+                else:
+                    mq = clamp128((<i128>remaining * <i128>MICRO) / <i128>ap) // c.step * c.step
+                if mq > abs64(orders[i].qty):
+                    mq = abs64(orders[i].qty)
+                if mq > 0:
+                    n = clamp128((<i128>mq * <i128>ap) / <i128>MICRO)
+                    if not (c.min_order_value > 0 and n < c.min_order_value):
+                        orders[m] = orders[i]
+                        orders[m].qty = mq if orders[i].qty > 0 else -mq
+                        orders[m].notional = n
+                        m += 1
+                break
+            used += orders[i].notional
+        orders[m] = orders[i]
+        m += 1
+    return m
+
+
+def run_dense(
+    const double[:, ::1] W,
+    const int32_t[:, ::1] order,
+    const int32_t[::1] order_len,
+    const uint8_t[::1] active,
+    const int64_t[:, ::1] close,
+    const int64_t[:, ::1] fill,
+    const uint8_t[::1] has_fill,
+    int64_t initial_cash,
+    double commission_bps,
+    double slippage_bps,
+    int64_t min_commission,
+    int64_t step,
+    int64_t min_order_value,
+    int64_t max_order_value,
+    double band,
+    int64_t max_trades,
+    object day_ord,
+    object month_ord,
+    int64_t per_day,
+    int64_t per_month,
+    int64_t value_month,
+    bint budgets_active,
+):
+    """Run the dense simulation.
+
+    Returns ``(equity[T+1], returns[T], holdings[T, N] (NaN = not held),
+    skipped[T] (uint8), final_cash, error)`` where ``error`` is None or
+    ``(phase, period, column)`` for an unpriced holding (phase 0 = fill,
+    1 = close).
+    """
+    cdef Py_ssize_t T = W.shape[0]
+    cdef Py_ssize_t N = W.shape[1]
+    cdef Py_ssize_t t, j, kk, r
+    cdef Ctx c
+    c.commission_bps = commission_bps
+    c.slippage_bps = slippage_bps
+    c.min_commission = min_commission
+    c.step = step
+    c.min_order_value = min_order_value
+    c.max_order_value = max_order_value
+    c.band = band
+    c.max_trades = max_trades
+    c.max_notional = 0
+    c.cash = initial_cash
+
+    equity_np = np.empty(T + 1, dtype=np.int64)
+    returns_np = np.empty(T, dtype=np.float64)
+    hold_np = np.full((T, N), np.nan, dtype=np.float64)
+    skipped_np = np.zeros(T, dtype=np.uint8)
+    cdef int64_t[::1] equity = equity_np
+    cdef double[::1] rets = returns_np
+    cdef double[:, ::1] hold = hold_np
+    cdef uint8_t[::1] skipped = skipped_np
+    cdef int64_t[::1] dord
+    cdef int64_t[::1] mord
+    cdef bint has_day = day_ord is not None
+    cdef bint has_month = month_ord is not None
+    if has_day:
+        dord = np.ascontiguousarray(day_ord, dtype=np.int64)
+    if has_month:
+        mord = np.ascontiguousarray(month_ord, dtype=np.int64)
+
+    cdef int64_t* qty = <int64_t*>malloc(N * sizeof(int64_t) + 8)
+    cdef Order* orders = <Order*>malloc((2 * N + 1) * sizeof(Order))
+    if qty == NULL or orders == NULL:
+        free(qty)
+        free(orders)
+        raise MemoryError()
+    for j in range(N):
+        qty[j] = 0
+
+    cdef int64_t eq, prev = initial_cash, p, value, target, diff, q, aq
+    cdef double feq, w, drift
+    cdef int k, m, err_phase = -1
+    cdef Py_ssize_t err_t = 0, err_j = 0
+    cdef int64_t day_used = 0, month_trades = 0, month_value = 0, cap, left, rem
+    cdef int64_t last_day = 0, last_month = 0
+    cdef bint first_day = True, first_month = True
+    cdef int64_t count, tot
+    cdef bint multi_order = order.shape[0] > 1
+    equity[0] = initial_cash
+
+    with nogil:
+        for t in range(T):
+            if budgets_active:
+                if has_day and (first_day or dord[t] != last_day):
+                    day_used = 0
+                    last_day = dord[t]
+                    first_day = False
+                if has_month and (first_month or mord[t] != last_month):
+                    month_trades = 0
+                    month_value = 0
+                    last_month = mord[t]
+                    first_month = False
+                cap = max_trades
+                if per_day >= 0 and has_day:
+                    left = per_day - day_used
+                    if left < 0:
+                        left = 0
+                    cap = left if cap < 0 else (cap if cap < left else left)
+                if per_month >= 0 and has_month:
+                    left = per_month - month_trades
+                    if left < 0:
+                        left = 0
+                    cap = left if cap < 0 else (cap if cap < left else left)
+                c.max_notional = 0
+                if value_month >= 0 and has_month:
+                    rem = value_month - month_value
+                    if rem <= 0:
+                        cap = 0
+                    else:
+                        c.max_notional = rem
+                c.max_trades = cap
+
+            if has_fill[t] and active[t]:
+                # unpriced check at the fill prices
+                for j in range(N):
+                    if qty[j] != 0 and fill[t, j] <= 0:
+                        err_phase = 0
+                        err_t = t
+                        err_j = j
+                        break
+                if err_phase >= 0:
+                    break
+                eq = c.cash
+                for j in range(N):
+                    if qty[j] != 0 and fill[t, j] > 0:
+                        eq = sat_add(eq, mdt(qty[j], fill[t, j]))
+                count = 0
+                tot = 0
+                if eq > 0:
+                    feq = <double>eq
+                    k = 0
+                    # close loop: held, not a target, priced (any price)
+                    for j in range(N):
+                        if qty[j] != 0 and isnan(W[t, j]) and fill[t, j] >= 0:
+                            p = fill[t, j]
+                            value = mdt(qty[j], p)
+                            drift = <double>abs64(value) / feq * 10000.0
+                            if band > 0.0 and drift <= band:
+                                continue
+                            k = add_order(&c, orders, k, <int32_t>j, -qty[j], p, drift)
+                    r = t if multi_order else 0
+                    for kk in range(order_len[r]):
+                        j = order[r, kk]
+                        w = W[t, j]
+                        if isnan(w):
+                            continue
+                        p = fill[t, j]
+                        if p <= 0:
+                            continue
+                        value = mdt(qty[j], p) if qty[j] != 0 else 0
+                        target = f2i(feq * w)
+                        diff = clamp128(<i128>target - <i128>value)
+                        drift = <double>abs64(diff) / feq * 10000.0
+                        if band > 0.0 and drift <= band:
+                            continue
+                        aq = clamp128((<i128>abs64(diff) * <i128>MICRO) / <i128>p) // step * step
+                        if aq == 0:
+                            continue
+                        k = add_order(&c, orders, k, <int32_t>j, aq if diff > 0 else -aq, p, drift)
+                    m = apply_caps(&c, orders, k)
+                    count = m
+                    for kk in range(m):
+                        tot = sat_add(tot, orders[kk].notional)
+                    for kk in range(m):
+                        execute_fill(&c, qty, orders[kk].col, orders[kk].qty, orders[kk].price)
+                if budgets_active:
+                    day_used += count
+                    month_trades += count
+                    month_value += tot
+            else:
+                if not has_fill[t]:
+                    skipped[t] = 1
+
+            # unpriced check at the close, then valuation
+            for j in range(N):
+                if qty[j] != 0 and close[t, j] <= 0:
+                    err_phase = 1
+                    err_t = t
+                    err_j = j
+                    break
+            if err_phase >= 0:
+                break
+            eq = c.cash
+            for j in range(N):
+                if qty[j] != 0:
+                    eq = sat_add(eq, mdt(qty[j], close[t, j]))
+            if prev > 0:
+                rets[t] = <double>(<i128>eq - <i128>prev) / <double>prev
+            else:
+                rets[t] = 0.0
+            equity[t + 1] = eq
+            prev = eq
+            if eq != 0:
+                feq = <double>eq
+                for j in range(N):
+                    if qty[j] != 0:
+                        hold[t, j] = <double>mdt(qty[j], close[t, j]) / feq
+
+    final_cash = c.cash
+    free(qty)
+    free(orders)
+    err = None if err_phase < 0 else (err_phase, err_t, err_j)
+    return equity_np, returns_np, hold_np, skipped_np, final_cash, err
