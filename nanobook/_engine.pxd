@@ -54,14 +54,14 @@ cdef enum:
     NOT_ACTIVE = 2
 
 
-# One order, stored in the id table at its id (56 bytes).  A regular order
+# One order, stored in the id table at its id (48 bytes).  A regular order
 # is linked into its level's FIFO through ``next`` while it rests; a stop's
-# record holds the index of its StopRec in ``next``.
+# record holds the index of its StopRec in ``next``.  ``remaining`` is the
+# unfilled quantity, also after a cancel, so filled = original - remaining.
 ctypedef struct OrderRec:
     price_t price
     qty_t original
     qty_t remaining
-    qty_t filled
     ts_t timestamp
     oid_t next          # next order id in the level queue (0: end) / stop index
     slot_t level        # level slot while resting, -1 otherwise
@@ -198,7 +198,8 @@ cdef class Exchange:
     cdef bint has_last
     # logs
     cdef Buf trade_log            # TradeRec
-    cdef Buf event_buf            # EventRec
+    cdef Buf event_buf            # the event log, varint-encoded (see log_event)
+    cdef size_t nevents
     cdef readonly bint event_log
 
     # -- queries --------------------------------------------------------

@@ -58,6 +58,153 @@ cdef inline void* buf_push(Buf* b) except NULL nogil:
     return b.data + (b.n - 1) * b.itemsize
 
 
+cdef inline int buf_reserve(Buf* b, size_t extra) except -1 nogil:
+    """Room for ``extra`` more records without reallocation."""
+    cdef size_t cap
+    cdef char* data
+    if b.n + extra <= b.cap:
+        return 0
+    cap = b.cap * 2 if b.cap else 256
+    while cap < b.n + extra:
+        cap *= 2
+    data = <char*>realloc(b.data, cap * b.itemsize)
+    if data == NULL:
+        with gil:
+            raise MemoryError("nanobook: out of memory growing a log")
+    b.data = data
+    b.cap = cap
+    return 0
+
+
+# -- the event log's byte encoding -------------------------------------------
+# One event is a header byte (kind | side << 4 | tif << 5), for trailing
+# stops a trail byte, then its fields as LEB128 varints (signed ones
+# zigzag-encoded) and doubles as 8 raw bytes.  A submit_limit at a
+# six-digit price takes about 6 bytes instead of the 64 of EventRec.
+
+cdef enum:
+    EVENT_MAX_BYTES = 64
+
+
+cdef inline uint8_t* put_u(uint8_t* p, uint64_t v) noexcept nogil:
+    while v >= 0x80:
+        p[0] = <uint8_t>((v & 0x7F) | 0x80)
+        v >>= 7
+        p += 1
+    p[0] = <uint8_t>v
+    return p + 1
+
+
+cdef inline uint8_t* put_s(uint8_t* p, int64_t v) noexcept nogil:
+    return put_u(p, (<uint64_t>v << 1) ^ <uint64_t>(v >> 63))
+
+
+cdef inline uint8_t* put_f(uint8_t* p, double v) noexcept nogil:
+    memcpy(p, &v, 8)
+    return p + 8
+
+
+cdef inline const uint8_t* get_u(const uint8_t* p, uint64_t* v) noexcept nogil:
+    cdef uint64_t x = 0
+    cdef int shift = 0
+    while p[0] & 0x80:
+        x |= <uint64_t>(p[0] & 0x7F) << shift
+        shift += 7
+        p += 1
+    v[0] = x | (<uint64_t>p[0] << shift)
+    return p + 1
+
+
+cdef inline const uint8_t* get_s(const uint8_t* p, int64_t* v) noexcept nogil:
+    cdef uint64_t u
+    p = get_u(p, &u)
+    v[0] = <int64_t>(u >> 1) ^ -<int64_t>(u & 1)
+    return p
+
+
+cdef inline const uint8_t* get_f(const uint8_t* p, double* v) noexcept nogil:
+    memcpy(v, p, 8)
+    return p + 8
+
+
+cdef int log_event(Buf* b, const EventRec* e) except -1 nogil:
+    cdef uint8_t* p
+    cdef uint8_t k = e.kind
+    buf_reserve(b, EVENT_MAX_BYTES)
+    p = <uint8_t*>b.data + b.n
+    p[0] = k | (e.side << 4) | (e.tif << 5)
+    p += 1
+    if k == EV_SUBMIT_LIMIT:
+        p = put_s(p, e.price)
+        p = put_u(p, e.quantity)
+    elif k == EV_SUBMIT_MARKET:
+        p = put_u(p, e.quantity)
+    elif k == EV_CANCEL:
+        p = put_u(p, e.order_id)
+    elif k == EV_MODIFY:
+        p = put_u(p, e.order_id)
+        p = put_s(p, e.price)
+        p = put_u(p, e.quantity)
+    else:
+        if k == EV_TRAIL_MARKET or k == EV_TRAIL_LIMIT:
+            p[0] = e.trail
+            p += 1
+        p = put_s(p, e.price)
+        if k == EV_STOP_LIMIT or k == EV_TRAIL_LIMIT:
+            p = put_s(p, e.limit_price)
+        p = put_u(p, e.quantity)
+        if k == EV_TRAIL_MARKET or k == EV_TRAIL_LIMIT:
+            if e.trail == TRAIL_FIXED:
+                p = put_s(p, e.trail_fixed)
+            else:
+                p = put_f(p, e.trail_value)
+                if e.trail == TRAIL_SMA:
+                    p = put_u(p, e.period)
+    b.n = <size_t>(p - <uint8_t*>b.data)
+    return 0
+
+
+cdef void decode_events(const uint8_t* p, size_t n, EventRec* out) noexcept nogil:
+    """Decode ``n`` events written by ``log_event`` (our own bytes only)."""
+    cdef size_t i
+    cdef EventRec* e
+    cdef uint8_t k
+    for i in range(n):
+        e = &out[i]
+        memset(e, 0, sizeof(EventRec))
+        k = p[0] & 0x0F
+        e.kind = k
+        e.side = (p[0] >> 4) & 1
+        e.tif = (p[0] >> 5) & 3
+        p += 1
+        if k == EV_SUBMIT_LIMIT:
+            p = get_s(p, &e.price)
+            p = get_u(p, &e.quantity)
+        elif k == EV_SUBMIT_MARKET:
+            p = get_u(p, &e.quantity)
+        elif k == EV_CANCEL:
+            p = get_u(p, &e.order_id)
+        elif k == EV_MODIFY:
+            p = get_u(p, &e.order_id)
+            p = get_s(p, &e.price)
+            p = get_u(p, &e.quantity)
+        else:
+            if k == EV_TRAIL_MARKET or k == EV_TRAIL_LIMIT:
+                e.trail = p[0]
+                p += 1
+            p = get_s(p, &e.price)
+            if k == EV_STOP_LIMIT or k == EV_TRAIL_LIMIT:
+                p = get_s(p, &e.limit_price)
+            p = get_u(p, &e.quantity)
+            if k == EV_TRAIL_MARKET or k == EV_TRAIL_LIMIT:
+                if e.trail == TRAIL_FIXED:
+                    p = get_s(p, &e.trail_fixed)
+                else:
+                    p = get_f(p, &e.trail_value)
+                    if e.trail == TRAIL_SMA:
+                        p = get_u(p, &e.period)
+
+
 cdef int buf_copy(Buf* dst, const Buf* src) except -1:
     dst.itemsize = src.itemsize
     dst.n = src.n
@@ -825,15 +972,6 @@ cdef Event _event(const EventRec* e):
     return ev
 
 
-cdef object _events_array(const EventRec* e, size_t n):
-    arr = np.empty(n, dtype=_dt.EVENT_DTYPE)
-    cdef char[::1] view
-    if n:
-        view = arr.view(np.uint8).reshape(-1)
-        memcpy(&view[0], e, n * sizeof(EventRec))
-    return arr
-
-
 cdef object _trades_array(const TradeRec* t, size_t n):
     arr = np.zeros(n, dtype=_dt.TRADE_DTYPE)
     cdef char[::1] view
@@ -898,7 +1036,7 @@ cdef class Exchange:
         self.next_ts = 1
         self.free_level = -1
         buf_init(&self.trade_log, sizeof(TradeRec))
-        buf_init(&self.event_buf, sizeof(EventRec))
+        buf_init(&self.event_buf, 1)
         self.event_log = event_log
 
     def __dealloc__(self):
@@ -1109,9 +1247,7 @@ cdef class Exchange:
                 t.timestamp = self.next_ts
                 self.next_ts += 1
                 o.remaining -= fill
-                o.filled += fill
                 p.remaining -= fill
-                p.filled += fill
                 lv.total -= fill
                 if p.remaining == 0:
                     p.status = ST_FILLED
@@ -1150,7 +1286,6 @@ cdef class Exchange:
         o.price = price
         o.original = qty
         o.remaining = qty
-        o.filled = 0
         o.timestamp = ts
         o.next = 0
         o.level = -1
@@ -1159,18 +1294,18 @@ cdef class Exchange:
         o.tif = tif
         o.status = ST_NEW
         self.match(o, oid)
-        out.filled = o.filled
+        out.filled = qty - o.remaining
         if o.remaining == 0:
             o.status = ST_FILLED
         elif tif == GTC:
-            o.status = ST_PARTIAL if o.filled else ST_NEW
+            o.status = ST_PARTIAL if out.filled else ST_NEW
             out.resting = o.remaining
             self.rest(o, oid)
         else:                               # IOC / FOK remainder: cancelled now
             o.status = ST_CANCELLED
             out.cancelled = o.remaining
         out.status = o.status
-        if o.status == ST_CANCELLED and o.filled:
+        if o.status == ST_CANCELLED and out.filled:
             out.status = ST_PARTIAL
         out.trade_end = self.trade_log.n
         return 0
@@ -1195,8 +1330,7 @@ cdef class Exchange:
         lv = &self.levels[r.level]
         lv.total -= r.remaining
         lv.count -= 1
-        cancelled[0] = r.remaining
-        r.remaining = 0
+        cancelled[0] = r.remaining          # ``remaining`` keeps the unfilled amount
         r.status = ST_CANCELLED             # stays queued as a tombstone
         r.level = -1
         if lv.count == 0:
@@ -1391,7 +1525,8 @@ cdef class Exchange:
     cdef int run(self, EventRec* ev, ExecOut* res) except -1 nogil:
         cdef uint8_t k = ev.kind
         if self.event_log:
-            (<EventRec*>buf_push(&self.event_buf))[0] = ev[0]
+            log_event(&self.event_buf, ev)
+            self.nevents += 1
         if k == EV_SUBMIT_LIMIT:
             self.submit(ev.side, ev.price, ev.quantity, ev.tif, &res.sub)
             self.after_trades(&res.sub)
@@ -1703,8 +1838,10 @@ cdef class Exchange:
         o.id = oid
         o.price = r.price
         o.original_quantity = r.original
-        o.remaining_quantity = r.remaining
-        o.filled_quantity = r.filled
+        # a cancelled resting (GTC) order reports nothing left; an IOC
+        # remainder reports what was cancelled
+        o.remaining_quantity = 0 if (r.status == ST_CANCELLED and r.tif == GTC) else r.remaining
+        o.filled_quantity = r.original - r.remaining
         o.timestamp = r.timestamp
         o._side = r.side
         o._tif = r.tif
@@ -1744,12 +1881,29 @@ cdef class Exchange:
     def events(self):
         """The event log as ``list[Event]`` (empty when the log is off)."""
         cdef size_t i
-        cdef EventRec* e = <EventRec*>self.event_buf.data
-        return [_event(&e[i]) for i in range(self.event_buf.n)]
+        arr = self.events_array()
+        cdef const unsigned char[::1] raw
+        if self.nevents == 0:
+            return []
+        raw = arr.view(np.uint8).reshape(-1)
+        cdef const EventRec* e = <const EventRec*>&raw[0]
+        return [_event(&e[i]) for i in range(self.nevents)]
 
     def events_array(self):
-        """The event log as an array of ``nanobook.dtypes.EVENT_DTYPE`` (a copy)."""
-        return _events_array(<EventRec*>self.event_buf.data, self.event_buf.n)
+        """The event log as an array of ``nanobook.dtypes.EVENT_DTYPE`` (decoded
+        from its compact in-memory form)."""
+        arr = np.empty(self.nevents, dtype=_dt.EVENT_DTYPE)
+        cdef unsigned char[::1] raw
+        if self.nevents:
+            raw = arr.view(np.uint8).reshape(-1)
+            with nogil:
+                decode_events(<const uint8_t*>self.event_buf.data, self.nevents,
+                              <EventRec*>&raw[0])
+        return arr
+
+    def event_count(self):
+        """Number of recorded events.  O(1)."""
+        return self.nevents
 
     cdef object _snapshot(self, size_t levels):
         cdef BookSnapshot snap = BookSnapshot.__new__(BookSnapshot)
@@ -1812,6 +1966,8 @@ cdef class Exchange:
             raw = arr.view(np.uint8).reshape(-1)
             e = <const EventRec*>&raw[0]
             with nogil:
+                if self.event_log:
+                    buf_reserve(&self.event_buf, n * 8)
                 for i in range(n):
                     self.run(<EventRec*>&e[i], &res)
         return _trades_array((<TradeRec*>self.trade_log.data) + start, self.trade_log.n - start)
@@ -1878,6 +2034,7 @@ cdef class Exchange:
         free(c.event_buf.data)
         buf_copy(&c.trade_log, &self.trade_log)
         buf_copy(&c.event_buf, &self.event_buf)
+        c.nevents = self.nevents
         return c
 
     def __copy__(self):
