@@ -211,6 +211,10 @@ class BrokerSession:
             self.raw("connect", fn)
 
     def disconnect(self) -> None:
+        """Disconnect once (later calls are no-ops); errors are logged, not raised."""
+        if getattr(self, "_disconnected", False):
+            return
+        self._disconnected = True
         fn = self._method("disconnect", "close")
         if fn is not None:
             try:

@@ -358,10 +358,12 @@ def _live_run(cfg: Config, targets: TargetWeights, run_id: str, audit: AuditLog,
     records = read_records(cfg.audit_log_path)
     pending = unfinished_runs(records)
     stop = StopFlag(cfg.kill_switch_path)
-    state = {"inflight": False}
+    state: dict[str, Any] = {"inflight": False}
     report = ExecutionReport()
 
     def finish(status: str, code: int, **extra: Any) -> int:
+        if "session" in state:
+            state["session"].disconnect()       # logged before the run's last record
         if report.outcomes and any(o.status not in ("filled", "cancelled", "rejected", "expired")
                                    for o in report.outcomes) or state["inflight"]:
             # an order's outcome is unknown: leave the run unfinished for `recover`
@@ -376,7 +378,7 @@ def _live_run(cfg: Config, targets: TargetWeights, run_id: str, audit: AuditLog,
                     target={"source": targets.source, "sha256": targets.digest,
                             "weights": dict(targets.weights), "metadata": dict(targets.metadata)},
                     config=cfg.redacted(), unfinished_runs=[r.run_id for r in pending])
-        session = _open_session(cfg, audit)
+        session = state["session"] = _open_session(cfg, audit)
         try:
             session.connect()
             for run in pending:

@@ -8,7 +8,8 @@ For each symbol in targets ∪ holdings, with equity ``E`` (cents), mid price
 * current weight ``q·p / E``;
 * if ``w == 0`` (or the symbol is held but not targeted): **close**, trade
   ``-q`` exactly (no lot rounding, no minimum, no band: a close is a close);
-* otherwise the exact trade is ``t* = E·w / p − q`` shares, rounded to a
+* otherwise the exact trade is ``t* = E·w / p − q`` shares (``w`` taken as
+  the decimal it was written as, see :func:`weight_fraction`), rounded to a
   multiple of the symbol's lot ``L``: ``down`` truncates toward zero (never
   overshoots the target, the default), ``nearest`` rounds half to even (so a
   second plan after a perfect fill is empty);
@@ -36,6 +37,7 @@ __all__ = [
     "SymbolRow",
     "Plan",
     "round_to_lot",
+    "weight_fraction",
     "limit_price",
     "estimate_cost",
     "build_plan",
@@ -190,6 +192,16 @@ def limit_price(mid_cents: int, side: str, offset_bps: float, tick_cents: int = 
     return max(int(px), tick_cents)
 
 
+def weight_fraction(w: float) -> Fraction:
+    """The weight as the decimal it was written as: ``0.3`` -> ``3/10``.
+
+    ``Fraction(0.3)`` is the binary double ``0.29999999999999998889...``,
+    which would truncate a 300-share target to 299; the shortest repr of a
+    float is the decimal the user typed.
+    """
+    return Fraction(repr(float(w)))
+
+
 def _half_up(x: Fraction) -> int:
     return int(math.floor(x + Fraction(1, 2)))
 
@@ -264,9 +276,10 @@ def build_plan(equity_cents: int, positions: Mapping[str, int], prices: Mapping[
         if w == 0:
             trade = -q
         else:
-            exact = E * Fraction(w) / price - q
+            wf = weight_fraction(w)
+            exact = E * wf / price - q
             trade = round_to_lot(exact, params.lot(sym), params.rounding)
-            if trade and abs(Fraction(w) - cur_w_exact) < band:
+            if trade and abs(wf - cur_w_exact) < band:
                 note = "within no-trade band"
                 trade = 0
             elif trade and abs(trade) * price < params.min_order_value_cents:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Mapping, Sequence
 
-from .plan import PlanParams, round_to_lot
+from .plan import PlanParams, round_to_lot, weight_fraction
 
 __all__ = ["ReconcileRow", "reconcile", "tracking_error"]
 
@@ -41,7 +41,7 @@ def reconcile(equity_cents: int, positions: Mapping[str, int], prices: Mapping[s
         px = prices.get(sym)
         if not px or px <= 0:
             raise ValueError(f"prices[{sym!r}] must be a positive integer (cents), got {px!r}")
-        tq = round_to_lot(Fraction(equity_cents) * Fraction(w) / px, params.lot(sym), params.rounding)
+        tq = round_to_lot(Fraction(equity_cents) * weight_fraction(w) / px, params.lot(sym), params.rounding)
         rows.append(ReconcileRow(sym, w, q * px / equity_cents, tq, q))
     return rows
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 
 from nanobook_rebalancer.plan import (
-    PlanParams, build_plan, estimate_cost, limit_price, round_to_lot,
+    PlanParams, build_plan, estimate_cost, limit_price, round_to_lot, weight_fraction,
 )
 
 FREE = dict(commission_per_share=0.0, commission_min=0.0, slippage_bps=0.0)
@@ -62,6 +62,12 @@ def test_limit_price_rounds_toward_mid_on_the_tick():
     assert limit_price(1_000, "buy", 5) == 1_001   # half a cent still moves one tick
     with pytest.raises(ValueError, match="side must be"):
         limit_price(100, "hold", 1)
+
+
+def test_weights_are_taken_as_written():
+    assert weight_fraction(0.3) == Fraction(3, 10)
+    plan = build_plan(10_000_000, {}, {"A": 10_000}, {"A": 0.3}, PlanParams(**FREE))
+    assert plan.orders[0].quantity == 300   # not 299 from the binary 0.2999...
 
 
 def test_cost_estimate():
@@ -145,7 +151,7 @@ def test_post_trade_is_within_one_lot_of_target(m):
     p, plan = _plan(m)
     for r in plan.rows:
         w = m["targets"].get(r.symbol, 0.0)
-        exact = Fraction(m["equity"]) * Fraction(w) / r.mid_cents
+        exact = Fraction(m["equity"]) * weight_fraction(w) / r.mid_cents
         slack = m["lot"] if m["rounding"] == "down" else Fraction(m["lot"], 2)
         assert abs(exact - r.post_qty) <= slack
         if m["rounding"] == "down" and w != 0:
