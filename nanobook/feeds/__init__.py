@@ -8,6 +8,8 @@ reference.  See ``docs/feeds.md``.
 from ._errors import FeedError, FeedFormatError, SequenceGapError
 from .itch import ITCH_DTYPES, ITCH_MESSAGE_NAMES, ItchMessages, iter_itch, read_itch
 from .itch_book import ITCH_TRADE_DTYPE, ItchBook
+from .mdp3 import BOOK_LEVEL_DTYPE, MDP3_MESSAGE_DTYPE, Mdp3Book, Mdp3Messages, decode_mdp3
+from .sbe import SbeSchema
 
 __all__ = [
     "FeedError",
@@ -18,6 +20,12 @@ __all__ = [
     "ItchMessages",
     "ITCH_TRADE_DTYPE",
     "ItchBook",
+    "BOOK_LEVEL_DTYPE",
+    "MDP3_MESSAGE_DTYPE",
+    "Mdp3Book",
+    "Mdp3Messages",
+    "decode_mdp3",
+    "SbeSchema",
     "iter_itch",
     "read_itch",
 ]
