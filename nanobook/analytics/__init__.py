@@ -11,6 +11,9 @@ from .indicators import (
     minus_di, mom, natr, obv, plus_di, roc, rocp, rocr, rsi, rsi_panel, sma, sma_panel,
     sma_panel_by_column, stoch, stochf, stochrsi, trange, ultosc, wilder_atr, willr,
 )
+from .stats import deflated_sharpe, quintile_spread, realized_vol, spearman, time_series_split
+from .volatility import GarchForecast, garch_ewma_forecast, garch_forecast
+from .cv import walkforward
 
 # reference aliases: the compiled module's py_* names
 py_sma = sma
@@ -49,8 +52,18 @@ py_adosc = adosc
 py_natr = natr
 py_trange = trange
 py_list_supported_indicators = list_supported_indicators
+py_spearman = spearman
+py_quintile_spread = quintile_spread
+py_deflated_sharpe = deflated_sharpe
+py_realized_vol = realized_vol
+py_time_series_split = time_series_split
+py_garch_ewma_forecast = garch_ewma_forecast
+py_walkforward = walkforward
 
 __all__ = sorted(
     set(_ind.__all__)
+    | {"walkforward"}
+    | {"garch_ewma_forecast", "garch_forecast", "GarchForecast"}
+    | {"spearman", "quintile_spread", "deflated_sharpe", "realized_vol", "time_series_split"}
     | {n for n in list(globals()) if n.startswith("py_")}
 )
