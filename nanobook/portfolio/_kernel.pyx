@@ -1,4 +1,5 @@
-# cython: language_level=3
+# cython: language_level=3, cdivision=True
+# (cdivision is relied upon: // on C integers truncates toward zero here)
 """Dense backtest kernel: the per-period loop of ``backtest_weights`` over
 (periods x symbols) arrays, with the reference's exact integer rules.
 
@@ -20,8 +21,10 @@ import numpy as np
 cdef extern from *:
     """
     typedef __int128 nb_i128;
+    static inline int nb_mul_ovf(int64_t a, int64_t b, int64_t* r) { return __builtin_mul_overflow(a, b, r); }
     """
     ctypedef long long i128 "nb_i128"
+    bint mul_ovf "nb_mul_ovf"(int64_t a, int64_t b, int64_t* r) noexcept nogil
 
 cdef int64_t I64_MAX = INT64_MAX
 cdef int64_t I64_MIN = INT64_MIN
@@ -37,8 +40,32 @@ cdef inline int64_t clamp128(i128 x) noexcept nogil:
 
 
 cdef inline int64_t mdt(int64_t q, int64_t p) noexcept nogil:
-    # trunc(q * p / 1e6), exact, clamped (C division truncates toward zero)
+    # trunc(q * p / 1e6), exact, clamped (C division truncates toward zero).
+    # 64-bit fast path when the product fits (division by a constant is a
+    # multiply-shift); 128-bit otherwise.
+    cdef int64_t r
+    if not mul_ovf(q, p, &r):
+        return r // 1000000
     return clamp128((<i128>q * <i128>p) / <i128>MICRO)
+
+
+cdef inline int64_t muldiv_micro(int64_t a, int64_t p) noexcept nogil:
+    # trunc(a * 1e6 / p) for a >= 0, p > 0, clamped
+    cdef int64_t r
+    if not mul_ovf(a, MICRO, &r):
+        return r // p
+    return clamp128((<i128>a * <i128>MICRO) / <i128>p)
+
+
+cdef inline int64_t mdt_floor(int64_t q, int64_t p) noexcept nogil:
+    # floor(q * p / 1e6) (Python // semantics), clamped
+    cdef int64_t r, d
+    if not mul_ovf(q, p, &r):
+        d = r // 1000000
+        if r < 0 and d * 1000000 != r:
+            d -= 1
+        return d
+    return clamp128(_floordiv(<i128>q * <i128>p))
 
 
 cdef inline int64_t sat_add(int64_t a, int64_t b) noexcept nogil:
@@ -93,29 +120,79 @@ cdef void execute_fill(Ctx* c, int64_t* qty, int32_t col, int64_t q, int64_t pri
     cdef int64_t n, lo, hi, mid, nn, notional, cost, delta
     cdef i128 prod
     if q > 0:
-        n = clamp128(_floordiv(<i128>q * <i128>e))
+        n = mdt_floor(q, e)
         if <i128>n + <i128>cost_of(c, n) > <i128>cash:
             if cash <= 0:
                 return
-            lo = 0
-            hi = q // c.step
-            while lo < hi:
-                mid = (lo + hi + 1) // 2
-                nn = clamp128(_floordiv(<i128>(mid * c.step) * <i128>e))
-                if <i128>nn + <i128>cost_of(c, nn) <= <i128>cash:
-                    lo = mid
-                else:
-                    hi = mid - 1
-            q = lo * c.step
+            q = trim_buy(c, q, e, cash)
             if q == 0:
                 return
-    notional = clamp128((<i128>abs64(q) * <i128>abs64(e)) / <i128>MICRO)
+    notional = mdt(abs64(q), abs64(e))
     cost = cost_of(c, notional)
     delta = mdt(q, e)
     if q < 0 and <i128>cash - (<i128>delta + <i128>cost) < 0:
         return
     qty[col] = clamp128(<i128>qty[col] + <i128>q)
     c.cash = clamp128(<i128>cash - (<i128>delta + <i128>cost))
+
+
+cdef inline bint fits(Ctx* c, int64_t k, int64_t e, int64_t cash) noexcept nogil:
+    cdef int64_t nn
+    if k == 0:
+        return True
+    nn = mdt_floor(k * c.step, e)
+    return <i128>nn + <i128>cost_of(c, nn) <= <i128>cash
+
+
+cdef int64_t trim_buy(Ctx* c, int64_t q, int64_t e, int64_t cash) noexcept nogil:
+    """Largest multiple of the step (<= q) whose cash requirement fits.
+
+    The requirement is monotone in the quantity, so the answer is unique;
+    we start from an estimate, gallop to bracket it and finish by bisection.
+    """
+    cdef int64_t hi = q // c.step, k0, lo, upper, d, nxt, mid
+    cdef double est
+    if e <= 0:
+        est = <double>hi
+    else:
+        est = (<double>cash / (<double>e * (1.0 + c.commission_bps / 10000.0))) * 1e6 / <double>c.step
+    if not (est >= 0.0):
+        est = 0.0
+    k0 = hi if est >= <double>hi else <int64_t>est
+    if fits(c, k0, e, cash):
+        lo = k0
+        upper = hi
+        d = 1
+        while True:
+            nxt = k0 + d
+            if nxt > hi:
+                break
+            if fits(c, nxt, e, cash):
+                lo = nxt
+                d *= 2
+            else:
+                upper = nxt - 1
+                break
+    else:
+        upper = k0 - 1
+        lo = 0
+        d = 1
+        while True:
+            nxt = k0 - d
+            if nxt <= 0:
+                break
+            if fits(c, nxt, e, cash):
+                lo = nxt
+                break
+            upper = nxt - 1
+            d *= 2
+    while lo < upper:
+        mid = lo + (upper - lo + 1) // 2
+        if fits(c, mid, e, cash):
+            lo = mid
+        else:
+            upper = mid - 1
+    return lo * c.step
 
 
 cdef inline i128 _floordiv(i128 x) noexcept nogil:
@@ -128,18 +205,18 @@ cdef inline i128 _floordiv(i128 x) noexcept nogil:
 
 cdef int add_order(Ctx* c, Order* orders, int k, int32_t col, int64_t q, int64_t price, double drift) noexcept nogil:
     cdef int64_t ap = abs64(price)
-    cdef int64_t notional = clamp128((<i128>abs64(q) * <i128>ap) / <i128>MICRO)
+    cdef int64_t notional = mdt(abs64(q), ap)
     cdef int64_t mq
     if c.max_order_value > 0 and notional > c.max_order_value:
         if ap == 0:
             return k
-        mq = clamp128((<i128>c.max_order_value * <i128>MICRO) / <i128>ap) // c.step * c.step
+        mq = muldiv_micro(c.max_order_value, ap) // c.step * c.step
         if mq > abs64(q):
             mq = abs64(q)
         if mq == 0:
             return k
         q = mq if q > 0 else -mq
-        notional = clamp128((<i128>mq * <i128>ap) / <i128>MICRO)
+        notional = mdt(mq, ap)
     if c.min_order_value > 0 and notional < c.min_order_value:
         return k
     orders[k].col = col
@@ -185,11 +262,11 @@ cdef int apply_caps(Ctx* c, Order* orders, int k) noexcept nogil:
                 if ap == 0 or remaining <= 0:
                     mq = 0
                 else:
-                    mq = clamp128((<i128>remaining * <i128>MICRO) / <i128>ap) // c.step * c.step
+                    mq = muldiv_micro(remaining, ap) // c.step * c.step
                 if mq > abs64(orders[i].qty):
                     mq = abs64(orders[i].qty)
                 if mq > 0:
-                    n = clamp128((<i128>mq * <i128>ap) / <i128>MICRO)
+                    n = mdt(mq, ap)
                     if not (c.min_order_value > 0 and n < c.min_order_value):
                         orders[m] = orders[i]
                         orders[m].qty = mq if orders[i].qty > 0 else -mq
@@ -266,9 +343,11 @@ def run_dense(
         mord = np.ascontiguousarray(month_ord, dtype=np.int64)
 
     cdef int64_t* qty = <int64_t*>malloc(N * sizeof(int64_t) + 8)
+    cdef int64_t* mv = <int64_t*>malloc(N * sizeof(int64_t) + 8)
     cdef Order* orders = <Order*>malloc((2 * N + 1) * sizeof(Order))
-    if qty == NULL or orders == NULL:
+    if qty == NULL or orders == NULL or mv == NULL:
         free(qty)
+        free(mv)
         free(orders)
         raise MemoryError()
     for j in range(N):
@@ -360,7 +439,7 @@ def run_dense(
                         drift = <double>abs64(diff) / feq * 10000.0
                         if band > 0.0 and drift <= band:
                             continue
-                        aq = clamp128((<i128>abs64(diff) * <i128>MICRO) / <i128>p) // step * step
+                        aq = muldiv_micro(abs64(diff), p) // step * step
                         if aq == 0:
                             continue
                         k = add_order(&c, orders, k, <int32_t>j, aq if diff > 0 else -aq, p, drift)
@@ -390,7 +469,8 @@ def run_dense(
             eq = c.cash
             for j in range(N):
                 if qty[j] != 0:
-                    eq = sat_add(eq, mdt(qty[j], close[t, j]))
+                    mv[j] = mdt(qty[j], close[t, j])
+                    eq = sat_add(eq, mv[j])
             if prev > 0:
                 rets[t] = <double>(<i128>eq - <i128>prev) / <double>prev
             else:
@@ -401,10 +481,11 @@ def run_dense(
                 feq = <double>eq
                 for j in range(N):
                     if qty[j] != 0:
-                        hold[t, j] = <double>mdt(qty[j], close[t, j]) / feq
+                        hold[t, j] = <double>mv[j] / feq
 
     final_cash = c.cash
     free(qty)
+    free(mv)
     free(orders)
     err = None if err_phase < 0 else (err_phase, err_t, err_j)
     return equity_np, returns_np, hold_np, skipped_np, final_cash, err

@@ -1,0 +1,117 @@
+"""Float execution conventions for dense input (``convention=`` of ``backtest_weights``).
+
+Both work in float cents with fractional shares, on the same dense layout and
+fill prices as the integer engine:
+
+``"fractional"`` (cvxportfolio's convention)
+    Every target is reached exactly: ``h* = w * E / p`` with ``E`` the
+    pre-trade equity at the fill prices; trade ``u = h* - h``; slippage moves
+    the execution price to ``p * (1 + sign(u) * s)``; commission
+    ``max(|u| * p_exec * c, min_commission)`` per traded symbol is paid from
+    cash, so cash absorbs costs (weights end slightly below target).
+
+``"cash_limited"`` (vectorbt's ``call_seq='auto'`` convention)
+    Same targets, but sells execute first, then buys in column order; each buy
+    is cut to the cash left (including its commission), later buys get nothing
+    once cash is exhausted. Cash never goes negative through buys.
+
+A held symbol with NaN weight in an active row is closed; an all-NaN row holds.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .portfolio import CostModel
+from .result import DenseData, lazy
+
+__all__ = ["run_float"]
+
+
+def run_float(d: Any, cash0: int, cm: CostModel, convention: str) -> tuple[dict[str, Any], DenseData]:
+    T, N = d.W.shape
+    c = cm.commission_bps / 10000.0
+    s = cm.slippage_bps / 10000.0
+    mc = float(cm.min_commission)
+    cash = float(cash0)
+    h = np.zeros(N)
+    equity = np.empty(T + 1)
+    equity[0] = cash
+    rets = np.empty(T)
+    hold = np.full((T, N), np.nan)
+    skipped = []
+    order = d.order[0, : d.order_len[0]]
+    prev = cash
+    for t in range(T):
+        if d.has_fill[t] and d.active[t]:
+            p = d.fill[t].astype(np.float64)
+            held = h != 0
+            bad = held & (p <= 0)
+            if bad.any():
+                j = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"unpriced holding {d.symbols[j]} at period {t} (fill)")
+            priced = p > 0
+            E = cash + float(np.dot(h[priced], p[priced]))
+            if E > 0:
+                w = d.W[t]
+                tgt = h.copy()
+                sel = priced & ~np.isnan(w)
+                tgt[sel] = w[sel] * E / p[sel]
+                tgt[priced & np.isnan(w)] = 0.0
+                u = tgt - h
+                pe = p * (1.0 + np.sign(u) * s)
+                traded = u != 0
+                val = u * pe
+                fee = np.where(traded, np.maximum(np.abs(val) * c, mc), 0.0)
+                if convention == "fractional":
+                    cash -= float(val.sum() + fee.sum())
+                    h = tgt
+                else:
+                    sells = traded & (u < 0)
+                    cash -= float(val[sells].sum() + fee[sells].sum())
+                    h = h + np.where(sells, u, 0.0)
+                    buys_cols = [j for j in order.tolist() if traded[j] and u[j] > 0]
+                    oset = set(order.tolist())
+                    buys_cols += [j for j in np.flatnonzero(traded & (u > 0)).tolist() if j not in oset]
+                    for j in buys_cols:
+                        need = val[j] + fee[j]
+                        if need <= cash:
+                            cash -= need
+                            h[j] += u[j]
+                        else:
+                            # largest affordable fraction, commission included
+                            q = max(cash, 0.0) / (pe[j] * (1.0 + c)) if pe[j] > 0 else 0.0
+                            if q > 0 and q * pe[j] * c < mc:
+                                q = max(cash - mc, 0.0) / pe[j]
+                            if q > 0:
+                                v = q * pe[j]
+                                cash -= v + max(v * c, mc)
+                                h[j] += q
+                            break
+        elif not d.has_fill[t]:
+            skipped.append(t)
+        cl = d.close[t].astype(np.float64)
+        held = h != 0
+        bad = held & (cl <= 0)
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"unpriced holding {d.symbols[j]} at period {t} (close)")
+        mv = np.where(held, h * cl, 0.0)
+        E = cash + float(mv.sum())
+        rets[t] = (E - prev) / prev if prev > 0 else 0.0
+        equity[t + 1] = E
+        prev = E
+        if E != 0:
+            hold[t] = np.where(held, mv / E, np.nan)
+    dense = DenseData(d.symbols, d.close, hold, d.index)
+    raw = {
+        "returns": rets.tolist(),
+        "equity_curve": equity.tolist(),
+        "final_cash": cash,
+        "skipped_rebalances": skipped,
+        "holdings": lazy(dense.holdings_lists),
+        "symbol_returns": lazy(dense.symbol_returns_lists),
+        "stop_events": [],
+    }
+    return raw, dense
