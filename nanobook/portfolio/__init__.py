@@ -4,9 +4,11 @@ Pure Python on numpy; pandas and matplotlib are imported lazily inside the
 functions that need them.
 """
 from ._types import BarPrices, FillPolicy
+from .attribution import decompose_backtest, py_decompose_backtest, py_tear_sheet, tear_sheet
 from .backtest import backtest_weights, py_backtest_weights
 from .portfolio import CostModel, Portfolio, Position
 from .result import BacktestWeightsResult
+from .strategy import BacktestResult, run_backtest, sweep_equal_weight
 from .metrics import (
     Metrics,
     compute_metrics,
@@ -22,6 +24,7 @@ from .metrics import (
 )
 
 __all__ = [
+    "BacktestResult",
     "BacktestWeightsResult",
     "BarPrices",
     "CostModel",
@@ -29,6 +32,12 @@ __all__ = [
     "Portfolio",
     "Position",
     "backtest_weights",
+    "decompose_backtest",
+    "py_decompose_backtest",
+    "py_tear_sheet",
+    "run_backtest",
+    "sweep_equal_weight",
+    "tear_sheet",
     "py_backtest_weights",
     "Metrics",
     "compute_metrics",

@@ -35,5 +35,5 @@ def test_record(rec):
 
 def test_every_portfolio_record_is_runnable():
     missing = sorted({r["fn"] for r in RECORDS if not _present(r)})
-    # tear_sheet / decompose_backtest arrive with the backtest module.
-    assert set(missing) <= {"tear_sheet", "py_tear_sheet", "decompose_backtest", "py_decompose_backtest"}
+    assert missing == []
+    assert len(RECORDS) == 95
