@@ -14,6 +14,10 @@ from .indicators import (
 from .stats import deflated_sharpe, quintile_spread, realized_vol, spearman, time_series_split
 from .volatility import GarchForecast, garch_ewma_forecast, garch_forecast
 from .cv import walkforward
+from .optimize import (
+    Constraints, OptimizationError, inverse_cdar_weights, inverse_cvar_weights, optimize_hrp,
+    optimize_max_sharpe, optimize_min_variance, optimize_portfolio, optimize_risk_parity,
+)
 
 # reference aliases: the compiled module's py_* names
 py_sma = sma
@@ -59,10 +63,19 @@ py_realized_vol = realized_vol
 py_time_series_split = time_series_split
 py_garch_ewma_forecast = garch_ewma_forecast
 py_walkforward = walkforward
+py_optimize_min_variance = optimize_min_variance
+py_optimize_max_sharpe = optimize_max_sharpe
+py_optimize_risk_parity = optimize_risk_parity
+py_inverse_cvar_weights = inverse_cvar_weights
+py_inverse_cdar_weights = inverse_cdar_weights
+py_optimize_hrp = optimize_hrp
 
 __all__ = sorted(
     set(_ind.__all__)
     | {"walkforward"}
+    | {"optimize_min_variance", "optimize_max_sharpe", "optimize_risk_parity",
+       "inverse_cvar_weights", "inverse_cdar_weights", "optimize_hrp", "optimize_portfolio",
+       "Constraints", "OptimizationError"}
     | {"garch_ewma_forecast", "garch_forecast", "GarchForecast"}
     | {"spearman", "quintile_spread", "deflated_sharpe", "realized_vol", "time_series_split"}
     | {n for n in list(globals()) if n.startswith("py_")}
