@@ -10,6 +10,9 @@ from .itch import ITCH_DTYPES, ITCH_MESSAGE_NAMES, ItchMessages, iter_itch, read
 from .itch_book import ITCH_TRADE_DTYPE, ItchBook
 from .mdp3 import BOOK_LEVEL_DTYPE, MDP3_MESSAGE_DTYPE, Mdp3Book, Mdp3Messages, decode_mdp3
 from .sbe import SbeSchema
+from .crypto import BinanceDepthBook, BinanceReplay, KrakenBook, decimal_to_int, kraken_checksum, replay_binance, replay_kraken
+from .lobster import LOBSTER_MESSAGE_DTYPE, LobsterReplay, read_lobster, replay_lobster
+from ._books import L2Book, OrderBook
 
 __all__ = [
     "FeedError",
@@ -26,6 +29,19 @@ __all__ = [
     "Mdp3Messages",
     "decode_mdp3",
     "SbeSchema",
+    "BinanceDepthBook",
+    "BinanceReplay",
+    "KrakenBook",
+    "decimal_to_int",
+    "kraken_checksum",
+    "replay_binance",
+    "replay_kraken",
+    "LOBSTER_MESSAGE_DTYPE",
+    "LobsterReplay",
+    "read_lobster",
+    "replay_lobster",
+    "L2Book",
+    "OrderBook",
     "iter_itch",
     "read_itch",
 ]

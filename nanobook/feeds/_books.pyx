@@ -742,8 +742,34 @@ cdef class L2Book:
     cpdef void set(self, int side, int64_t price, int64_t qty, int64_t count=0) except *:
         side_set(&self.bid if side == 0 else &self.ask, price, qty, count)
 
-    cpdef void add(self, int side, int64_t price, int64_t dqty, int64_t dcount=0) except *:
-        side_add(&self.bid if side == 0 else &self.ask, price, dqty, dcount)
+    cpdef int64_t add(self, int side, int64_t price, int64_t dqty) except? -1:
+        """Change the quantity at price by dqty (creating or removing the level);
+        returns the new quantity (0 when the level is gone)."""
+        cdef Side* s = &self.bid if side == 0 else &self.ask
+        cdef int64_t k = s.sign * price
+        cdef int64_t i = side_lb(s, k)
+        if i < s.n and s.key[i] == k:
+            s.qty[i] += dqty
+            if s.qty[i] <= 0:
+                side_remove_at(s, i)
+                return 0
+            return s.qty[i]
+        if dqty > 0:
+            side_insert_at(s, i, k, dqty, 0)
+            return dqty
+        return 0
+
+    def truncate(self, int64_t depth):
+        """Keep only the best ``depth`` levels of each side."""
+        cdef int64_t drop
+        for s in (0, 1):
+            side = &self.bid if s == 0 else &self.ask
+            drop = side.n - depth
+            if drop > 0:
+                memmove(side.key, side.key + drop, depth * sizeof(int64_t))
+                memmove(side.qty, side.qty + drop, depth * sizeof(int64_t))
+                memmove(side.cnt, side.cnt + drop, depth * sizeof(int64_t))
+                side.n = depth
 
     def clear(self):
         self.bid.n = 0
