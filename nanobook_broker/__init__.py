@@ -37,6 +37,7 @@ from .errors import (
     OrderRejected,
     RateLimited,
 )
+from .binance import BinanceBroker
 from .paper import PaperBroker
 
 
@@ -75,6 +76,7 @@ def available_brokers() -> list[str]:
 
 __all__ = [
     "AuthenticationError",
+    "BinanceBroker",
     "Broker",
     "BrokerConnectionError",
     "BrokerError",

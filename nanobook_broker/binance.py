@@ -1,0 +1,689 @@
+"""``BinanceBroker``: Binance spot through ``python-binance`` (imported lazily).
+
+Units
+-----
+* Symbols are base assets (``"BTC"``); the venue pair is ``symbol + quote_asset``.
+* Quantities are integers in units of ``10**-quantity_decimals`` of the base
+  asset (default 8 decimals: ``100_000_000`` = 1 BTC), so every Binance lot
+  is representable.
+* Prices are integer cents of the quote asset. Quotes round the bid down and
+  the ask up to a cent (conservative); sub-cent markets lose precision.
+
+Safety
+------
+* Exchange filters (``PRICE_FILTER``, ``LOT_SIZE``/``MARKET_LOT_SIZE``,
+  ``NOTIONAL`` or legacy ``MIN_NOTIONAL``) are applied with ``Decimal`` before
+  sending: the quantity is rounded down to the step, a limit price to the
+  tick in the direction that never worsens it (buy down, sell up), then
+  bounds and notional are checked; violations raise
+  :class:`~nanobook_broker.errors.InvalidOrder` and nothing is sent. Numbers
+  go on the wire as strings, never floats.
+* Client order ids are ``[A-Za-z0-9_-]{1,36}`` (characters that sign and
+  encode identically); one is generated when none is given.
+* The clock offset to the server is measured at ``connect()`` and again after
+  a ``-1021`` answer; ``recvWindow`` is 5000 ms.
+* 429/418 answers are honoured (``Retry-After``, else exponential back-off)
+  and retried a bounded number of times.
+* An order POST is never retried blindly: after a timeout, a dropped
+  connection or a 5xx answer, the order is looked up by its client order id
+  first; only if the venue does not have it is it sent again (same id).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, ROUND_UP, Decimal
+from typing import Any, Callable
+
+from nanobook_risk._validate import as_float, as_symbol, as_u64
+
+from .base import (
+    OPEN_STATUSES,
+    SECRET_FILTER,
+    OrderRequest,
+    OrderStatus,
+    install_secret_filter,
+    mask,
+    order_dict,
+    validate_order,
+)
+from .errors import (
+    AuthenticationError,
+    BrokerConnectionError,
+    BrokerError,
+    ClientOrderIdConflict,
+    InsufficientFunds,
+    InvalidOrder,
+    NotConnected,
+    OrderNotFound,
+    OrderOutcomeUnknown,
+    OrderRejected,
+    RateLimited,
+)
+
+__all__ = ["BinanceBroker"]
+
+log = logging.getLogger("nanobook_broker")
+
+_STATUS = {
+    "NEW": OrderStatus.SUBMITTED.value,
+    "PENDING_NEW": OrderStatus.PENDING_SUBMIT.value,
+    "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED.value,
+    "FILLED": OrderStatus.FILLED.value,
+    "CANCELED": OrderStatus.CANCELLED.value,
+    "PENDING_CANCEL": OrderStatus.PENDING_CANCEL.value,
+    "REJECTED": OrderStatus.REJECTED.value,
+    "EXPIRED": OrderStatus.CANCELLED.value,
+    "EXPIRED_IN_MATCH": OrderStatus.CANCELLED.value,
+}
+
+_AUTH_CODES = {-1022, -2014, -2015, -1002}
+_INVALID_CODES = {-1013, -1111, -1100, -1121, -1116, -1115, -1102, -1106, -1104}
+
+
+class _Unknown(Exception):
+    """Internal: the outcome of a request is unknown (timeout, dropped, 5xx)."""
+
+
+class BinanceBroker:
+    """Binance spot implementing the :class:`~nanobook_broker.Broker` protocol.
+
+    Parameters
+    ----------
+    api_key, secret_key : str
+        Credentials. Prefer :meth:`from_env` or :meth:`from_config`; they are
+        never logged nor shown in ``repr``.
+    testnet : bool
+        Use ``https://testnet.binance.vision``.
+    quote_asset : str
+        Quote currency appended to symbols (``"BTC"`` -> ``"BTCUSDT"``).
+    base_url : str, optional
+        REST root (e.g. ``https://api.binance.com``); overrides ``testnet``.
+    timeout : float
+        Seconds per HTTP request.
+    max_retries : int
+        Bounded retries for rate limits, transient errors and unknown outcomes.
+    quantity_decimals : int
+        Decimal places of the integer quantity unit (default 8).
+    recv_window_ms : int
+        ``recvWindow`` sent with signed requests (<= 60000).
+    """
+
+    TESTNET_URL = "https://testnet.binance.vision"
+
+    def __init__(
+        self,
+        api_key: str,
+        secret_key: str,
+        testnet: bool = False,
+        quote_asset: str = "USDT",
+        base_url: str | None = None,
+        *,
+        timeout: float = 10.0,
+        max_retries: int = 3,
+        quantity_decimals: int = 8,
+        recv_window_ms: int = 5000,
+        max_backoff: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        for name, v in (("api_key", api_key), ("secret_key", secret_key)):
+            if not isinstance(v, str) or not v:
+                raise ValueError(f"{name} must be a non-empty str (got {'an empty str' if v == '' else type(v).__name__})")
+        if not isinstance(testnet, bool):
+            raise TypeError(f"testnet must be a bool, got {testnet!r}")
+        if not isinstance(quote_asset, str) or not quote_asset.isalnum():
+            raise ValueError(f"quote_asset must be an alphanumeric asset code, got {quote_asset!r}")
+        if base_url is not None and (not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))):
+            raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
+        self._key, self._secret = api_key, secret_key
+        SECRET_FILTER.add(api_key)
+        SECRET_FILTER.add(secret_key)
+        install_secret_filter("binance", "binance.base_client", "binance.client", "urllib3.connectionpool")
+        self.testnet = testnet
+        self.quote_asset = quote_asset.upper()
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.timeout = as_float(timeout, "timeout")
+        if not (0 < self.timeout <= 120):
+            raise ValueError(f"timeout must be in (0, 120] seconds, got {timeout!r}")
+        self.max_retries = as_u64(max_retries, "max_retries")
+        self.quantity_decimals = as_u64(quantity_decimals, "quantity_decimals")
+        if self.quantity_decimals > 18:
+            raise ValueError(f"quantity_decimals must be <= 18, got {quantity_decimals}")
+        self.recv_window_ms = as_u64(recv_window_ms, "recv_window_ms")
+        if not (1 <= self.recv_window_ms <= 60000):
+            raise ValueError(f"recv_window_ms must be in [1, 60000], got {recv_window_ms}")
+        self.max_backoff = as_float(max_backoff, "max_backoff")
+        self._sleep = sleep
+        self._client: Any = None
+        self._rules: dict[str, dict[str, Any]] = {}
+        self._weight_limit = 6000
+        self.used_weight = 0
+        self._order_symbol: dict[int, str] = {}  # order id -> pair (ids are per pair at Binance)
+        self._cid_symbol: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ construction from secrets
+
+    @classmethod
+    def from_env(cls, prefix: str = "NANOBOOK_BINANCE", **kwargs: Any) -> "BinanceBroker":
+        """Read ``<prefix>_API_KEY`` and ``<prefix>_SECRET_KEY`` from the environment."""
+        names = (f"{prefix}_API_KEY", f"{prefix}_SECRET_KEY")
+        vals = [os.environ.get(n) for n in names]
+        missing = [n for n, v in zip(names, vals) if not v]
+        if missing:
+            raise ValueError(f"missing environment variable(s): {', '.join(missing)}")
+        return cls(vals[0], vals[1], **kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str], table: str = "binance", **kwargs: Any) -> "BinanceBroker":
+        """Read ``api_key``/``secret_key`` (and optionally ``testnet``, ``quote_asset``,
+        ``base_url``) from a TOML table. The file must not be readable by group or others."""
+        import stat
+
+        try:
+            import tomllib  # type: ignore[import-not-found]
+        except ModuleNotFoundError:  # pragma: no cover
+            import tomli as tomllib  # type: ignore[no-redef]
+        p = os.fspath(path)
+        mode = os.stat(p).st_mode
+        if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise PermissionError(f"credentials file {p!r} is accessible by group/others (mode {oct(mode & 0o777)}); chmod 600 it")
+        with open(p, "rb") as fh:
+            doc = tomllib.load(fh)
+        t = doc.get(table)
+        if not isinstance(t, dict):
+            raise ValueError(f"credentials file {p!r} has no [{table}] table")
+        allowed = {"api_key", "secret_key", "testnet", "quote_asset", "base_url"}
+        unknown = sorted(set(t) - allowed)
+        if unknown:
+            raise ValueError(f"[{table}] in {p!r}: unknown key {unknown[0]!r}")
+        args = {k: t[k] for k in ("testnet", "quote_asset", "base_url") if k in t}
+        args.update(kwargs)
+        if "api_key" not in t or "secret_key" not in t:
+            raise ValueError(f"[{table}] in {p!r} needs api_key and secret_key")
+        return cls(t["api_key"], t["secret_key"], **args)
+
+    def __repr__(self) -> str:
+        return (f"BinanceBroker(api_key={mask(self._key)}, secret_key={mask(self._secret)}, testnet={self.testnet}, "
+                f"quote_asset={self.quote_asset!r}, base_url={self.base_url!r})")
+
+    # ------------------------------------------------------------------ transport
+
+    def _pair(self, symbol: str) -> str:
+        return symbol + self.quote_asset
+
+    def _unpair(self, pair: str) -> str:
+        return pair[: -len(self.quote_asset)] if pair.endswith(self.quote_asset) else pair
+
+    def _require(self) -> Any:
+        if self._client is None:
+            raise NotConnected()
+        return self._client
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        d = retry_after if retry_after is not None else min(self.max_backoff, 0.25 * 2**attempt)
+        return max(0.0, d)
+
+    def _note_headers(self) -> None:
+        resp = getattr(self._client, "response", None)
+        if resp is None:
+            return
+        w = resp.headers.get("X-MBX-USED-WEIGHT-1M")
+        if w and w.isdigit():
+            self.used_weight = int(w)
+
+    def _map_api_error(self, exc: Any) -> BrokerError:
+        status = getattr(exc, "status_code", 0)
+        code = getattr(exc, "code", None)
+        msg = SECRET_FILTER.scrub(str(getattr(exc, "message", exc)))
+        text = f"binance error {code} (HTTP {status}): {msg}"
+        if status in (429, 418) or code == -1003:
+            ra = None
+            resp = getattr(exc, "response", None)
+            if resp is not None and resp.headers.get("Retry-After", "").isdigit():
+                ra = float(resp.headers["Retry-After"])
+            return RateLimited(text, code=code, retry_after=ra)
+        if code in _AUTH_CODES or status == 401:
+            return AuthenticationError(text, code=code)
+        if code in (-2013, -2011):
+            return OrderNotFound(text, code=code)
+        if code in _INVALID_CODES:
+            return InvalidOrder(text, code=code)
+        if code == -2010 and "insufficient balance" in msg.lower():
+            return InsufficientFunds(text, code=code)
+        if code in (-2010, -2021, -2022):
+            return OrderRejected(text, code=code)
+        return BrokerError(text, code=code)
+
+    def _raw(self, fn: Callable[..., Any], **params: Any) -> Any:
+        """One SDK call with errors classified: returns, raises _Unknown or a BrokerError."""
+        import requests
+        from binance.exceptions import BinanceAPIException, BinanceRequestException
+
+        try:
+            out = fn(**params)
+        except BinanceAPIException as exc:
+            self._note_headers()
+            if exc.status_code >= 500:
+                raise _Unknown(f"HTTP {exc.status_code}: {exc.message}") from exc
+            if exc.code == -1021:
+                raise _ClockSkew(str(exc.message)) from exc
+            raise self._map_api_error(exc) from exc
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise _Unknown(f"{type(exc).__name__}: {SECRET_FILTER.scrub(str(exc))}") from exc
+        except BinanceRequestException as exc:
+            raise _Unknown(str(exc.message)) from exc
+        self._note_headers()
+        return out
+
+    def _call(self, fn: Callable[..., Any], **params: Any) -> Any:
+        """An idempotent request (query/cancel), retried on rate limits, skew and transient failures."""
+        attempt = 0
+        while True:
+            try:
+                return self._raw(fn, **params)
+            except RateLimited as exc:
+                wait = self._backoff(attempt, exc.retry_after)
+                if attempt >= self.max_retries or wait > self.max_backoff:
+                    raise
+                log.warning("binance rate limited (code %s); sleeping %.2fs", exc.code, wait)
+            except _ClockSkew:
+                if attempt >= self.max_retries:
+                    raise BrokerError("binance keeps rejecting our timestamp (-1021) after resync") from None
+                self._sync_time()
+                wait = 0.0
+            except _Unknown as exc:
+                if attempt >= self.max_retries:
+                    raise BrokerConnectionError(f"binance request failed: {exc}") from exc
+                wait = self._backoff(attempt, None)
+                log.warning("binance transient failure (%s); retrying in %.2fs", exc, wait)
+            attempt += 1
+            if wait:
+                self._sleep(wait)
+
+    def _sync_time(self) -> None:
+        c = self._require()
+        t0 = time.time() * 1000
+        server = self._raw(c.get_server_time)["serverTime"]
+        t1 = time.time() * 1000
+        c.timestamp_offset = int(server - (t0 + t1) / 2)
+        log.info("binance clock offset %d ms", c.timestamp_offset)
+
+    # ------------------------------------------------------------------ session
+
+    def connect(self) -> None:
+        """Ping, synchronise the clock, load exchange rules and check the credentials.
+
+        Raises
+        ------
+        AuthenticationError
+            The key/secret are rejected (checked with a signed ``account`` call).
+        BrokerConnectionError
+            The REST endpoint is unreachable.
+        """
+        if self._client is not None:
+            return
+        from binance.client import Client
+
+        kwargs: dict[str, Any] = {"requests_params": {"timeout": self.timeout}, "ping": False}
+        if self.base_url is None and self.testnet:
+            kwargs["testnet"] = True
+        client = Client(self._key, self._secret, **kwargs)
+        if self.base_url is not None:
+            client.API_URL = self.base_url + "/api"
+        elif self.testnet:
+            client.API_TESTNET_URL = self.TESTNET_URL + "/api"
+        client.REQUEST_RECVWINDOW = self.recv_window_ms
+        self._client = client
+        try:
+            self._call(client.ping)
+            self._sync_time()
+            self._load_rules()
+            self._call(client.get_account)
+        except BaseException:
+            self._client = None
+            raise
+
+    def disconnect(self) -> None:
+        """Drop the HTTP session (no-op when not connected)."""
+        c, self._client = self._client, None
+        if c is not None:
+            try:
+                c.session.close()
+            except Exception:  # pragma: no cover
+                pass
+
+    def _load_rules(self) -> None:
+        info = self._call(self._require().get_exchange_info)
+        for rl in info.get("rateLimits", []):
+            if rl.get("rateLimitType") == "REQUEST_WEIGHT" and rl.get("interval") == "MINUTE":
+                self._weight_limit = int(rl["limit"])
+        rules = {}
+        for s in info.get("symbols", []):
+            f = {x["filterType"]: x for x in s.get("filters", [])}
+            rules[s["symbol"]] = {"status": s.get("status"), "base": s.get("baseAsset"), "quote": s.get("quoteAsset"),
+                                  "filters": f}
+        self._rules = rules
+
+    # ------------------------------------------------------------------ conversions
+
+    def _qty_dec(self, qty: int) -> Decimal:
+        return Decimal(qty).scaleb(-self.quantity_decimals)
+
+    def _qty_int(self, text: str | Decimal) -> int:
+        return int(Decimal(text).scaleb(self.quantity_decimals).to_integral_value(rounding=ROUND_DOWN))
+
+    @staticmethod
+    def _cents(text: str | Decimal, rounding: str = ROUND_HALF_UP) -> int:
+        return int((Decimal(text) * 100).to_integral_value(rounding=rounding))
+
+    def apply_filters(self, req: OrderRequest, reference_price: Decimal | None = None) -> tuple[Decimal, Decimal | None]:
+        """Round and check an order against the pair's filters.
+
+        Returns
+        -------
+        (quantity, price) : Decimal, Decimal or None
+            What will be sent (quantity in base units, price in quote units).
+
+        Raises
+        ------
+        InvalidOrder
+        """
+        pair = self._pair(req.symbol)
+        r = self._rules.get(pair)
+        if r is None:
+            raise InvalidOrder(f"unknown symbol {req.symbol} ({pair} not listed)")
+        if r["status"] not in (None, "TRADING"):
+            raise InvalidOrder(f"{pair} is not trading (status {r['status']})")
+        f = r["filters"]
+        qty = self._qty_dec(req.quantity)
+        lot = f.get("LOT_SIZE")
+        if req.order_type == "market" and f.get("MARKET_LOT_SIZE") and Decimal(f["MARKET_LOT_SIZE"]["stepSize"]) > 0:
+            lot = f["MARKET_LOT_SIZE"]
+        if lot:
+            lo, hi, step = Decimal(lot["minQty"]), Decimal(lot["maxQty"]), Decimal(lot["stepSize"])
+            if step > 0:
+                qty = lo + ((qty - lo) / step).to_integral_value(rounding=ROUND_DOWN) * step if qty >= lo else qty
+            if qty < lo or (hi > 0 and qty > hi):
+                raise InvalidOrder(f"{pair} LOT_SIZE: quantity {qty.normalize()} outside [{lo.normalize()}, {hi.normalize()}] "
+                                   f"(step {step.normalize()})")
+        if qty <= 0:
+            raise InvalidOrder(f"{pair}: quantity rounds to zero")
+        price = None
+        if req.limit_price_cents is not None:
+            price = Decimal(req.limit_price_cents).scaleb(-2)
+            pf = f.get("PRICE_FILTER")
+            if pf:
+                lo, hi, tick = Decimal(pf["minPrice"]), Decimal(pf["maxPrice"]), Decimal(pf["tickSize"])
+                if tick > 0:
+                    rnd = ROUND_FLOOR if req.side == "buy" else ROUND_CEILING
+                    price = lo + ((price - lo) / tick).to_integral_value(rounding=rnd) * tick
+                if price < lo or (hi > 0 and price > hi):
+                    raise InvalidOrder(f"{pair} PRICE_FILTER: price {price.normalize()} outside [{lo.normalize()}, {hi.normalize()}]")
+        ref = price if price is not None else reference_price
+        nf = f.get("NOTIONAL") or f.get("MIN_NOTIONAL")
+        if nf and ref is not None:
+            applies = price is not None or nf.get("applyMinToMarket", nf.get("applyToMarket", True))
+            mn = Decimal(nf.get("minNotional", "0"))
+            if applies and qty * ref < mn:
+                raise InvalidOrder(f"{pair} {nf['filterType']}: notional {(qty * ref).normalize()} < {mn.normalize()}")
+            mx = nf.get("maxNotional")
+            if mx is not None and (price is not None or nf.get("applyMaxToMarket")) and qty * ref > Decimal(mx):
+                raise InvalidOrder(f"{pair} NOTIONAL: notional {(qty * ref).normalize()} > {Decimal(mx).normalize()}")
+        return qty, price
+
+    def _order_dict(self, o: dict[str, Any]) -> dict[str, Any]:
+        pair = o["symbol"]
+        self._order_symbol[int(o["orderId"])] = pair
+        self._cid_symbol[o["clientOrderId"]] = pair
+        orig = self._qty_int(o["origQty"])
+        filled = self._qty_int(o["executedQty"])
+        status = _STATUS.get(o["status"], o["status"])
+        quote_qty = Decimal(o.get("cummulativeQuoteQty") or "0")
+        executed = Decimal(o["executedQty"])
+        avg = int((quote_qty / executed * 100).to_integral_value(rounding=ROUND_DOWN)) if executed > 0 else 0
+        typ = o.get("type", "LIMIT").lower()
+        lim = self._cents(o["price"]) if typ == "limit" else None
+        return order_dict(order_id=int(o["orderId"]), status=status, filled=filled,
+                          remaining=orig - filled if status in OPEN_STATUSES else 0,
+                          avg_fill_price_cents=avg, client_order_id=o["clientOrderId"],
+                          symbol=self._unpair(pair), side=o["side"].lower(), quantity=orig,
+                          order_type=typ if typ in ("limit", "market") else typ, limit_price_cents=lim)
+
+    # ------------------------------------------------------------------ queries
+
+    def quote(self, symbol: str) -> dict[str, Any]:
+        """Book ticker (bid down / ask up to a cent) plus last price and base volume from the 24 h ticker."""
+        sym = as_symbol(symbol, "symbol")
+        c = self._require()
+        pair = self._pair(sym)
+        bt = self._call(c.get_orderbook_ticker, symbol=pair)
+        t24 = self._call(c.get_ticker, symbol=pair)
+        return {"symbol": sym, "bid_cents": self._cents(bt["bidPrice"], ROUND_FLOOR),
+                "ask_cents": self._cents(bt["askPrice"], ROUND_CEILING),
+                "last_cents": self._cents(t24["lastPrice"]), "volume": self._qty_int(t24.get("volume", "0"))}
+
+    def _balances(self) -> list[tuple[str, Decimal, Decimal]]:
+        acct = self._call(self._require().get_account)
+        return [(b["asset"], Decimal(b["free"]), Decimal(b["locked"])) for b in acct.get("balances", [])]
+
+    def _mid(self, pair: str) -> Decimal | None:
+        if pair not in self._rules:
+            return None
+        bt = self._call(self._require().get_orderbook_ticker, symbol=pair)
+        return (Decimal(bt["bidPrice"]) + Decimal(bt["askPrice"])) / 2
+
+    def positions(self) -> list[dict[str, Any]]:
+        """Non-quote balances as long positions valued at the pair's mid.
+
+        Binance keeps no cost basis, so ``avg_cost_cents`` and
+        ``unrealized_pnl_cents`` are 0. Assets longer than 8 bytes are skipped.
+        """
+        out = []
+        for asset, free, locked in self._balances():
+            total = free + locked
+            if asset == self.quote_asset or total <= 0 or len(asset.encode()) > 8:
+                continue
+            mid = self._mid(self._pair(asset))
+            mv = int((total * mid * 100).to_integral_value(rounding=ROUND_DOWN)) if mid is not None else 0
+            out.append({"symbol": asset, "quantity": self._qty_int(total), "avg_cost_cents": 0,
+                        "market_value_cents": mv, "unrealized_pnl_cents": 0})
+        return sorted(out, key=lambda p: p["symbol"])
+
+    def account(self) -> dict[str, int]:
+        """Cash = quote-asset balance; equity = cash + positions at mid; buying power = free quote balance."""
+        bal = self._balances()
+        cash = sum((f + l for a, f, l in bal if a == self.quote_asset), Decimal(0))
+        free = sum((f for a, f, l in bal if a == self.quote_asset), Decimal(0))
+        gross = 0
+        for asset, f, l in bal:
+            if asset != self.quote_asset and f + l > 0:
+                mid = self._mid(self._pair(asset))
+                if mid is not None:
+                    gross += int(((f + l) * mid * 100).to_integral_value(rounding=ROUND_DOWN))
+        cash_c = int((cash * 100).to_integral_value(rounding=ROUND_FLOOR))
+        return {"equity_cents": cash_c + gross, "buying_power_cents": int((free * 100).to_integral_value(rounding=ROUND_FLOOR)),
+                "cash_cents": cash_c, "gross_position_value_cents": gross}
+
+    def open_orders(self) -> list[dict[str, Any]]:
+        """Working orders on pairs quoted in ``quote_asset``, ascending id."""
+        rows = self._call(self._require().get_open_orders)
+        out = [self._order_dict(o) for o in rows if o["symbol"].endswith(self.quote_asset)]
+        return sorted(out, key=lambda o: o["id"])
+
+    def _pair_of(self, order_id: int, symbol: str | None) -> str:
+        if symbol is not None:
+            return self._pair(as_symbol(symbol, "symbol"))
+        pair = self._order_symbol.get(order_id)
+        if pair is None:
+            self.open_orders()  # fills the cache for working orders
+            pair = self._order_symbol.get(order_id)
+        if pair is None:
+            raise OrderNotFound(f"order {order_id} is not known to this session; pass symbol=")
+        return pair
+
+    def order_status(self, order_id: int, symbol: str | None = None) -> dict[str, Any]:
+        """Status of an order (Binance order ids are per pair: pass ``symbol`` for orders
+        placed by another process that are no longer open)."""
+        oid = as_u64(order_id, "order_id")
+        c = self._require()
+        pair = self._pair_of(oid, symbol)
+        return self._order_dict(self._call(c.get_order, symbol=pair, orderId=oid))
+
+    def find_order(self, client_order_id: str, symbol: str | None = None) -> dict[str, Any] | None:
+        """The order with this client order id, or ``None``.
+
+        Without ``symbol`` only pairs seen in this session and open orders are searched.
+        """
+        if not isinstance(client_order_id, str):
+            raise TypeError(f"client_order_id must be a str, got {type(client_order_id).__name__}")
+        c = self._require()
+        pairs = [self._pair(as_symbol(symbol, "symbol"))] if symbol is not None else []
+        if not pairs:
+            if client_order_id in self._cid_symbol:
+                pairs = [self._cid_symbol[client_order_id]]
+            else:
+                for o in self.open_orders():
+                    if o["client_order_id"] == client_order_id:
+                        return o
+                return None
+        for pair in pairs:
+            try:
+                return self._order_dict(self._call(c.get_order, symbol=pair, origClientOrderId=client_order_id))
+            except OrderNotFound:
+                continue
+        return None
+
+    def cancel_order(self, order_id: int, symbol: str | None = None) -> None:
+        """Cancel a working order; a no-op when it is already final."""
+        oid = as_u64(order_id, "order_id")
+        c = self._require()
+        pair = self._pair_of(oid, symbol)
+        try:
+            self._call(c.cancel_order, symbol=pair, orderId=oid)
+        except OrderNotFound:
+            st = self._call(c.get_order, symbol=pair, orderId=oid)  # raises OrderNotFound if unknown
+            if _STATUS.get(st["status"]) in OPEN_STATUSES:
+                raise
+
+    # ------------------------------------------------------------------ orders
+
+    def submit_order(
+        self,
+        symbol: str,
+        side: str,
+        quantity: int,
+        order_type: str = "market",
+        limit_price_cents: int | None = None,
+        client_order_id: str | None = None,
+        stop_price_cents: int | None = None,
+    ) -> int:
+        """Place a MARKET or LIMIT (GTC) order; returns Binance's ``orderId``.
+
+        Raises
+        ------
+        ValueError, TypeError, OverflowError
+            Malformed arguments (nothing sent).
+        InvalidOrder
+            Stop orders, unknown pair, or a filter violation after rounding (nothing sent).
+        ClientOrderIdConflict
+            The id is already used by a different order.
+        InsufficientFunds, OrderRejected, AuthenticationError, RateLimited
+            The venue refused the order.
+        OrderOutcomeUnknown
+            Repeated timeouts/5xx and the order could not be found by its id.
+        """
+        req = validate_order(symbol, side, quantity, order_type, limit_price_cents, client_order_id, stop_price_cents,
+                             allow_dot_in_client_id=False)
+        if req.order_type not in ("market", "limit"):
+            raise InvalidOrder(f"BinanceBroker supports market and limit orders, got {req.order_type!r}")
+        c = self._require()
+        pair = self._pair(req.symbol)
+        ref = None
+        if req.order_type == "market":
+            if pair not in self._rules:
+                raise InvalidOrder(f"unknown symbol {req.symbol} ({pair} not listed)")
+            bt = self._call(c.get_orderbook_ticker, symbol=pair)
+            ref = Decimal(bt["askPrice"] if req.side == "buy" else bt["bidPrice"])
+        qty, price = self.apply_filters(req, ref)
+        sent_qty = self._qty_int(qty)
+        sent_price = None if price is None else self._cents(price)
+        cid = req.client_order_id
+        if cid is not None:
+            existing = self._lookup_cid(pair, cid)
+            if existing is not None:
+                return self._same_or_conflict(existing, req, sent_qty, sent_price)
+        else:
+            cid = "nb" + uuid.uuid4().hex[:30]
+        params: dict[str, Any] = {"symbol": pair, "side": req.side.upper(), "type": req.order_type.upper(),
+                                  "quantity": format(qty.normalize(), "f"), "newClientOrderId": cid}
+        if price is not None:
+            params["price"] = format(price.normalize(), "f")
+            params["timeInForce"] = "GTC"
+        self._cid_symbol[cid] = pair
+        attempt = 0
+        while True:
+            wait = 0.0
+            try:
+                res = self._raw(c.create_order, **params)
+                oid = int(res["orderId"])
+                self._order_symbol[oid] = pair
+                log.info("binance order %s placed: %s %s %s %s cid=%s", oid, params["side"], params["quantity"], pair,
+                         params["type"], cid)
+                return oid
+            except _Unknown as exc:
+                # The venue may have accepted it: look it up before anything else.
+                log.warning("binance order POST outcome unknown (%s); querying client order id %s", exc, cid)
+                try:
+                    found = self._lookup_cid(pair, cid)
+                except BrokerConnectionError as qexc:
+                    raise OrderOutcomeUnknown(
+                        f"order {cid} on {pair}: outcome unknown ({exc}) and the lookup failed ({qexc}); "
+                        f"query find_order({cid!r}, symbol={req.symbol!r}) before resubmitting",
+                        client_order_id=cid) from qexc
+                if found is not None:
+                    log.info("binance order with client id %s found after unknown outcome: %s", cid, found["orderId"])
+                    return self._same_or_conflict(found, req, sent_qty, sent_price)
+                if attempt >= self.max_retries:
+                    raise OrderOutcomeUnknown(
+                        f"order {cid} on {pair}: not accepted after {attempt + 1} attempts ({exc})",
+                        client_order_id=cid) from exc
+                wait = self._backoff(attempt, None)
+            except _ClockSkew:
+                if attempt >= self.max_retries:
+                    raise BrokerError("binance keeps rejecting our timestamp (-1021) after resync") from None
+                self._sync_time()  # the order was refused, so sending it again is safe
+            except RateLimited as exc:  # refused, not processed: safe to send again after waiting
+                wait = self._backoff(attempt, exc.retry_after)
+                if attempt >= self.max_retries or wait > self.max_backoff:
+                    raise
+                log.warning("binance rate limited on order POST; sleeping %.2fs", wait)
+            except OrderRejected as exc:
+                if exc.code == -2010 and "duplicate" in str(exc).lower():
+                    found = self._lookup_cid(pair, cid)
+                    if found is not None:
+                        return self._same_or_conflict(found, req, sent_qty, sent_price)
+                raise
+            attempt += 1
+            if wait:
+                self._sleep(wait)
+
+    def _lookup_cid(self, pair: str, cid: str) -> dict[str, Any] | None:
+        try:
+            return self._call(self._require().get_order, symbol=pair, origClientOrderId=cid)
+        except OrderNotFound:
+            return None
+
+    def _same_or_conflict(self, o: dict[str, Any], req: OrderRequest, qty: int, price: int | None) -> int:
+        d = self._order_dict(o)
+        if (d["symbol"] == req.symbol and d["side"] == req.side and d["quantity"] == qty
+                and d["order_type"] == req.order_type and (price is None or d["limit_price_cents"] == price)):
+            return int(d["id"])
+        raise ClientOrderIdConflict(
+            f"client_order_id {req.client_order_id!r} already used by order {d['id']} "
+            f"({d['side']} {d['quantity']} {d['symbol']} {d['order_type']})", order_id=int(d["id"]))
+
+
+class _ClockSkew(Exception):
+    """Internal: -1021, resynchronise the clock offset and retry."""

@@ -1,0 +1,471 @@
+"""A fake Binance spot REST server on 127.0.0.1 (test infrastructure).
+
+It checks what the real venue checks on signed endpoints (API key header,
+HMAC-SHA256 signature over the parameters exactly as sent, timestamp within
+recvWindow), applies exchangeInfo filters, rejects duplicate client order ids
+among open orders, reports used weight in headers and answers 429/418 when
+asked or when the weight budget is exhausted. Faults are injected per path:
+HTTP errors, dropped connections, slow answers, and "accept then 503/timeout"
+for order placement (the order exists but the client never sees the answer).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+D = Decimal
+
+
+@dataclass
+class SymbolRules:
+    base: str
+    quote: str
+    tick: D = D("0.01")
+    min_price: D = D("0.01")
+    max_price: D = D("1000000")
+    step: D = D("0.00001")
+    min_qty: D = D("0.00001")
+    max_qty: D = D("9000")
+    min_notional: D = D("5")
+    legacy_min_notional: bool = False  # MIN_NOTIONAL instead of NOTIONAL
+
+
+@dataclass
+class FakeOrder:
+    symbol: str
+    order_id: int
+    client_id: str
+    side: str
+    type: str
+    qty: D
+    price: D
+    executed: D = D(0)
+    quote_qty: D = D(0)
+    status: str = "NEW"
+    time: int = 0
+
+    def as_json(self) -> dict:
+        return {
+            "symbol": self.symbol, "orderId": self.order_id, "orderListId": -1,
+            "clientOrderId": self.client_id, "price": f"{self.price:.8f}", "origQty": f"{self.qty:.8f}",
+            "executedQty": f"{self.executed:.8f}", "cummulativeQuoteQty": f"{self.quote_qty:.8f}",
+            "status": self.status, "timeInForce": "GTC" if self.type == "LIMIT" else "GTC",
+            "type": self.type, "side": self.side, "stopPrice": "0.00000000", "icebergQty": "0.00000000",
+            "time": self.time, "updateTime": self.time, "isWorking": self.status in ("NEW", "PARTIALLY_FILLED"),
+            "origQuoteOrderQty": "0.00000000", "selfTradePreventionMode": "EXPIRE_MAKER",
+        }
+
+
+@dataclass
+class Fault:
+    path: str  # e.g. "/api/v3/order"
+    method: str  # "GET", "POST", "DELETE" or "*"
+    kind: str  # "http", "drop", "sleep", "accept_then_http", "accept_then_sleep"
+    status: int = 503
+    body: dict | None = None
+    seconds: float = 0.0
+    retry_after: int | None = None
+    remaining: int = 1
+
+
+class FakeBinance:
+    """State + HTTP server. Use as a context manager; ``base_url`` is the REST root."""
+
+    def __init__(self, api_key: str = "test-key", secret: str = "test-secret", *, skew_ms: int = 0,
+                 weight_limit: int = 6000) -> None:
+        self.keys = {api_key: secret}
+        self.skew_ms = skew_ms
+        self.weight_limit = weight_limit
+        self.rules: dict[str, SymbolRules] = {}
+        self.books: dict[str, tuple[D, D]] = {}
+        self.last: dict[str, D] = {}
+        self.volume: dict[str, D] = {}
+        self.fill_cap: dict[str, D] = {}  # max base quantity filled per match
+        self.balances: dict[str, list[D]] = {}  # asset -> [free, locked]
+        self.orders: dict[tuple[str, int], FakeOrder] = {}
+        self._ids = itertools.count(1000)
+        self.faults: list[Fault] = []
+        self.log: list[tuple[str, str, dict]] = []  # (method, path, params) of every request
+        self.used_weight = 0
+        self.order_count = 0
+        self.lock = threading.RLock()
+        self.server: ThreadingHTTPServer | None = None
+
+    # ------------------------------------------------------------- set-up helpers
+    def add_symbol(self, symbol: str, rules: SymbolRules, bid: str, ask: str) -> None:
+        with self.lock:
+            self.rules[symbol] = rules
+            self.books[symbol] = (D(bid), D(ask))
+            self.last[symbol] = (D(bid) + D(ask)) / 2
+            self.volume.setdefault(symbol, D(0))
+
+    def set_balance(self, asset: str, free: str, locked: str = "0") -> None:
+        with self.lock:
+            self.balances[asset] = [D(free), D(locked)]
+
+    def set_book(self, symbol: str, bid: str, ask: str) -> None:
+        """Move the market; resting orders that are crossed fill (at their limit)."""
+        with self.lock:
+            self.books[symbol] = (D(bid), D(ask))
+            for o in sorted(self.orders.values(), key=lambda o: o.order_id):
+                if o.symbol == symbol and o.status in ("NEW", "PARTIALLY_FILLED"):
+                    self._match(o)
+
+    def inject(self, path: str, kind: str, *, method: str = "*", status: int = 503, body: dict | None = None,
+               seconds: float = 0.0, retry_after: int | None = None, times: int = 1) -> None:
+        with self.lock:
+            self.faults.append(Fault(path, method, kind, status, body, seconds, retry_after, times))
+
+    def requests_to(self, path: str, method: str | None = None) -> list[dict]:
+        return [p for m, pa, p in self.log if pa == path and (method is None or m == method)]
+
+    # ------------------------------------------------------------- lifecycle
+    def __enter__(self) -> "FakeBinance":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        fake = self
+
+        class Handler(_Handler):
+            pass
+
+        Handler.fake = fake
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    @property
+    def base_url(self) -> str:
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def server_time(self) -> int:
+        return int(time.time() * 1000) + self.skew_ms
+
+    # ------------------------------------------------------------- matching
+    def _match(self, o: FakeOrder) -> None:
+        bid, ask = self.books[o.symbol]
+        rules = self.rules[o.symbol]
+        left = o.qty - o.executed
+        incoming = o.time == -1  # an aggressor takes the touch; a resting order fills at its limit
+        if o.side == "BUY":
+            cross = o.type == "MARKET" or o.price >= ask
+            px = ask if incoming else o.price
+        else:
+            cross = o.type == "MARKET" or o.price <= bid
+            px = bid if incoming else o.price
+        if not cross or left <= 0:
+            return
+        q = min(left, self.fill_cap.get(o.symbol, left))
+        q = (q / rules.step).to_integral_value(rounding="ROUND_DOWN") * rules.step
+        if q <= 0:
+            return
+        o.executed += q
+        o.quote_qty += q * px
+        o.status = "FILLED" if o.executed == o.qty else "PARTIALLY_FILLED"
+        self.last[o.symbol] = px
+        self.volume[o.symbol] += q
+        base, quote = self.balances.setdefault(rules.base, [D(0), D(0)]), self.balances.setdefault(rules.quote, [D(0), D(0)])
+        if o.side == "BUY":
+            if o.type == "LIMIT":
+                quote[1] -= q * o.price  # reserved at the limit
+                quote[0] += q * (o.price - px)
+            else:
+                quote[0] -= q * px
+            base[0] += q
+        else:
+            base[1 if o.type == "LIMIT" else 0] -= q
+            quote[0] += q * px
+
+    # ------------------------------------------------------------- request handling
+    def handle(self, method: str, path: str, query: str, body: str, headers) -> tuple[int, dict, dict | list, str | None]:
+        """Returns (status, extra headers, json body, special) where special may be 'drop'."""
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        params.update(dict(parse_qsl(body, keep_blank_values=True)))
+        with self.lock:
+            self.log.append((method, path, params))
+            fault = None
+            for f in self.faults:
+                if f.remaining > 0 and f.path == path and f.method in ("*", method):
+                    fault = f
+                    f.remaining -= 1
+                    break
+        weight = {"/api/v3/exchangeInfo": 20, "/api/v3/account": 20, "/api/v3/openOrders": 6}.get(path, 2)
+        with self.lock:
+            self.used_weight += weight
+            hdr = {"X-MBX-USED-WEIGHT-1M": str(self.used_weight)}
+        if fault is not None and fault.kind == "http":
+            if fault.retry_after is not None:
+                hdr["Retry-After"] = str(fault.retry_after)
+            return fault.status, hdr, fault.body or {"code": -1000 if fault.status >= 500 else -1003,
+                                                     "msg": "injected"}, None
+        if fault is not None and fault.kind == "drop":
+            return 0, hdr, {}, "drop"
+        if fault is not None and fault.kind == "sleep":
+            time.sleep(fault.seconds)
+        if self.used_weight > self.weight_limit:
+            hdr["Retry-After"] = "1"
+            return 429, hdr, {"code": -1003, "msg": "Too much request weight used; current limit is %d request weight per 1 MINUTE." % self.weight_limit}, None
+        try:
+            status, out = self._route(method, path, params, query, body, headers)
+        except _ApiError as e:
+            status, out = e.status, {"code": e.code, "msg": e.msg}
+        if path == "/api/v3/order" and method == "POST" and status == 200:
+            with self.lock:
+                self.order_count += 1
+                hdr["X-MBX-ORDER-COUNT-10S"] = str(self.order_count)
+                hdr["X-MBX-ORDER-COUNT-1D"] = str(self.order_count)
+            if fault is not None and fault.kind == "accept_then_http":
+                return fault.status, hdr, {"code": -1000, "msg": "An unknown error occurred while processing the request."}, None
+            if fault is not None and fault.kind == "accept_then_sleep":
+                time.sleep(fault.seconds)
+        return status, hdr, out, None
+
+    def _check_signed(self, params: dict, query: str, body: str, headers) -> None:
+        key = headers.get("X-MBX-APIKEY")
+        if not key:
+            raise _ApiError(401, -2014, "API-key format invalid.")
+        secret = self.keys.get(key)
+        if secret is None:
+            raise _ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
+        # totalParams = query string + request body, exactly as sent, without the signature
+        total = query + body
+        if "&signature=" not in total and not total.startswith("signature="):
+            raise _ApiError(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
+        payload, _, sig = total.rpartition("signature=")
+        payload = payload[:-1] if payload.endswith("&") else payload
+        sig = sig.split("&")[0]
+        want = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(want, sig):
+            raise _ApiError(400, -1022, "Signature for this request is not valid.")
+        try:
+            ts = int(params["timestamp"])
+        except (KeyError, ValueError):
+            raise _ApiError(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.") from None
+        recv = int(params.get("recvWindow", 5000))
+        if recv > 60000:
+            raise _ApiError(400, -1131, "recvWindow must be less than 60000")
+        now = self.server_time()
+        if ts >= now + 1000 or now - ts > recv:
+            raise _ApiError(400, -1021, "Timestamp for this request is outside of the recvWindow.")
+
+    def _route(self, method, path, params, query, body, headers):
+        if path == "/api/v3/ping":
+            return 200, {}
+        if path == "/api/v3/time":
+            return 200, {"serverTime": self.server_time()}
+        if path == "/api/v3/exchangeInfo":
+            return 200, self._exchange_info()
+        if path == "/api/v3/ticker/bookTicker":
+            sym = self._sym(params)
+            bid, ask = self.books[sym]
+            return 200, {"symbol": sym, "bidPrice": f"{bid:.8f}", "bidQty": "1.00000000", "askPrice": f"{ask:.8f}", "askQty": "1.00000000"}
+        if path == "/api/v3/ticker/24hr":
+            sym = self._sym(params)
+            return 200, {"symbol": sym, "lastPrice": f"{self.last[sym]:.8f}", "volume": f"{self.volume[sym]:.8f}",
+                         "bidPrice": f"{self.books[sym][0]:.8f}", "askPrice": f"{self.books[sym][1]:.8f}"}
+        signed = {"/api/v3/account", "/api/v3/order", "/api/v3/openOrders", "/api/v3/myTrades"}
+        if path not in signed:
+            raise _ApiError(404, -1000, f"unknown endpoint {path}")
+        self._check_signed(params, query, body, headers)
+        with self.lock:
+            if path == "/api/v3/account":
+                return 200, {"makerCommission": 10, "takerCommission": 10, "canTrade": True, "canWithdraw": True,
+                             "canDeposit": True, "accountType": "SPOT", "permissions": ["SPOT"],
+                             "balances": [{"asset": a, "free": f"{v[0]:.8f}", "locked": f"{v[1]:.8f}"}
+                                          for a, v in sorted(self.balances.items())]}
+            if path == "/api/v3/openOrders":
+                sym = params.get("symbol")
+                return 200, [o.as_json() for o in sorted(self.orders.values(), key=lambda o: o.order_id)
+                             if o.status in ("NEW", "PARTIALLY_FILLED") and (sym is None or o.symbol == sym)]
+            if path == "/api/v3/order" and method == "GET":
+                return 200, self._find(params).as_json()
+            if path == "/api/v3/order" and method == "DELETE":
+                o = self._find(params, unknown=(-2011, "Unknown order sent."))
+                if o.status not in ("NEW", "PARTIALLY_FILLED"):
+                    raise _ApiError(400, -2011, "Unknown order sent.")
+                o.status = "CANCELED"
+                r = self.rules[o.symbol]
+                left = o.qty - o.executed
+                if o.side == "BUY":
+                    q = self.balances[r.quote]
+                    q[1] -= left * o.price
+                    q[0] += left * o.price
+                else:
+                    b = self.balances[r.base]
+                    b[1] -= left
+                    b[0] += left
+                return 200, o.as_json()
+            if path == "/api/v3/order" and method == "POST":
+                return 200, self._new_order(params)
+        raise _ApiError(404, -1000, "unknown")
+
+    def _sym(self, params) -> str:
+        sym = params.get("symbol")
+        if sym not in self.rules:
+            raise _ApiError(400, -1121, "Invalid symbol.")
+        return sym
+
+    def _find(self, params, unknown=(-2013, "Order does not exist.")) -> FakeOrder:
+        sym = self._sym(params)
+        if "orderId" in params:
+            o = self.orders.get((sym, int(params["orderId"])))
+        elif "origClientOrderId" in params:
+            cands = [o for o in self.orders.values() if o.symbol == sym and o.client_id == params["origClientOrderId"]]
+            o = max(cands, key=lambda o: o.order_id) if cands else None
+        else:
+            raise _ApiError(400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
+        if o is None:
+            raise _ApiError(400, *unknown)
+        return o
+
+    def _new_order(self, p: dict) -> dict:
+        sym = self._sym(p)
+        r = self.rules[sym]
+        side, typ = p.get("side"), p.get("type")
+        if side not in ("BUY", "SELL") or typ not in ("LIMIT", "MARKET"):
+            raise _ApiError(400, -1116, "Invalid orderType.")
+        cid = p.get("newClientOrderId") or f"srv{next(self._ids)}"
+        import re
+
+        if not re.fullmatch(r"[\.A-Z\:/a-z0-9_-]{1,36}", cid):
+            raise _ApiError(400, -1100, "Illegal characters found in parameter 'newClientOrderId'.")
+        if any(o.client_id == cid and o.status in ("NEW", "PARTIALLY_FILLED") for o in self.orders.values()):
+            raise _ApiError(400, -2010, "Duplicate order sent.")
+        try:
+            qty = D(p["quantity"])
+        except Exception:
+            raise _ApiError(400, -1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.") from None
+        if -qty.as_tuple().exponent > 8:
+            raise _ApiError(400, -1111, "Precision is over the maximum defined for this asset.")
+        if qty < r.min_qty or qty > r.max_qty or (qty - r.min_qty) % r.step != 0:
+            raise _ApiError(400, -1013, "Filter failure: LOT_SIZE")
+        bid, ask = self.books[sym]
+        if typ == "LIMIT":
+            if p.get("timeInForce") != "GTC":
+                raise _ApiError(400, -1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.")
+            price = D(p["price"])
+            if price < r.min_price or price > r.max_price or (price - r.min_price) % r.tick != 0:
+                raise _ApiError(400, -1013, "Filter failure: PRICE_FILTER")
+            ref = price
+        else:
+            price = D(0)
+            ref = ask if side == "BUY" else bid
+        if qty * ref < r.min_notional:
+            raise _ApiError(400, -1013, "Filter failure: MIN_NOTIONAL" if r.legacy_min_notional else "Filter failure: NOTIONAL")
+        base = self.balances.setdefault(r.base, [D(0), D(0)])
+        quote = self.balances.setdefault(r.quote, [D(0), D(0)])
+        need = qty * ref if side == "BUY" else qty
+        have = quote[0] if side == "BUY" else base[0]
+        if need > have:
+            raise _ApiError(400, -2010, "Account has insufficient balance for requested action.")
+        o = FakeOrder(sym, next(self._ids), cid, side, typ, qty, price, time=-1)
+        if typ == "LIMIT":  # reserve
+            if side == "BUY":
+                quote[0] -= qty * price
+                quote[1] += qty * price
+            else:
+                base[0] -= qty
+                base[1] += qty
+        self.orders[(sym, o.order_id)] = o
+        self._match(o)
+        o.time = self.server_time()
+        if typ == "MARKET" and o.status != "FILLED":
+            o.status = "EXPIRED" if o.executed == 0 else "EXPIRED"
+        out = o.as_json()
+        out["transactTime"] = o.time
+        out["fills"] = []
+        return out
+
+    def _exchange_info(self) -> dict:
+        syms = []
+        for s, r in sorted(self.rules.items()):
+            notional = (
+                {"filterType": "MIN_NOTIONAL", "minNotional": f"{r.min_notional:.8f}", "applyToMarket": True, "avgPriceMins": 5}
+                if r.legacy_min_notional else
+                {"filterType": "NOTIONAL", "minNotional": f"{r.min_notional:.8f}", "applyMinToMarket": True,
+                 "maxNotional": "9000000.00000000", "applyMaxToMarket": False, "avgPriceMins": 5}
+            )
+            syms.append({
+                "symbol": s, "status": "TRADING", "baseAsset": r.base, "baseAssetPrecision": 8, "quoteAsset": r.quote,
+                "quotePrecision": 8, "quoteAssetPrecision": 8, "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+                "isSpotTradingAllowed": True, "permissions": ["SPOT"],
+                "filters": [
+                    {"filterType": "PRICE_FILTER", "minPrice": f"{r.min_price:.8f}", "maxPrice": f"{r.max_price:.8f}", "tickSize": f"{r.tick:.8f}"},
+                    {"filterType": "LOT_SIZE", "minQty": f"{r.min_qty:.8f}", "maxQty": f"{r.max_qty:.8f}", "stepSize": f"{r.step:.8f}"},
+                    {"filterType": "MARKET_LOT_SIZE", "minQty": "0.00000000", "maxQty": f"{r.max_qty:.8f}", "stepSize": "0.00000000"},
+                    notional,
+                ],
+            })
+        return {"timezone": "UTC", "serverTime": self.server_time(),
+                "rateLimits": [
+                    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": self.weight_limit},
+                    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+                    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000}],
+                "exchangeFilters": [], "symbols": syms}
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, code: int, msg: str) -> None:
+        super().__init__(msg)
+        self.status, self.code, self.msg = status, code, msg
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeBinance
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a) -> None:  # silence
+        pass
+
+    def _serve(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n).decode() if n else ""
+        status, hdr, out, special = self.fake.handle(method, parts.path, parts.query, body, self.headers)
+        if special == "drop":
+            self.close_connection = True
+            try:
+                import socket
+
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        data = json.dumps(out).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in hdr.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._serve("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._serve("POST")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._serve("DELETE")
