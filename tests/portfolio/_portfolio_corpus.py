@@ -87,3 +87,14 @@ def mismatch(expect: Any, got: Any, path: str = "$", key_order: bool = True) -> 
                 return m
         return None
     return f"{path}: unexpected type {type(expect).__name__}"
+
+
+def same(x: Any, y: Any) -> bool:
+    """Deep equality where NaN equals NaN (results compared across engines/inputs)."""
+    if isinstance(x, float) and isinstance(y, float):
+        return (math.isnan(x) and math.isnan(y)) or x == y
+    if isinstance(x, (list, tuple)) and isinstance(y, (list, tuple)):
+        return len(x) == len(y) and all(same(a, b) for a, b in zip(x, y))
+    if isinstance(x, dict) and isinstance(y, dict):
+        return list(x) == list(y) and all(same(x[k], y[k]) for k in x)
+    return x == y
