@@ -387,15 +387,18 @@ def inverse_cdar_weights(returns_matrix, symbols, alpha=0.95):
 # HRP
 # ---------------------------------------------------------------------------
 
-def _hrp_order(raw_cov: np.ndarray, linkage: str) -> list[int]:
+def _hrp_order(raw_cov: np.ndarray, linkage: str, is_corr: bool = False) -> list[int]:
     from scipy.cluster.hierarchy import leaves_list
     from scipy.cluster.hierarchy import linkage as _linkage
     from scipy.spatial.distance import squareform
 
-    sd = np.sqrt(np.diag(raw_cov))
-    den = np.outer(sd, sd)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        corr = np.where(den > 1e-12, raw_cov / den, 0.0)
+    if is_corr:
+        corr = raw_cov.copy()
+    else:
+        sd = np.sqrt(np.diag(raw_cov))
+        den = np.outer(sd, sd)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = np.where(den > 1e-12, raw_cov / den, 0.0)
     np.fill_diagonal(corr, 1.0)
     dist = np.sqrt(np.clip(0.5 * (1.0 - corr), 0.0, None))
     np.fill_diagonal(dist, 0.0)
@@ -429,7 +432,8 @@ def _cluster_var(c: np.ndarray, idx: list[int]) -> float:
     return float(ivp @ sub @ ivp)
 
 
-def optimize_hrp(returns_matrix, symbols, *, linkage="single", ridge=None):
+def optimize_hrp(returns_matrix, symbols, *, linkage="single", ridge=None, covariance=None,
+                 correlation=None):
     """Hierarchical risk parity (Lopez de Prado).
 
     Correlation from the raw sample covariance, distance
@@ -444,13 +448,39 @@ def optimize_hrp(returns_matrix, symbols, *, linkage="single", ridge=None):
     ridge : float, keyword-only
         Diagonal ridge for the bisection covariance; default the reference's
         ``1e-6 * trace / N`` (0 reproduces PyPortfolioOpt / Riskfolio).
+    covariance : N x N array, keyword-only
+        Use this covariance instead of the sample covariance of
+        ``returns_matrix`` (which may then be ``None``), e.g. a pairwise
+        covariance of series with different histories.
+    correlation : N x N array, keyword-only
+        Use this correlation for the clustering distance instead of the one
+        implied by the covariance (PyPortfolioOpt uses pandas' pairwise
+        ``corr()`` next to its pairwise ``cov()``).
     """
-    m, syms, early = _prepare(returns_matrix, symbols)
-    if early is not None:
-        return early
-    raw = np.cov(m, rowvar=False, ddof=1)
-    order = _hrp_order(raw, linkage)
-    return _as_dict(syms, _hrp_bisect(_covariance(m, ridge), order))
+    if covariance is not None:
+        syms = _symbols(symbols)
+        raw = np.asarray(covariance, dtype=float)
+        n = len(syms)
+        if raw.shape != (n, n) or not np.all(np.isfinite(raw)):
+            raise ValueError(f"covariance must be a finite {n} x {n} matrix, got shape {raw.shape}")
+        if n == 1:
+            return {syms[0]: 1.0}
+        c = raw + (0.0 if ridge is None else float(ridge)) * np.eye(n)
+    else:
+        m, syms, early = _prepare(returns_matrix, symbols)
+        if early is not None:
+            return early
+        raw = np.cov(m, rowvar=False, ddof=1)
+        c = _covariance(m, ridge)
+    if correlation is not None:
+        corr = np.asarray(correlation, dtype=float)
+        if corr.shape != c.shape or not np.all(np.isfinite(corr)):
+            raise ValueError(f"correlation must be a finite {c.shape[0]} x {c.shape[0]} matrix, "
+                             f"got shape {corr.shape}")
+        order = _hrp_order(corr, linkage, is_corr=True)
+    else:
+        order = _hrp_order(raw, linkage)
+    return _as_dict(syms, _hrp_bisect(c, order))
 
 
 # ---------------------------------------------------------------------------
