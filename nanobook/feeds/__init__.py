@@ -13,6 +13,8 @@ from .sbe import SbeSchema
 from .crypto import BinanceDepthBook, BinanceReplay, KrakenBook, decimal_to_int, kraken_checksum, replay_binance, replay_kraken
 from .lobster import LOBSTER_MESSAGE_DTYPE, LobsterReplay, read_lobster, replay_lobster
 from ._books import L2Book, OrderBook
+from . import features
+from .features import book_depth, book_imbalance, feature_tensor, microprice, order_flow_imbalance, trade_sign_imbalance, vpin
 
 __all__ = [
     "FeedError",
@@ -42,6 +44,14 @@ __all__ = [
     "replay_lobster",
     "L2Book",
     "OrderBook",
+    "features",
+    "book_depth",
+    "book_imbalance",
+    "feature_tensor",
+    "microprice",
+    "order_flow_imbalance",
+    "trade_sign_imbalance",
+    "vpin",
     "iter_itch",
     "read_itch",
 ]
