@@ -18,6 +18,7 @@ from .optimize import (
     Constraints, OptimizationError, inverse_cdar_weights, inverse_cvar_weights, optimize_hrp,
     optimize_max_sharpe, optimize_min_variance, optimize_portfolio, optimize_risk_parity,
 )
+from .sweep import expand_grid, sweep
 
 # reference aliases: the compiled module's py_* names
 py_sma = sma
@@ -72,7 +73,7 @@ py_optimize_hrp = optimize_hrp
 
 __all__ = sorted(
     set(_ind.__all__)
-    | {"walkforward"}
+    | {"walkforward", "sweep", "expand_grid"}
     | {"optimize_min_variance", "optimize_max_sharpe", "optimize_risk_parity",
        "inverse_cvar_weights", "inverse_cdar_weights", "optimize_hrp", "optimize_portfolio",
        "Constraints", "OptimizationError"}
