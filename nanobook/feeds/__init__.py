@@ -14,6 +14,7 @@ from .crypto import BinanceDepthBook, BinanceReplay, KrakenBook, decimal_to_int,
 from .lobster import LOBSTER_MESSAGE_DTYPE, LobsterReplay, read_lobster, replay_lobster
 from ._books import L2Book, OrderBook
 from . import features
+from .synthetic import SYNTHETIC_EVENT_DTYPE, synthetic_order_flow
 from .features import book_depth, book_imbalance, feature_tensor, microprice, order_flow_imbalance, trade_sign_imbalance, vpin
 
 __all__ = [
@@ -45,6 +46,8 @@ __all__ = [
     "L2Book",
     "OrderBook",
     "features",
+    "SYNTHETIC_EVENT_DTYPE",
+    "synthetic_order_flow",
     "book_depth",
     "book_imbalance",
     "feature_tensor",
