@@ -41,7 +41,8 @@ def open_broker(cfg: Config) -> Any:
         from nanobook_broker import BinanceBroker  # type: ignore[attr-defined]
 
         b = cfg.binance
-        kwargs: dict[str, Any] = {"testnet": b.testnet, "quote_asset": b.quote_asset}
+        kwargs: dict[str, Any] = {"testnet": b.testnet, "quote_asset": b.quote_asset,
+                                  "quantity_decimals": b.quantity_decimals}
         if b.base_url:
             kwargs["base_url"] = b.base_url
         return BinanceBroker(b.api_key.reveal(), b.api_secret.reveal(), **kwargs)

@@ -13,6 +13,7 @@ Without an audit log (read-only commands) nothing is written.
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -197,6 +198,21 @@ class BrokerSession:
                              secs=round(time.monotonic() - t0, 6))
         return result
 
+    @staticmethod
+    def _symbol_kw(fn: Callable[..., Any], symbol: str | None) -> dict[str, Any]:
+        """``{"symbol": symbol}`` if ``fn`` takes it (Binance order ids are per pair)."""
+        if symbol is None:
+            return {}
+        try:
+            return {"symbol": symbol} if "symbol" in inspect.signature(fn).parameters else {}
+        except (TypeError, ValueError):
+            return {}
+
+    def cancel(self, order_id: Any, symbol: str | None = None) -> None:
+        """``cancel_order`` without its own audit pair (the executor logs cancel_intent/result)."""
+        fn = self.broker.cancel_order
+        self.raw("cancel_order", fn, order_id, log=False, **self._symbol_kw(fn, symbol))
+
     def _method(self, *names: str) -> Callable[..., Any] | None:
         for name in names:
             fn = getattr(self.broker, name, None)
@@ -275,14 +291,15 @@ class BrokerSession:
                                   else _int(_get(order, "avg_fill_price_cents", "avg_price_cents"))),
         )
 
-    def order_status(self, order_id: Any) -> OrderState:
-        st = self.order_state(self.raw("order_status", self._method("order_status"), order_id))
+    def order_status(self, order_id: Any, symbol: str | None = None) -> OrderState:
+        fn = self._method("order_status")
+        st = self.order_state(self.raw("order_status", fn, order_id, **self._symbol_kw(fn, symbol)))
         if st.order_id is None:
             st = OrderState(order_id, st.client_order_id, st.status, st.filled_qty,
                             st.remaining_qty, st.avg_fill_price_cents)
         return st
 
-    def find_order(self, client_order_id: str) -> OrderState | None:
+    def find_order(self, client_order_id: str, symbol: str | None = None) -> OrderState | None:
         """The broker's state of the order with this client order id, or ``None``.
 
         Uses the broker's lookup by client order id; falls back to scanning
@@ -295,7 +312,7 @@ class BrokerSession:
             raise BrokerCallError(
                 f"broker {type(self.broker).__name__} cannot look up orders by client order id; "
                 "recovery needs it")
-        res = self.raw("order_by_client_id", fn, client_order_id)
+        res = self.raw("find_order", fn, client_order_id, **self._symbol_kw(fn, symbol))
         if res is None:
             return None
         st = self.order_state(res)

@@ -140,7 +140,8 @@ def plan_params(cfg: Config) -> PlanParams:
                       no_trade_band_bps=pl.no_trade_band_bps, tick_size_cents=pl.tick_size_cents,
                       order_type=ex.order_type, limit_offset_bps=ex.limit_offset_bps,
                       commission_per_share=c.commission_per_share, commission_min=c.commission_min,
-                      commission_bps=c.commission_bps, slippage_bps=c.slippage_bps)
+                      commission_bps=c.commission_bps, slippage_bps=c.slippage_bps,
+                      quantity_scale=cfg.quantity_scale)
 
 
 def _load_targets(cfg: Config, args: argparse.Namespace) -> TargetWeights:
@@ -219,9 +220,9 @@ def plan_and_check(cfg: Config, snap: Snapshot, targets: TargetWeights,
 
     plan = build_plan(snap.account.equity_cents, snap.positions, snap.mids, targets.weights,
                       plan_params(cfg))
-    engine = build_risk_engine(cfg.risk)
+    engine = build_risk_engine(cfg.risk, cfg.quantity_scale)
     report = check_plan(engine, plan, snap.positions, targets.weights, open_orders=open_orders,
-                        equity_marks=_equity_marks(records))
+                        quantity_scale=cfg.quantity_scale, equity_marks=_equity_marks(records))
     checks: list[Any] = list(report)
     n, mx = len(plan.orders), cfg.execution.max_orders
     checks.append(_Check("max_orders", "Orders per run", "PASS" if n <= mx else "FAIL",
@@ -498,7 +499,7 @@ def cmd_positions(args: argparse.Namespace) -> int:
         mids = {s: session.quote(s, unknown_is_target_error=False).mid_cents for s in holdings}
     finally:
         session.disconnect()
-    console.print(positions_table(account, holdings, mids))
+    console.print(positions_table(account, holdings, mids, cfg.quantity_scale))
     return E.EXIT_OK
 
 

@@ -140,6 +140,7 @@ class BinanceSection:
     testnet: bool = True
     quote_asset: str = "USDT"
     base_url: str = ""
+    quantity_decimals: int = 8
     api_key: Secret = field(default_factory=lambda: Secret(""))
     api_secret: Secret = field(default_factory=lambda: Secret(""))
 
@@ -244,6 +245,11 @@ class Config:
     @property
     def kill_switch_path(self) -> Path:
         return self.path(self.files.kill_switch)
+
+    @property
+    def quantity_scale(self) -> int:
+        """Quantity units per whole instrument at this broker (10**decimals for Binance)."""
+        return 10 ** self.binance.quantity_decimals if self.broker.kind == "binance" else 1
 
     @property
     def paper_state_path(self) -> Path:
@@ -425,6 +431,8 @@ def _validate(cfg: Config) -> None:
     _check(0 < i.port < 65536, "ibkr.port", "in 1..65535", i.port)
     _check(i.timeout_secs > 0, "ibkr.timeout_secs", "> 0", i.timeout_secs)
     _check(bool(cfg.binance.quote_asset), "binance.quote_asset", "non-empty", cfg.binance.quote_asset)
+    _check(0 <= cfg.binance.quantity_decimals <= 18, "binance.quantity_decimals", "in 0..18",
+           cfg.binance.quantity_decimals)
     _check(cfg.account.type in ("cash", "margin"), "account.type", "'cash' or 'margin'", cfg.account.type)
     e = cfg.execution
     _check(e.order_type in ("limit", "market"), "execution.order_type", "'limit' or 'market'", e.order_type)

@@ -119,14 +119,14 @@ def cancel_and_settle(session: BrokerSession, audit: AuditLog, outcome: OrderOut
     audit.write("cancel_intent", client_order_id=outcome.client_order_id,
                 broker_order_id=outcome.broker_order_id, reason=reason)
     try:
-        session.raw("cancel_order", session.broker.cancel_order, outcome.broker_order_id, log=False)
+        session.cancel(outcome.broker_order_id, outcome.symbol)
         audit.write("cancel_result", client_order_id=outcome.client_order_id, ok=True)
     except BrokerCallError as exc:
         # typically "already filled/cancelled": the status poll below tells
         audit.write("cancel_result", client_order_id=outcome.client_order_id, ok=False, error=str(exc))
     deadline = time.monotonic() + settle_secs
     while True:
-        st = session.order_status(outcome.broker_order_id)
+        st = session.order_status(outcome.broker_order_id, outcome.symbol)
         _progress(audit, outcome, st, metrics)
         if st.terminal:
             return
@@ -159,7 +159,7 @@ def _work_order(session: BrokerSession, audit: AuditLog, run_id: str, o: Planned
             out.status, out.error = "rejected", str(exc)
             return out
         # unknown outcome: ask the broker, never resubmit
-        found = session.find_order(cid)
+        found = session.find_order(cid, o.symbol)
         if found is None:
             raise BrokerCallError(
                 f"submitting {o.side} {o.quantity} {o.symbol} failed and the broker does not "
@@ -176,7 +176,7 @@ def _work_order(session: BrokerSession, audit: AuditLog, run_id: str, o: Planned
     st = first
     while True:
         if st is None or not st.terminal:
-            st = session.order_status(oid)
+            st = session.order_status(oid, o.symbol)
         _progress(audit, out, st, metrics)
         if st.terminal:
             break

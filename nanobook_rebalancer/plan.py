@@ -23,6 +23,10 @@ aggressive as configured (an offset below one tick still moves the limit by
 one tick, else a limit at the mid of a one-tick-wide market never fills).  The cost estimate per order is
 ``max(|t|·commission_per_share, commission_min) + |t|·p·commission_bps/10⁴``
 plus slippage ``|t|·p·slippage_bps/10⁴``, in cents, half-up.
+
+Quantities are integers in units of ``1/quantity_scale`` of the instrument
+(1 for shares; ``10**8`` for Binance's default 8 decimals), prices are cents
+per whole instrument, so a notional is ``qty·p/quantity_scale``.
 """
 from __future__ import annotations
 
@@ -63,6 +67,7 @@ class PlanParams:
     commission_min: float = 0.35
     commission_bps: float = 0.0
     slippage_bps: float = 5.0
+    quantity_scale: int = 1
 
     def __post_init__(self) -> None:
         if isinstance(self.lot_size, bool) or not isinstance(self.lot_size, int) or self.lot_size <= 0:
@@ -70,6 +75,9 @@ class PlanParams:
         for sym, lot in self.lot_sizes.items():
             if isinstance(lot, bool) or not isinstance(lot, int) or lot <= 0:
                 raise ValueError(f"lot_sizes[{sym!r}] must be a positive integer, got {lot!r}")
+        if isinstance(self.quantity_scale, bool) or not isinstance(self.quantity_scale, int) \
+                or self.quantity_scale <= 0:
+            raise ValueError(f"quantity_scale must be a positive integer, got {self.quantity_scale!r}")
         if self.rounding not in ("down", "nearest"):
             raise ValueError(f"rounding must be 'down' or 'nearest', got {self.rounding!r}")
         if self.order_type not in ("limit", "market"):
@@ -98,7 +106,7 @@ class PlannedOrder:
     quantity: int              # > 0
     mid_cents: int
     limit_cents: int | None    # None for market orders
-    notional_cents: int        # quantity * mid
+    notional_cents: int        # quantity * mid / quantity_scale
     est_commission_cents: int
     est_slippage_cents: int
     current_qty: int
@@ -210,7 +218,7 @@ def estimate_cost(quantity: int, notional_cents: int, params: PlanParams) -> tup
     """(commission, slippage) in cents for one order; see module docstring."""
     q = abs(quantity)
     n = abs(notional_cents)
-    per_share = Fraction(params.commission_per_share) * 100 * q
+    per_share = Fraction(params.commission_per_share) * 100 * Fraction(q, params.quantity_scale)
     commission = max(per_share, Fraction(params.commission_min) * 100)
     commission += Fraction(n) * Fraction(params.commission_bps) / 10_000
     slippage = Fraction(n) * Fraction(params.slippage_bps) / 10_000
@@ -262,6 +270,7 @@ def build_plan(equity_cents: int, positions: Mapping[str, int], prices: Mapping[
     orders: list[PlannedOrder] = []
     rows: list[SymbolRow] = []
     band = Fraction(params.no_trade_band_bps) / 10_000
+    scale = params.quantity_scale
     for sym in symbols:
         w = targets.get(sym, 0.0)
         if not (isinstance(w, (int, float)) and math.isfinite(w)):
@@ -270,31 +279,31 @@ def build_plan(equity_cents: int, positions: Mapping[str, int], prices: Mapping[
         if isinstance(price, bool) or not isinstance(price, int) or price <= 0:
             raise ValueError(f"prices[{sym!r}] must be a positive integer (cents), got {price!r}")
         q = held.get(sym, 0)
-        cur_w_exact = Fraction(q * price) / E
+        cur_w_exact = Fraction(q * price, scale) / E
         cur_w = float(cur_w_exact)
         note = ""
         if w == 0:
             trade = -q
         else:
             wf = weight_fraction(w)
-            exact = E * wf / price - q
+            exact = E * wf * scale / price - q
             trade = round_to_lot(exact, params.lot(sym), params.rounding)
             if trade and abs(wf - cur_w_exact) < band:
                 note = "within no-trade band"
                 trade = 0
-            elif trade and abs(trade) * price < params.min_order_value_cents:
+            elif trade and Fraction(abs(trade) * price, scale) < params.min_order_value_cents:
                 note = "below minimum order value"
                 trade = 0
         if trade == 0:
             post = q
             note = note or ("at target" if q or w else "")
             rows.append(SymbolRow(sym, q, price, cur_w, float(w), 0, post,
-                                  float(Fraction(post * price) / E), note))
+                                  float(Fraction(post * price, scale) / E), note))
             continue
         side = "buy" if trade > 0 else "sell"
         qty = abs(trade)
         post = q + trade
-        notional = qty * price
+        notional = _half_up(Fraction(qty * price, scale))
         comm, slip = estimate_cost(qty, notional, params)
         limit = (limit_price(price, side, params.limit_offset_bps, params.tick_size_cents)
                  if params.order_type == "limit" else None)
@@ -302,6 +311,6 @@ def build_plan(equity_cents: int, positions: Mapping[str, int], prices: Mapping[
         orders.append(PlannedOrder(sym, side, qty, price, limit, notional, comm, slip,
                                    q, post, cur_w, float(w), action))
         rows.append(SymbolRow(sym, q, price, cur_w, float(w), trade, post,
-                              float(Fraction(post * price) / E), action))
+                              float(Fraction(post * price, scale) / E), action))
     orders.sort(key=lambda o: (o.side != "sell", o.symbol))
     return Plan(equity_cents=equity_cents, orders=tuple(orders), rows=tuple(rows))

@@ -41,8 +41,10 @@ def reconcile(equity_cents: int, positions: Mapping[str, int], prices: Mapping[s
         px = prices.get(sym)
         if not px or px <= 0:
             raise ValueError(f"prices[{sym!r}] must be a positive integer (cents), got {px!r}")
-        tq = round_to_lot(Fraction(equity_cents) * weight_fraction(w) / px, params.lot(sym), params.rounding)
-        rows.append(ReconcileRow(sym, w, q * px / equity_cents, tq, q))
+        scale = params.quantity_scale
+        tq = round_to_lot(Fraction(equity_cents) * weight_fraction(w) * scale / px, params.lot(sym),
+                          params.rounding)
+        rows.append(ReconcileRow(sym, w, float(Fraction(q * px, scale) / equity_cents), tq, q))
     return rows
 
 

@@ -45,7 +45,7 @@ def resolve_run(session: BrokerSession, audit: AuditLog, run: RunRecord, *,
     audit.write("recovery_started", recovered_run_id=run.run_id,
                 open_orders=[o.client_order_id for o in run.open_orders])
     for o in run.open_orders:
-        st = session.find_order(o.client_order_id)
+        st = session.find_order(o.client_order_id, o.symbol)
         if st is None:
             status, filled, avg = "not_found", 0, None
         else:

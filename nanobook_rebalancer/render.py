@@ -77,7 +77,8 @@ def risk_table(report: Any) -> Any:
     return t
 
 
-def positions_table(account: Any, holdings: Mapping[str, Any], mids: Mapping[str, int | None]) -> Any:
+def positions_table(account: Any, holdings: Mapping[str, Any], mids: Mapping[str, int | None],
+                    quantity_scale: int = 1) -> Any:
     from rich.table import Table
 
     t = Table(title=f"Positions (equity {money(account.equity_cents)}, cash {money(account.cash_cents)})")
@@ -86,7 +87,7 @@ def positions_table(account: Any, holdings: Mapping[str, Any], mids: Mapping[str
     for sym in sorted(holdings):
         q = holdings[sym].quantity
         mid = mids.get(sym)
-        value = q * mid if mid else None
+        value = (q * mid) // quantity_scale if mid else None
         w = value / account.equity_cents if value is not None and account.equity_cents > 0 else None
         t.add_row(sym, f"{q:,}", money(mid), money(value), _pct(w) if w is not None else "-")
     return t

@@ -70,6 +70,15 @@ def test_weights_are_taken_as_written():
     assert plan.orders[0].quantity == 300   # not 299 from the binary 0.2999...
 
 
+def test_fractional_units():
+    # Binance-style: quantities in 1e-8 BTC, price in cents per BTC
+    p = PlanParams(quantity_scale=10**8, min_order_value_cents=1_000, **FREE)
+    plan = build_plan(1_000_000, {}, {"BTC": 6_000_000}, {"BTC": 0.5}, p)
+    (o,) = plan.orders
+    assert o.quantity == 8_333_333          # 0.08333333 BTC = $5,000 / $60,000
+    assert o.notional_cents == 500_000 and abs(plan.rows[0].post_weight - 0.5) < 1e-7
+
+
 def test_cost_estimate():
     p = PlanParams(commission_per_share=0.0035, commission_min=0.35, commission_bps=1, slippage_bps=5)
     # 1000 shares: 3.50 $ per share part; notional $100,000 -> 1 bp = $10; slippage 5 bp = $50
@@ -111,12 +120,13 @@ market = st.fixed_dictionaries({
     "rounding": st.sampled_from(["down", "nearest"]),
     "min_cents": st.sampled_from([0, 10_000, 1_000_000]),
     "band": st.sampled_from([0.0, 10.0, 100.0]),
+    "scale": st.sampled_from([1, 1, 1000]),
 })
 
 
 def _plan(m):
     p = PlanParams(lot_size=m["lot"], rounding=m["rounding"], min_order_value_cents=m["min_cents"],
-                   no_trade_band_bps=m["band"])
+                   no_trade_band_bps=m["band"], quantity_scale=m["scale"])
     return p, build_plan(m["equity"], m["positions"], m["prices"], m["targets"], p)
 
 
@@ -129,7 +139,7 @@ def test_orders_are_well_formed(m):
     assert len({o.symbol for o in plan.orders}) == len(plan.orders)   # one order per symbol
     for o in plan.orders:
         assert o.quantity > 0
-        assert o.notional_cents == o.quantity * o.mid_cents
+        assert abs(o.notional_cents - Fraction(o.quantity * o.mid_cents, m["scale"])) <= Fraction(1, 2)
         assert o.target_qty == o.current_qty + o.signed_quantity
         if o.side == "buy":
             assert o.mid_cents <= o.limit_cents
@@ -137,7 +147,7 @@ def test_orders_are_well_formed(m):
             assert 1 <= o.limit_cents <= o.mid_cents
         if m["targets"].get(o.symbol, 0.0) != 0.0:
             assert o.quantity % m["lot"] == 0
-            assert o.notional_cents >= m["min_cents"]
+            assert Fraction(o.quantity * o.mid_cents, m["scale"]) >= m["min_cents"]
     # every held symbol that is not targeted (or targeted at zero) is closed
     for s, q in m["positions"].items():
         if q and m["targets"].get(s, 0.0) == 0.0:
@@ -151,7 +161,7 @@ def test_post_trade_is_within_one_lot_of_target(m):
     p, plan = _plan(m)
     for r in plan.rows:
         w = m["targets"].get(r.symbol, 0.0)
-        exact = Fraction(m["equity"]) * weight_fraction(w) / r.mid_cents
+        exact = Fraction(m["equity"]) * weight_fraction(w) * m["scale"] / r.mid_cents
         slack = m["lot"] if m["rounding"] == "down" else Fraction(m["lot"], 2)
         assert abs(exact - r.post_qty) <= slack
         if m["rounding"] == "down" and w != 0:
