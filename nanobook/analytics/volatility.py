@@ -229,7 +229,7 @@ def garch_forecast(returns, p=1, q=1, mean="constant", dist="normal", horizon=1,
 
     if not np.all(np.isfinite(y)):
         bad = int(np.flatnonzero(~np.isfinite(y))[0])
-        raise ValueError(f"returns must be finite, got {y[bad]!r} at index {bad}")
+        raise ValueError(f"returns must be finite, got {float(y[bad])!r} at index {bad}")
     need = max(p, q, o) + 10
     if y.shape[0] < need:
         raise ValueError(f"returns needs at least {need} observations for GARCH({p},{q}), "
@@ -237,7 +237,12 @@ def garch_forecast(returns, p=1, q=1, mean="constant", dist="normal", horizon=1,
 
     am = _build_model(y, mkey, _DISTS[dkey], p, o, q, rescale, backcast)
     fit_kw = {"disp": "off", "cov_type": cov_type, "options": {"ftol": 1e-14, "maxiter": 5000}}
-    res = am.fit(**fit_kw)
+    import warnings
+
+    with warnings.catch_warnings():
+        # arch warns on optimizer return codes; ``converged`` reports it instead
+        warnings.simplefilter("ignore")
+        res = am.fit(**fit_kw)
     fc = res.forecast(horizon=horizon, reindex=False)
     var = [float(v) for v in np.asarray(fc.variance)[-1]]
     return GarchForecast(
