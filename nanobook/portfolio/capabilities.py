@@ -1,0 +1,152 @@
+"""``capabilities()``: the feature names that really work in this install.
+
+A registry maps each capability name to a small *probe*: a function that
+returns True when the feature is importable and works here (an optional
+dependency that is missing makes its probe return False, so the name is
+absent). Any area of the package registers its names with
+:func:`register_capability`; ``capabilities()`` runs every probe (an
+exception counts as False) and lists the names that pass, in registration
+order: the reference's names first, then ours. Every name is documented in
+``docs/capabilities.md``.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Callable
+
+__all__ = ["capabilities", "py_capabilities", "register_capability", "registered_capabilities"]
+
+_PROBES: dict[str, Callable[[], bool]] = {}
+
+
+def register_capability(name: str, probe: Callable[[], bool], *, replace: bool = False) -> None:
+    """Register (or with ``replace=True`` re-register) a capability probe.
+
+    Parameters
+    ----------
+    name : str
+        The capability string reported by :func:`capabilities`.
+    probe : callable
+        ``probe() -> bool``; must be cheap, must not print, must not need network.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is already registered and ``replace`` is False.
+    TypeError
+        If ``name`` is not a non-empty str or ``probe`` is not callable.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str, got {name!r}")
+    if not callable(probe):
+        raise TypeError(f"probe must be callable, got {type(probe).__name__}")
+    if name in _PROBES and not replace:
+        raise ValueError(f"capability {name!r} is already registered")
+    _PROBES[name] = probe
+
+
+def registered_capabilities() -> list[str]:
+    """Every registered name, whether or not its probe passes."""
+    return list(_PROBES)
+
+
+def capabilities() -> list[str]:
+    """Names of the features that work in this install (see ``docs/capabilities.md``)."""
+    out = []
+    for name, probe in list(_PROBES.items()):
+        try:
+            ok = bool(probe())
+        except Exception:
+            ok = False
+        if ok:
+            out.append(name)
+    return out
+
+
+def py_capabilities() -> list[str]:
+    """Alias of :func:`capabilities`."""
+    return capabilities()
+
+
+# ----------------------------------------------------------------------------- probes
+
+def _has_module(mod: str) -> bool:
+    return importlib.util.find_spec(mod) is not None
+
+
+def _attr(module: str, name: str) -> Callable[[], bool]:
+    def probe() -> bool:
+        return callable(getattr(importlib.import_module(module), name, None))
+
+    return probe
+
+
+def _all(*probes: Callable[[], bool]) -> Callable[[], bool]:
+    return lambda: all(p() for p in probes)
+
+
+def _probe_backtest_stops() -> bool:
+    from ._types import BarPrices
+    from .backtest import backtest_weights
+
+    bars = [[("A", BarPrices(100, 100, 100, 100))], [("A", BarPrices(50, 50, 50, 50))]]
+    r = backtest_weights([[("A", 0.5)], [("A", 0.5)]], bars, 10_000, None, None, 252.0, 0.0, {"fixed_stop_pct": 0.1})
+    return len(r["stop_events"]) == 1 and r["stop_events"][0]["reason"] == "fixed"
+
+
+def _probe_backtest_holdings() -> bool:
+    from .backtest import backtest_weights
+
+    r = backtest_weights([[("A", 0.5)]], [[("A", 100)]], 10_000)
+    return r["holdings"] == [[("A", 0.5)]] and len(r["symbol_returns"]) == 1
+
+
+def _probe_dense() -> bool:
+    from .engine import kernel_available
+
+    return kernel_available()
+
+
+def _probe_pandas_backtest() -> bool:
+    if not _has_module("pandas"):
+        return False
+    import pandas as pd
+
+    from .backtest import backtest_weights
+
+    r = backtest_weights(pd.DataFrame({"A": [0.5]}), pd.DataFrame({"A": [1.0]}), 100.0)
+    return len(r.equity) == 1
+
+
+def _probe_plot() -> bool:
+    return _has_module("matplotlib") and _has_module("pandas")
+
+
+def _probe_lob() -> bool:
+    nb = importlib.import_module("nanobook")
+    return hasattr(nb, "MultiExchange")
+
+
+# The reference's names (spec section 13), in its order; each probe checks our
+# implementation of that feature, wherever it lives.
+register_capability("backtest_stops", _probe_backtest_stops)
+register_capability("garch_ewma_forecast", _attr("nanobook.analytics", "garch_ewma_forecast"))
+for _name in ("optimize_min_variance", "optimize_max_sharpe", "optimize_risk_parity"):
+    register_capability(_name, _all(lambda: _has_module("cvxpy"), _attr("nanobook.analytics", _name)))
+for _name in ("inverse_cvar_weights", "inverse_cdar_weights"):
+    register_capability(_name, _attr("nanobook.analytics", _name))
+register_capability("backtest_holdings", _probe_backtest_holdings)
+for _name in ("monte_carlo_stock_valuation_native", "monte_carlo_stock_valuation_parity",
+              "monte_carlo_stock_valuation", "scenario_terminal_paths", "scenario_calibrate"):
+    _fn = {"scenario_terminal_paths": "terminal_prices_to_log_return_paths",
+           "scenario_calibrate": "calibrate_from_fundamentals"}.get(_name, _name)
+    register_capability(_name, _attr("nanobook", _fn))
+
+# Ours.
+register_capability("backtest_dense_kernel", _probe_dense)
+register_capability("backtest_pandas", _probe_pandas_backtest)
+register_capability("backtest_conventions", _probe_pandas_backtest)
+register_capability("tear_sheet_report", _probe_plot)
+register_capability("portfolio_rebalance_lob", _probe_lob)
+del _name, _fn
