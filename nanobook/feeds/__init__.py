@@ -6,7 +6,7 @@ message; the book replicas are Cython structures keyed by the venue's own order
 reference.  See ``docs/feeds.md``.
 """
 from ._errors import FeedError, FeedFormatError, SequenceGapError
-from .itch import ITCH_DTYPES, ITCH_MESSAGE_NAMES, ItchMessages, iter_itch, read_itch
+from .itch import ITCH_DTYPES, ITCH_MESSAGE_NAMES, ItchMessages, iter_itch, parse_itch, read_itch
 from .itch_book import ITCH_TRADE_DTYPE, ItchBook
 from .mdp3 import BOOK_LEVEL_DTYPE, MDP3_MESSAGE_DTYPE, Mdp3Book, Mdp3Messages, decode_mdp3
 from .sbe import SbeSchema
@@ -56,5 +56,6 @@ __all__ = [
     "trade_sign_imbalance",
     "vpin",
     "iter_itch",
+    "parse_itch",
     "read_itch",
 ]

@@ -29,6 +29,7 @@ __all__ = [
     "read_itch",
     "iter_itch",
     "moldudp64_to_binaryfile",
+    "parse_itch",
 ]
 
 #: numpy dtype of each ITCH 5.0 message type (key: the type character).
@@ -291,3 +292,77 @@ def iter_itch(
                 return
 
 
+
+
+def parse_itch(path: "str | os.PathLike[str]") -> list:
+    """Reference-compatible ``parse_itch``: ``list[(symbol, nanobook.Event)]``.
+
+    Reads a BinaryFILE ITCH 5.0 file and converts add orders (``A``/``F``) to
+    ``SubmitLimit`` GTC events (price = ITCH price // 100, i.e. truncated to
+    cents; side buy when the indicator is ``B``, otherwise sell; symbol the
+    stock field, whitespace-trimmed), partial cancels and deletes (``X``/``D``)
+    to ``Cancel(order reference)`` with symbol ``""``, and replaces (``U``) to
+    ``Modify(old reference, price // 100, shares)`` with symbol ``""``; every
+    other message is dropped.  Reading stops at end of file or when fewer
+    than 2 bytes remain.
+
+    Raises
+    ------
+    FileNotFoundError
+        Missing file.
+    FeedFormatError (an ``OSError``)
+        ``ITCH message length is 0``; ``failed to fill whole buffer`` (a
+        truncated message); ``ITCH '<T>' message too short: <n> bytes, need
+        <m>`` -- the reference's messages, followed by the byte offset.
+
+    Notes
+    -----
+    ITCH order references are not nanobook order ids: replaying the events
+    on an ``Exchange`` needs an id mapping (see :class:`ItchBook` for an
+    order-reference-keyed replica instead).
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    with open(path, "rb") as fh:
+        data = fh.read()
+    kind, side, a, b, c, sym = _itch.reference_events(data)
+    return _to_events(kind, side, a, b, c, sym)
+
+
+def _to_events(kind, side, a, b, c, sym) -> list:
+    from .. import _engine
+
+    fast = getattr(_engine, "events_from_array", None)
+    n = len(kind)
+    if fast is not None:
+        from ..dtypes import CANCEL, EVENT_DTYPE, MODIFY, SUBMIT_LIMIT
+
+        arr = np.zeros(n, EVENT_DTYPE)
+        codes = np.array([SUBMIT_LIMIT, CANCEL, MODIFY], np.uint8)
+        arr["kind"] = codes[kind]
+        arr["side"] = side
+        is_add, is_cancel, is_mod = kind == 0, kind == 1, kind == 2
+        arr["price"] = np.where(is_add, a, np.where(is_mod, b, 0)).astype(np.int64)
+        arr["quantity"] = np.where(is_add, b, np.where(is_mod, c, 0))
+        arr["order_id"] = np.where(is_cancel | is_mod, a, 0)
+        events = fast(arr)
+    else:
+        from json import dumps  # noqa: F401  (kept local: only this slow path needs it)
+
+        from_json = _engine.Event.from_json
+        sides = ("Buy", "Sell")
+        kl, sl, al, bl, cl = kind.tolist(), side.tolist(), a.tolist(), b.tolist(), c.tolist()
+        events = []
+        append = events.append
+        for i in range(n):
+            k = kl[i]
+            if k == 0:
+                append(from_json('{"SubmitLimit":{"side":"%s","price":%d,"quantity":%d,'
+                                 '"time_in_force":"GTC"}}' % (sides[sl[i]], al[i], bl[i])))
+            elif k == 1:
+                append(from_json('{"Cancel":{"order_id":%d}}' % al[i]))
+            else:
+                append(from_json('{"Modify":{"order_id":%d,"new_price":%d,"new_quantity":%d}}'
+                                 % (al[i], bl[i], cl[i])))
+    syms = np.where(kind == 0, np.char.strip(sym.astype("U8")), "").tolist()
+    return list(zip(syms, events))
