@@ -167,6 +167,9 @@ def _iter_pcapng(mv: memoryview) -> Iterator[UdpPacket]:
         if blen < 12 or blen % 4 or pos + blen > n:
             raise FeedFormatError(f"pcapng block length {blen} invalid or past end of file", pos)
         body = pos + 8
+        need = {1: 20, 6: 32, 3: 16}.get(btype, 12)
+        if blen < need:
+            raise FeedFormatError(f"pcapng block type {btype} of length {blen}, needs {need}", pos)
         if btype == 1:  # interface description
             linktype = struct.unpack_from(end + "H", mv, body)[0]
             ns_per_tick = 1_000  # default resolution: microseconds

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from typing import Iterable
 
 import numpy as np
@@ -108,7 +109,10 @@ class ItchBook:
         if isinstance(source, (bytes, bytearray, memoryview)):
             data = bytes(source)
             if data[:2] == b"\x1f\x8b":
-                data = gzip.decompress(data)
+                try:
+                    data = gzip.decompress(data)
+                except (OSError, EOFError, zlib.error) as exc:
+                    raise FeedFormatError(f"corrupt gzip stream: {exc}", 0) from exc
             elif is_pcap(data[:4]):
                 data = moldudp64_to_binaryfile(data)[0]
             self.feed(data)
@@ -121,7 +125,11 @@ class ItchBook:
                 else:
                     fh = gzip.GzipFile(fileobj=f) if head[:2] == b"\x1f\x8b" else f
                     while True:
-                        block = fh.read(chunk_size)
+                        try:
+                            block = fh.read(chunk_size)
+                        except (OSError, EOFError, zlib.error) as exc:
+                            raise FeedFormatError(f"corrupt gzip stream: {exc}",
+                                                  self._core.offset) from exc
                         if not block:
                             break
                         self.feed(block)
