@@ -38,6 +38,7 @@ from .errors import (
     RateLimited,
 )
 from .binance import BinanceBroker
+from .ibkr import IbkrBroker
 from .paper import PaperBroker
 
 
@@ -82,6 +83,7 @@ __all__ = [
     "BrokerError",
     "ClientIdInUse",
     "ClientOrderIdConflict",
+    "IbkrBroker",
     "InsufficientFunds",
     "InvalidOrder",
     "NotConnected",

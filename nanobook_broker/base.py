@@ -159,14 +159,21 @@ class OrderRequest:
     client_order_id: str | None
 
     def same_order(self, other: dict[str, Any]) -> bool:
-        """True if an order dict describes the same instruction (for idempotency)."""
-        return (
-            other.get("symbol") == self.symbol
-            and other.get("side") == self.side
-            and int(other.get("quantity", -1)) == self.quantity
-            and other.get("order_type", self.order_type) == self.order_type
-            and (self.order_type in ("market", "stop") or other.get("limit_price_cents") == self.limit_price_cents)
-        )
+        """True if an order dict describes the same instruction (for idempotency).
+
+        Fields the venue no longer reports (``None``) are not compared.
+        """
+        if other.get("symbol") != self.symbol or other.get("side") != self.side:
+            return False
+        if int(other.get("quantity", -1)) != self.quantity:
+            return False
+        ot = other.get("order_type")
+        if ot is not None and ot != self.order_type:
+            return False
+        lim = other.get("limit_price_cents")
+        if self.order_type in ("limit", "stop_limit") and lim is not None and lim != self.limit_price_cents:
+            return False
+        return True
 
 
 def validate_order(
