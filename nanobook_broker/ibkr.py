@@ -32,6 +32,7 @@ import logging
 import math
 import threading
 import time
+import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Sequence
 
@@ -46,6 +47,7 @@ from .errors import (
     InvalidOrder,
     NotConnected,
     OrderNotFound,
+    OrderOutcomeUnknown,
     OrderRejected,
     RateLimited,
 )
@@ -590,15 +592,15 @@ class IbkrBroker:
         else:
             order = sdk.StopLimitOrder(action, req.quantity, lim, stp)
         order.tif = self.tif
-        if req.client_order_id:
-            order.orderRef = req.client_order_id
+        # orderRef carries the client order id (one is generated so every order can be found again)
+        order.orderRef = req.client_order_id or "nb" + uuid.uuid4().hex[:30]
         if self.account_id:
             order.account = self.account_id
 
         async def place() -> Any:
             trade = ib.placeOrder(contract, order)
             deadline = time.monotonic() + self.ack_timeout
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and ib.isConnected():
                 if trade.orderStatus.status not in ("PendingSubmit", "ApiPending", ""):
                     break
                 if self._order_errors.get(trade.order.orderId):
@@ -610,6 +612,13 @@ class IbkrBroker:
         trade = self._run(place(), self.ack_timeout + self.timeout)
         oid = int(trade.order.orderId)
         self._check_pacing(since)
+        if trade.orderStatus.status in ("PendingSubmit", "ApiPending", "") and not self._order_errors.get(oid):
+            # No acknowledgement (connection lost or TWS silent): the order may exist. Never resend
+            # blindly; the caller retries with the same client order id, which is looked up first.
+            raise OrderOutcomeUnknown(
+                f"order {oid} ({order.orderRef}): no acknowledgement from IBKR within {self.ack_timeout:.1f}s"
+                f"{'' if ib.isConnected() else ' (connection lost)'}; resubmit with the same client_order_id "
+                f"or query find_order({order.orderRef!r})", client_order_id=order.orderRef)
         errs = [(c, m) for c, m in self._order_errors.get(oid, []) if c not in _INFO_CODES]
         st = trade.orderStatus.status
         if errs and (st in ("Cancelled", "Inactive", "ApiCancelled", "PendingSubmit") or errs[-1][0] in _REJECT_CODES):

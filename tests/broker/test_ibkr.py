@@ -15,6 +15,7 @@ from nanobook_broker import (  # noqa: E402
     InvalidOrder,
     NotConnected,
     OrderNotFound,
+    OrderOutcomeUnknown,
     OrderRejected,
 )
 from nanobook_broker.ibkr import IbkrBroker  # noqa: E402
@@ -230,3 +231,26 @@ def test_throttle_keeps_under_pacing_limit(tws, rate, violations):
     if violations:
         assert any(e[2] == 100 for e in b._errors)  # the venue told us (error 100)
     b.disconnect()
+
+
+def test_accepted_but_unacknowledged_order_found_after_reconnect(tws):
+    """The IBKR analogue of accepted-then-503: TWS takes the order and the socket dies before the ack."""
+    b = make(tws, ack_timeout=1.0)
+    b.connect()
+    tws.drop_after_place = True
+    with pytest.raises(OrderOutcomeUnknown) as ei:
+        b.submit_order("KO", "buy", 7, "limit", 5000, client_order_id="ack-lost-1")
+    assert ei.value.client_order_id == "ack-lost-1"
+    assert len(tws.orders) == 1
+    # retrying the same instruction reconnects, re-syncs and finds the order: no duplicate
+    oid = b.submit_order("KO", "buy", 7, "limit", 5000, client_order_id="ack-lost-1")
+    assert oid == next(iter(tws.orders))
+    assert len(tws.orders) == 1 and b.order_status(oid)["status"] == "Submitted"
+    b.disconnect()
+
+
+def test_api_connection_refused_by_gateway(tws):
+    """TWS rejecting the API client (untrusted IP / API disabled: the IBKR analogue of bad credentials)."""
+    tws.accepting = False
+    with pytest.raises(BrokerConnectionError):
+        make(tws, timeout=1.5).connect()

@@ -121,6 +121,7 @@ class FakeTWS:
         self.fill_cap: dict[str, float] = {}
         self.reject_next: list[tuple[int, str]] = []
         self.drop_after_fills = 0  # close every connection after this many fills (0: never)
+        self.drop_after_place = False  # accept the next order, then close before acknowledging it
         self.sessions: list[Session] = []
         self.received: list[list[str]] = []  # every client message (fields)
         self.pacing_violations = 0
@@ -462,6 +463,11 @@ class FakeTWS:
             self._error(s, oid, code, msg)
             return
         self.orders[oid] = o
+        if self.drop_after_place:
+            self.drop_after_place = False
+            o.status = "Submitted"
+            self._drop_all()
+            return
         for status in ("PreSubmitted", "Submitted"):
             o.status = status
             self._open_order(s, o)
