@@ -180,21 +180,21 @@ class BrokerSession:
     def raw(self, call: str, fn: Callable[..., Any], *args: Any, log: bool = True,
             **kwargs: Any) -> Any:
         """Call ``fn(*args, **kwargs)``; log intent/result when ``log`` and a log exists."""
-        logged = log and self.audit is not None
-        if logged:
-            self.audit.write("broker_intent", call=call, args=_plain(list(args)),
+        audit = self.audit if log else None
+        if audit is not None:
+            audit.write("broker_intent", call=call, args=_plain(list(args)),
                              kwargs=_plain(kwargs))
         t0 = time.monotonic()
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:
-            if logged:
-                self.audit.write("broker_result", call=call, ok=False,
+            if audit is not None:
+                audit.write("broker_result", call=call, ok=False,
                                  error=f"{type(exc).__name__}: {exc}",
                                  secs=round(time.monotonic() - t0, 6))
             raise BrokerCallError(f"broker {call} failed: {type(exc).__name__}: {exc}") from exc
-        if logged:
-            self.audit.write("broker_result", call=call, ok=True, result=_plain(result),
+        if audit is not None:
+            audit.write("broker_result", call=call, ok=True, result=_plain(result),
                              secs=round(time.monotonic() - t0, 6))
         return result
 
@@ -220,6 +220,12 @@ class BrokerSession:
                 return fn
         return None
 
+    def _require(self, name: str) -> Callable[..., Any]:
+        fn = self._method(name)
+        if fn is None:
+            raise BrokerCallError(f"broker {type(self.broker).__name__} has no {name}() method")
+        return fn
+
     # -- reads --------------------------------------------------------------
     def connect(self) -> None:
         fn = self._method("connect")
@@ -239,7 +245,7 @@ class BrokerSession:
                 pass
 
     def account(self) -> Account:
-        a = self.raw("account", self._method("account"))
+        a = self.raw("account", self._require("account"))
         equity = _int(_get(a, "equity_cents", "net_liquidation_cents"))
         cash = _int(_get(a, "cash_cents"), equity)
         bp = _int(_get(a, "buying_power_cents"), cash)
@@ -247,7 +253,7 @@ class BrokerSession:
         return Account(equity, cash, bp, acct)
 
     def positions(self) -> dict[str, Holding]:
-        rows = self.raw("positions", self._method("positions"))
+        rows = self.raw("positions", self._require("positions"))
         if isinstance(rows, Mapping):
             rows = [{"symbol": s, "quantity": q} for s, q in rows.items()]
         out: dict[str, Holding] = {}
@@ -259,7 +265,7 @@ class BrokerSession:
         return out
 
     def quote(self, symbol: str, *, unknown_is_target_error: bool = True) -> Quote:
-        fn = self._method("quote")
+        fn = self._require("quote")
         try:
             q = self.raw("quote", fn, symbol)
         except BrokerCallError as exc:
@@ -292,7 +298,7 @@ class BrokerSession:
         )
 
     def order_status(self, order_id: Any, symbol: str | None = None) -> OrderState:
-        fn = self._method("order_status")
+        fn = self._require("order_status")
         st = self.order_state(self.raw("order_status", fn, order_id, **self._symbol_kw(fn, symbol)))
         if st.order_id is None:
             st = OrderState(order_id, st.client_order_id, st.status, st.filled_qty,

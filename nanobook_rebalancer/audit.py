@@ -283,7 +283,7 @@ def summarize_runs(records: Iterable[Mapping[str, Any]]) -> dict[str, RunRecord]
         rid = rec["run_id"]
         run = runs.setdefault(rid, RunRecord(rid))
         ev = rec["event"]
-        cid = rec.get("client_order_id")
+        cid = str(rec.get("client_order_id") or "")
         order = run.orders.get(cid) if cid else None
         if ev == "run_started":
             run.started = dict(rec)
@@ -296,7 +296,7 @@ def summarize_runs(records: Iterable[Mapping[str, Any]]) -> dict[str, RunRecord]
             target.finished = dict(rec)
         elif ev == "order_resolved":
             target = runs.setdefault(rec["recovered_run_id"], RunRecord(rec["recovered_run_id"]))
-            o = target.orders.get(cid)
+            o = target.orders.get(cid) if cid else None
             if o is not None:
                 o.status = rec.get("status", o.status)
                 o.filled_qty = int(rec.get("filled_qty", o.filled_qty))

@@ -63,7 +63,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--config", metavar="PATH",
                         help="config file (default: $NANOBOOK_REBALANCE_CONFIG, then "
                              "~/.config/nanobook/rebalance.toml, then the embedded default)")

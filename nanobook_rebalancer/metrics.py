@@ -8,6 +8,8 @@ Counters ``nanobook_rebalance_orders_sent_total``,
 """
 from __future__ import annotations
 
+from typing import Any
+
 from .errors import ConfigError
 
 __all__ = ["Metrics", "start_metrics"]
@@ -17,7 +19,10 @@ class Metrics:
     """No-op unless built by :func:`start_metrics` with a port."""
 
     def __init__(self) -> None:
-        self._sent = self._rejected = self._filled = self._latency = None
+        self._sent: Any = None
+        self._rejected: Any = None
+        self._filled: Any = None
+        self._latency: Any = None
 
     def sent(self) -> None:
         if self._sent is not None:

@@ -1,0 +1,73 @@
+"""End to end against the fake TWS server (real ib_async in the CLI subprocess,
+TWS socket protocol on loopback), including a crash and recovery."""
+from __future__ import annotations
+
+import collections
+import importlib.util
+import sys
+
+import pytest
+
+from conftest import REPO
+
+pytest.importorskip("ib_async")
+nanobook_broker = pytest.importorskip("nanobook_broker")
+if not hasattr(nanobook_broker, "IbkrBroker"):
+    pytest.skip("nanobook_broker.IbkrBroker not available yet", allow_module_level=True)
+_FAKE = REPO / "tests" / "broker" / "fakes" / "tws.py"
+_spec = importlib.util.spec_from_file_location("_rebalancer_fake_tws", _FAKE)
+ft = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = ft
+_spec.loader.exec_module(ft)
+
+# last closes of 2026-05-11 (the bundled paper prices), one-cent-wide markets
+STOCKS = {"AAPL": (265, 292.67, 292.69), "MSFT": (272093, 412.65, 412.67), "KO": (8894, 78.65, 78.67)}
+
+
+@pytest.fixture
+def tws():
+    f = ft.FakeTWS()
+    for sym, (con_id, bid, ask) in STOCKS.items():
+        f.add_stock(sym, con_id, bid, ask, (bid + ask) / 2, volume=1_000_000, live=True)
+    f.set_position("KO", 500, 75.0)
+    with f:
+        yield f
+
+
+def test_ibkr_run_crash_and_recover(work, tws):
+    (work.root / "ibkr.toml").write_text(f"""\
+[broker]
+kind = "ibkr"
+[ibkr]
+host = "127.0.0.1"
+port = {tws.port}
+client_id = 7
+[execution]
+order_timeout_secs = 5
+poll_interval_secs = 0.05
+pause_between_orders_secs = 0
+[plan]
+min_order_value_usd = 500.0
+[files]
+audit_log = "logs/audit.jsonl"
+""")
+    t = work.target({"AAPL": 0.05, "MSFT": 0.04})          # and KO (held) is closed
+    d = work.run("--dry-run", str(t), config="ibkr.toml")
+    assert d.returncode == 0, (d.stdout, d.stderr)
+    assert "sell (close long)" in d.stdout
+    r = work.run("run", str(t), "--yes", config="ibkr.toml",
+                 NANOBOOK_REBALANCE_CRASH_AFTER="order_ack#2")
+    assert r.returncode == -9, (r.stdout, r.stderr)
+    r = work.run("run", str(t), "--yes", config="ibkr.toml")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert "resolving unfinished run" in r.stderr
+    recs = work.audit()
+    intents = collections.Counter(x["client_order_id"] for x in recs if x["event"] == "order_intent")
+    assert max(intents.values()) == 1
+    refs = [o.ref for o in tws.orders.values()]
+    assert len(refs) == len(set(refs)) and set(refs) <= set(intents)   # orderRef = client order id
+    rec = [x for x in recs if x["event"] == "reconcile"][-1]
+    for row in rec["rows"]:
+        assert abs(row["actual_weight"] - row["target_weight"]) < 0.001, row
+    held = {sym: q for (_a, sym), (q, _c) in tws.positions.items() if q}
+    assert set(held) == {"AAPL", "MSFT"}
