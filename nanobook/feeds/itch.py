@@ -303,8 +303,9 @@ def parse_itch(path: "str | os.PathLike[str]") -> list:
     stock field, whitespace-trimmed), partial cancels and deletes (``X``/``D``)
     to ``Cancel(order reference)`` with symbol ``""``, and replaces (``U``) to
     ``Modify(old reference, price // 100, shares)`` with symbol ``""``; every
-    other message is dropped.  Reading stops at end of file or when fewer
-    than 2 bytes remain.
+    other message is dropped, and so are adds and replaces of 0 shares (our
+    ``Event`` rejects quantity 0; the reference emits them).  Reading stops
+    at end of file or when fewer than 2 bytes remain.
 
     Raises
     ------
@@ -330,39 +331,41 @@ def parse_itch(path: "str | os.PathLike[str]") -> list:
 
 
 def _to_events(kind, side, a, b, c, sym) -> list:
+    """Build the Event objects in bulk.
+
+    Uses the engine's ``events_from_array`` when it has one; otherwise the
+    public batch path: the events are recorded by ``Exchange.apply`` on a
+    scratch exchange (every call is logged before it executes, so the log
+    equals the input) and read back with ``Exchange.events()``.
+
+    Zero-share adds and replaces (ITCH allows them, the reference emits them)
+    are dropped: our ``Event`` cannot hold quantity 0 (correction 3 of the
+    spec: zero quantity is an error).
+    """
     from .. import _engine
+    from ..dtypes import CANCEL, EVENT_DTYPE, MODIFY, SUBMIT_LIMIT
 
-    fast = getattr(_engine, "events_from_array", None)
-    n = len(kind)
-    if fast is not None:
-        from ..dtypes import CANCEL, EVENT_DTYPE, MODIFY, SUBMIT_LIMIT
-
-        arr = np.zeros(n, EVENT_DTYPE)
-        codes = np.array([SUBMIT_LIMIT, CANCEL, MODIFY], np.uint8)
-        arr["kind"] = codes[kind]
-        arr["side"] = side
+    codes = np.array([SUBMIT_LIMIT, CANCEL, MODIFY], np.uint8)
+    is_add, is_cancel, is_mod = kind == 0, kind == 1, kind == 2
+    qty = np.where(is_add, b, np.where(is_mod, c, 0))
+    keep = is_cancel | (qty > 0)
+    if not keep.all():
+        kind, side, a, b, c, sym, qty = (x[keep] for x in (kind, side, a, b, c, sym, qty))
         is_add, is_cancel, is_mod = kind == 0, kind == 1, kind == 2
-        arr["price"] = np.where(is_add, a, np.where(is_mod, b, 0)).astype(np.int64)
-        arr["quantity"] = np.where(is_add, b, np.where(is_mod, c, 0))
-        arr["order_id"] = np.where(is_cancel | is_mod, a, 0)
-        events = fast(arr)
+    arr = np.zeros(len(kind), EVENT_DTYPE)
+    arr["kind"] = codes[kind]
+    arr["side"] = side
+    arr["price"] = np.where(is_add, a, np.where(is_mod, b, 0)).astype(np.int64)
+    arr["quantity"] = qty
+    arr["order_id"] = np.where(is_cancel | is_mod, a, 0)
+    fast = getattr(_engine, "events_from_array", None)
+    if fast is not None:
+        events = list(fast(arr))
+    elif len(arr):
+        ex = _engine.Exchange()
+        ex.apply(arr)
+        events = ex.events()
     else:
-        from json import dumps  # noqa: F401  (kept local: only this slow path needs it)
-
-        from_json = _engine.Event.from_json
-        sides = ("Buy", "Sell")
-        kl, sl, al, bl, cl = kind.tolist(), side.tolist(), a.tolist(), b.tolist(), c.tolist()
         events = []
-        append = events.append
-        for i in range(n):
-            k = kl[i]
-            if k == 0:
-                append(from_json('{"SubmitLimit":{"side":"%s","price":%d,"quantity":%d,'
-                                 '"time_in_force":"GTC"}}' % (sides[sl[i]], al[i], bl[i])))
-            elif k == 1:
-                append(from_json('{"Cancel":{"order_id":%d}}' % al[i]))
-            else:
-                append(from_json('{"Modify":{"order_id":%d,"new_price":%d,"new_quantity":%d}}'
-                                 % (al[i], bl[i], cl[i])))
     syms = np.where(kind == 0, np.char.strip(sym.astype("U8")), "").tolist()
     return list(zip(syms, events))

@@ -51,3 +51,18 @@ def test_missing_file(ref, tmp_path):
     assert ref["cases"]["missing"]["error"] == "FileNotFoundError"
     with pytest.raises(TypeError, match="path must be a str or os.PathLike, got int"):
         parse_itch(3)
+
+
+def test_zero_share_messages_become_events(tmp_path):
+    # ITCH allows 0 shares; the reference emits such events, ours drops them (quantity 0
+    # is an error in our engine: correction 3) and keeps everything else in order
+    from nanobook.feeds.itch import parse_itch as pi
+
+    hdr = b"\x00\x01\x00\x00" + (7).to_bytes(6, "big")
+    add0 = b"A" + hdr + (5).to_bytes(8, "big") + b"S" + (0).to_bytes(4, "big") + b"ZZZ     " + (123456).to_bytes(4, "big")
+    add1 = b"A" + hdr + (6).to_bytes(8, "big") + b"B" + (10).to_bytes(4, "big") + b" Q      " + (99).to_bytes(4, "big")
+    rep0 = b"U" + hdr + (6).to_bytes(8, "big") + (9).to_bytes(8, "big") + (0).to_bytes(4, "big") + (250).to_bytes(4, "big")
+    p = tmp_path / "z.itch"
+    p.write_bytes(b"".join(len(m).to_bytes(2, "big") + m for m in (add0, add1, rep0)))
+    got = lines(pi(p))
+    assert got == ['Q\t{"SubmitLimit":{"side":"Buy","price":0,"quantity":10,"time_in_force":"GTC"}}']
