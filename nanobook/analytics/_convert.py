@@ -96,6 +96,12 @@ def float_vector(x, name: str = "values") -> np.ndarray:
     if isinstance(x, (list, tuple)):
         if not x:
             return np.empty(0, dtype=np.float64)
+        if type(x) is list:
+            from ._kernels import list_to_f64
+
+            fast = list_to_f64(x)  # all exact floats: one C pass
+            if fast is not None:
+                return fast
         try:
             arr = np.array(x)
         except (ValueError, TypeError):

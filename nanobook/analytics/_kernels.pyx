@@ -598,3 +598,40 @@ def adosc(cvec h, cvec l, cvec c, cvec v, Py_ssize_t fast, Py_ssize_t slow):
             if i >= start:
                 o[i] = ef - es
     return out
+
+
+# ---------------------------------------------------------------------------
+# list <-> array conversion (the reference's calling convention is lists)
+# ---------------------------------------------------------------------------
+
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_CheckExact, PyFloat_FromDouble
+from cpython.list cimport PyList_GET_ITEM, PyList_New, PyList_SET_ITEM
+from cpython.ref cimport Py_INCREF, PyObject
+
+
+def list_to_f64(list x):
+    """Fast path: a list of exact Python floats -> float64 array, or None when
+    any element is something else (the caller then validates element-wise)."""
+    cdef Py_ssize_t n = len(x)
+    cdef Py_ssize_t i
+    cdef PyObject* item
+    out = np.empty(n, dtype=np.float64)
+    cdef double[::1] o = out
+    for i in range(n):
+        item = PyList_GET_ITEM(x, i)
+        if not PyFloat_CheckExact(<object>item):
+            return None
+        o[i] = PyFloat_AS_DOUBLE(<object>item)
+    return out
+
+
+def f64_to_list(const double[::1] a):
+    """float64 array -> list of Python floats."""
+    cdef Py_ssize_t n = a.shape[0]
+    cdef Py_ssize_t i
+    lst = PyList_New(n)
+    for i in range(n):
+        v = PyFloat_FromDouble(a[i])
+        Py_INCREF(v)
+        PyList_SET_ITEM(lst, i, v)
+    return lst
