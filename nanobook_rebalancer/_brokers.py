@@ -36,7 +36,8 @@ def open_broker(cfg: Config) -> Any:
         from nanobook_broker import IbkrBroker  # type: ignore[attr-defined]
 
         i = cfg.ibkr
-        return IbkrBroker(i.host, i.port, i.client_id)
+        return IbkrBroker(i.host, i.port, i.client_id, timeout=i.timeout_secs,
+                          account=cfg.account.id or None)
     if kind == "binance":
         from nanobook_broker import BinanceBroker  # type: ignore[attr-defined]
 

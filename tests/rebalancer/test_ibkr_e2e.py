@@ -62,9 +62,11 @@ audit_log = "logs/audit.jsonl"
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert "resolving unfinished run" in r.stderr
     recs = work.audit()
+    # the acknowledged (and, at the fake, filled) second order was found by orderRef
+    assert [x["status"] for x in recs if x["event"] == "order_resolved"] == ["filled"]
     intents = collections.Counter(x["client_order_id"] for x in recs if x["event"] == "order_intent")
     assert max(intents.values()) == 1
-    refs = [o.ref for o in tws.orders.values()]
+    refs = [o.order_ref for o in tws.orders.values()]
     assert len(refs) == len(set(refs)) and set(refs) <= set(intents)   # orderRef = client order id
     rec = [x for x in recs if x["event"] == "reconcile"][-1]
     for row in rec["rows"]:
