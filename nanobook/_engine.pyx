@@ -918,7 +918,7 @@ cdef class Event:
         self.rec = e
 
     def __reduce__(self):
-        return (Event.from_json, (self.__getstate__(),))
+        return (_event_from_json, (self.__getstate__(),))
 
     @staticmethod
     def from_json(text):
@@ -964,6 +964,10 @@ cdef class Event:
                 tm = f"SmaAbsChange {{ multiplier: {e.trail_value!r}, period: {e.period} }}"
             head += f", trail_method: {tm}"
         return f"{_EVENT_VARIANTS[k]} {{ {head} }}"
+
+
+def _event_from_json(text):
+    return Event.from_json(text)
 
 
 cdef Event _event(const EventRec* e):
@@ -1641,7 +1645,6 @@ cdef class Exchange:
         ev.side = _parse_side(side)
         ev.quantity = _to_qty(quantity, "quantity")
         _check_positive(ev.quantity, "quantity")
-        ev.tif = IOC
         return self._submit_call(&ev)
 
     def cancel(self, order_id):
@@ -2290,13 +2293,17 @@ cdef class MultiExchange:
         """``Exchange.submit_limit`` on ``symbol``'s book."""
         check_symbol(symbol)
         _parse_side(side)
+        _to_i64(price, "price")
+        _to_qty(quantity, "quantity")
         _parse_tif(tif)
+        _check_positive(_to_qty(quantity, "quantity"), "quantity")
         return self._book(symbol).submit_limit(side, price, quantity, tif)
 
     def submit_market(self, symbol, side, quantity):
         """``Exchange.submit_market`` on ``symbol``'s book."""
         check_symbol(symbol)
         _parse_side(side)
+        _check_positive(_to_qty(quantity, "quantity"), "quantity")
         return self._book(symbol).submit_market(side, quantity)
 
     def cancel(self, symbol, order_id):
