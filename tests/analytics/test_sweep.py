@@ -90,3 +90,10 @@ def test_grid_validation_and_points():
 def test_empty_grid():
     df = sweep(as_number, [], progress=False)
     assert len(df) == 0 and list(df.columns) == ["error"]
+
+
+def test_capabilities_report_analytics_names():
+    caps = nanobook.capabilities()
+    for name in ("garch_forecast", "optimize_hrp", "optimize_portfolio", "parameter_sweep",
+                 "parameter_sweep_dask", "garch_ewma_forecast", "optimize_min_variance"):
+        assert name in caps
