@@ -15,32 +15,41 @@ def _cents(x: Any, name: str) -> int:
         raise TypeError(f"{name} must be an integer (cents), got {type(x).__name__}") from None
 
 
-class BarPrices:
+class BarPrices(tuple):
     """One bar of integer-cent prices: ``open, high, low, close``.
 
-    Not validated at construction (as in the reference); ``backtest_weights``
-    rejects negative components and ``high < low``.
+    A 4-tuple (so it unpacks and converts to arrays cheaply) with named
+    fields. Not validated at construction (as in the reference);
+    ``backtest_weights`` rejects negative components and ``high < low``.
     """
 
-    __slots__ = ("open", "high", "low", "close")
+    __slots__ = ()
 
-    def __init__(self, open: int, high: int, low: int, close: int) -> None:  # noqa: A002
-        self.open = _cents(open, "open")
-        self.high = _cents(high, "high")
-        self.low = _cents(low, "low")
-        self.close = _cents(close, "close")
+    def __new__(cls, open: int, high: int, low: int, close: int) -> "BarPrices":  # noqa: A002
+        return tuple.__new__(cls, (_cents(open, "open"), _cents(high, "high"), _cents(low, "low"),
+                                   _cents(close, "close")))
 
-    def __iter__(self):
-        return iter((self.open, self.high, self.low, self.close))
+    @property
+    def open(self) -> int:
+        return self[0]
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, BarPrices) and tuple(self) == tuple(other)
+    @property
+    def high(self) -> int:
+        return self[1]
 
-    def __hash__(self) -> int:
-        return hash(tuple(self))
+    @property
+    def low(self) -> int:
+        return self[2]
+
+    @property
+    def close(self) -> int:
+        return self[3]
+
+    def __getnewargs__(self):
+        return tuple(self)
 
     def __repr__(self) -> str:
-        return f"BarPrices(open={self.open}, high={self.high}, low={self.low}, close={self.close})"
+        return f"BarPrices(open={self[0]}, high={self[1]}, low={self[2]}, close={self[3]})"
 
 
 class FillPolicy:

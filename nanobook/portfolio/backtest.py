@@ -203,7 +203,7 @@ def _validate_options(opts: dict[str, Any], n: int) -> dict[str, Any]:
 
 def _norm_bar(b: Any, where: str) -> tuple[int, int, int, int]:
     if isinstance(b, BarPrices):
-        return (b.open, b.high, b.low, b.close)
+        return b
     if isinstance(b, bool) or b is None:
         raise TypeError(f"{where} must be BarPrices or integer cents, got {type(b).__name__}")
     if isinstance(b, float):
@@ -355,6 +355,14 @@ def backtest_weights(
     if fs is not None and len(fs) != n_w:
         raise ValueError(f"fill_schedule length ({len(fs)}) must match weight_schedule length ({n_w})")
     stop = parse_stop_cfg(p["stop_cfg"])
+    if stop is None and opts.get("engine", "auto") != "list":
+        from .engine import fast_lists_to_dense, kernel_available, run_dense_arrays
+
+        if kernel_available() and cash > 0:
+            d = fast_lists_to_dense(weight_schedule, price_schedule, fs, policy.name)
+            if d is not None:
+                raw, dense = run_dense_arrays(d, cash, p["cost_model"], opts)
+                return _finish(raw, ppy, rf, dense)
     weights, bars, fills = _normalize_lists(weight_schedule, price_schedule, fs)
     _check_inputs(weights, bars, cash)
 

@@ -205,3 +205,153 @@ def run_any(
     if engine == "dense" and (stop is not None or _kernel is None):
         raise ValueError("engine='dense' cannot run stops (stop_cfg) or without the compiled kernel")
     return run_general(weights, bars, cash, cost_model, policy, fills, stop, opts), None
+
+
+def _split_rows(rows: Any) -> tuple[list, set] | None:
+    """Per period ``(symbols, values)`` tuples and the set of symbols, or None if unusual."""
+    out = []
+    allsyms: set = set()
+    tup = tuple
+    for row in rows:
+        if type(row) is not list and type(row) is not tuple:
+            return None
+        if not row:
+            out.append(((), ()))
+            continue
+        if set(map(type, row)) != {tup}:
+            return None
+        try:
+            syms, vals = zip(*row)
+        except ValueError:
+            return None
+        allsyms.update(syms)
+        out.append((syms, vals))
+    return out, allsyms
+
+
+def fast_lists_to_dense(weight_schedule: Any, price_schedule: Any, fill_schedule: Any,
+                        policy: str) -> DenseInputs | None:
+    """List inputs -> dense arrays with vectorised checks.
+
+    Returns None whenever anything is unusual (invalid values, duplicate
+    symbols in a period, mixed bar types, ...): the caller then takes the
+    general path, which validates entry by entry and raises the exact error.
+    """
+    if isinstance(weight_schedule, (str, bytes, dict)) or isinstance(price_schedule, (str, bytes, dict)):
+        return None
+    try:
+        T = len(weight_schedule)
+        if len(price_schedule) != T or (fill_schedule is not None and len(fill_schedule) != T):
+            return None
+    except TypeError:
+        return None
+    wsplit = _split_rows(weight_schedule)
+    psplit = _split_rows(price_schedule)
+    if wsplit is None or psplit is None:
+        return None
+    fsplit = None
+    if fill_schedule is not None:
+        fsplit = _split_rows(fill_schedule)
+        if fsplit is None:
+            return None
+    allsyms = wsplit[1] | psplit[1] | (fsplit[1] if fsplit else set())
+    for s in allsyms:
+        if type(s) is not str or len(s.encode("utf-8")) > 8:
+            return None
+    symbols = sorted(allsyms, key=lambda s: s.encode("utf-8"))
+    col = {s: j for j, s in enumerate(symbols)}
+    getcol = col.__getitem__
+    N = len(symbols)
+    W = np.full((T, N), np.nan)
+    order = np.zeros((T, max(N, 1)), dtype=np.int32)
+    order_len = np.zeros(T, dtype=np.int32)
+    prev_syms: tuple = ()
+    idx_arr = np.zeros(0, dtype=np.intp)
+    for t, (syms, vals) in enumerate(wsplit[0]):
+        if not syms:
+            continue
+        if syms != prev_syms:  # same universe as the previous period: reuse its columns
+            idx = list(map(getcol, syms))
+            if len(set(idx)) != len(idx):
+                return None
+            idx_arr = np.array(idx, dtype=np.intp)
+            prev_syms = syms
+        if not set(map(type, vals)) <= _NUMBER_TYPES:
+            return None
+        v = np.array(vals, dtype=np.float64)
+        if not np.isfinite(v).all():
+            return None
+        W[t, idx_arr] = v
+        order[t, : len(idx_arr)] = idx_arr
+        order_len[t] = len(idx_arr)
+
+    def bars_of(split: list) -> tuple[np.ndarray, ...] | None:
+        O = np.full((T, N), -1, dtype=np.int64)
+        H = O.copy()
+        L = O.copy()
+        C = O.copy()
+        M = np.zeros((T, N), dtype=bool)
+        has = np.zeros(T, dtype=np.uint8)
+        prev: tuple = ()
+        ia = np.zeros(0, dtype=np.intp)
+        for t, (syms, bs) in enumerate(split):
+            if not syms:
+                continue
+            if syms != prev:
+                idx = list(map(getcol, syms))
+                if len(set(idx)) != len(idx):
+                    return None
+                ia = np.array(idx, dtype=np.intp)
+                prev = syms
+            M[t, ia] = True
+            kinds = set(map(type, bs))
+            if kinds == {BarPrices}:
+                try:
+                    a = np.fromiter(_chain(bs), dtype=np.int64, count=4 * len(bs)).reshape(len(bs), 4)
+                except (OverflowError, ValueError):
+                    return None
+                O[t, ia] = a[:, 0]
+                H[t, ia] = a[:, 1]
+                L[t, ia] = a[:, 2]
+                C[t, ia] = a[:, 3]
+            elif kinds == {int}:
+                try:
+                    a = np.array(bs, dtype=np.int64)
+                except OverflowError:
+                    return None
+                O[t, ia] = a
+                H[t, ia] = a
+                L[t, ia] = a
+                C[t, ia] = a
+            else:
+                return None
+            has[t] = 1
+        return O, H, L, C, has, M
+
+    b = bars_of(psplit[0])
+    if b is None:
+        return None
+    O, H, L, C, has_bar, M = b
+    # negative components or high < low: let the general path raise the message
+    if (((O < 0) | (H < 0) | (L < 0) | (C < 0) | (H < L)) & M).any():
+        return None
+    if policy == "SignalBarClose":
+        fill, has_fill = C, has_bar
+    elif fsplit is not None:
+        fb = bars_of(fsplit[0])
+        if fb is None:
+            return None
+        fill = fill_prices(policy, *fb[:4])
+        has_fill = fb[4]
+    else:
+        fill, has_fill = shift_fills(policy, fill_prices(policy, O, H, L, C), has_bar)
+    active = np.ones(T, dtype=np.uint8)
+    return DenseInputs(symbols, W, order, order_len, active, C, np.ascontiguousarray(fill), has_fill)
+
+
+from ._types import BarPrices  # noqa: E402  (kept at the end: used only by the fast path)
+
+from itertools import chain as _chain_mod  # noqa: E402
+
+_chain = _chain_mod.from_iterable
+_NUMBER_TYPES = {float, int, np.float64, np.float32, np.int64, np.int32}

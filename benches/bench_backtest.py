@@ -1,0 +1,184 @@
+"""Benchmark ``backtest_weights`` against the reference nanobook 0.19.2.
+
+Every measurement runs in its own subprocess (so peak memory is per run):
+ours with this interpreter, the reference with ``--ref-python`` (default
+``/work/refvenv/bin/python``, a virtualenv where nanobook 0.19.2 is installed;
+it is run from a temporary directory so it imports the installed package).
+Inputs are generated once, saved to an ``.npz`` and loaded by both sides;
+every row also checks that both produced the same final equity (the
+arithmetic is exact, so they must agree to the cent).
+
+Cases (daily rebalance unless noted):
+
+* ``momentum``: 12-1 momentum (top 5) on the bundled S&P 100 panel, 20 x 1849,
+  monthly targets restated every day (the reference cannot express "hold");
+* ``random``: daily random long-only weights on the same panel;
+* ``synth-500``: synthetic prices, 500 symbols x 2520 days;
+* ``synth-2000``: 2000 symbols x 5040 days (``--large``; the reference needs
+  about 20 s and 3 GB).
+
+Our input styles: ``ndarray`` (float currency), ``DataFrame`` and ``lists``
+(the reference's tuples and ``BarPrices``). Times are the ``backtest_weights``
+call; "build" is the time to build the list inputs (reference only needs them).
+
+Usage::
+
+    python benches/bench_backtest.py [--large] [--repeat 3] [--ref-python PATH]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+COST_BPS = 10.0
+CASH_CENTS = 100_000_000
+
+
+# ----------------------------------------------------------------------------- inputs
+
+def make_case(name: str, folder: str) -> str:
+    path = os.path.join(folder, f"{name}.npz")
+    if name in ("momentum", "random"):
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+        from nanobook.portfolio.datasets import load_sp100
+        from nanobook.portfolio.demo import momentum_weights
+
+        close = load_sp100("close")
+        syms = list(close.columns)
+        cents = np.round(close.to_numpy() * 100.0).astype(np.int64)
+        if name == "momentum":
+            w = momentum_weights(close, top=5).ffill().fillna(0.0).to_numpy()
+        else:
+            rng = np.random.default_rng(1)
+            w = rng.random(cents.shape)
+            w /= w.sum(axis=1, keepdims=True)
+    else:
+        N, T = {"synth-500": (500, 2520), "synth-2000": (2000, 5040)}[name]
+        rng = np.random.default_rng(0)
+        px = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, (T, N)), axis=0))
+        cents = np.round(px * 100.0).astype(np.int64)
+        w = rng.random((T, N))
+        w /= w.sum(axis=1, keepdims=True)
+        syms = [f"S{j:04d}" for j in range(N)]
+    np.savez(path, cents=cents, w=w, syms=np.array(syms))
+    return path
+
+
+# ----------------------------------------------------------------------------- workers
+
+def _maxrss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def worker(side: str, path: str, style: str, repeat: int) -> dict:
+    d = np.load(path)
+    cents, w, syms = d["cents"], d["w"], [str(s) for s in d["syms"]]
+    base_rss = _maxrss_mb()
+    if side == "ref":
+        import nanobook as nb
+
+        t0 = time.perf_counter()
+        BP = nb.BarPrices
+        ws = [list(zip(syms, row)) for row in w.tolist()]
+        ps = [[(s, BP(p, p, p, p)) for s, p in zip(syms, row)] for row in cents.tolist()]
+        build = time.perf_counter() - t0
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            r = nb.backtest_weights(ws, ps, CASH_CENTS, nb.CostModel(COST_BPS), nb.FillPolicy.SignalBarClose)
+            times.append(time.perf_counter() - t0)
+        final = r["equity_curve"][-1]
+    else:
+        from nanobook.portfolio import BarPrices, CostModel, FillPolicy, backtest_weights
+
+        build = 0.0
+        if style == "lists":
+            t0 = time.perf_counter()
+            ws = [list(zip(syms, row)) for row in w.tolist()]
+            ps = [[(s, BarPrices(p, p, p, p)) for s, p in zip(syms, row)] for row in cents.tolist()]
+            build = time.perf_counter() - t0
+            args = (ws, ps, CASH_CENTS, CostModel(COST_BPS), FillPolicy.SignalBarClose)
+        else:
+            prices = cents / 100.0
+            if style == "DataFrame":
+                import pandas as pd
+
+                idx = pd.RangeIndex(len(w))
+                args = (pd.DataFrame(w, index=idx, columns=syms), pd.DataFrame(prices, index=idx, columns=syms),
+                        CASH_CENTS / 100.0, CostModel(COST_BPS), FillPolicy.SignalBarClose)
+            else:
+                args = (w, prices, CASH_CENTS / 100.0, CostModel(COST_BPS), FillPolicy.SignalBarClose)
+        kw = {} if style != "ndarray" else {"symbols": syms}
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            r = backtest_weights(*args, **kw)
+            times.append(time.perf_counter() - t0)
+        final = r["equity_curve"][-1]
+    input_mb = (cents.nbytes + w.nbytes) / 2**20
+    return {"build": build, "run": min(times), "final": int(final), "rss_mb": _maxrss_mb(),
+            "base_rss_mb": base_rss, "input_mb": input_mb}
+
+
+def spawn(python: str, side: str, path: str, style: str, repeat: int, cwd: str | None) -> dict:
+    env = dict(os.environ)
+    if side == "ref":
+        env.pop("PYTHONPATH", None)
+    cmd = [python, os.path.abspath(__file__), "--worker", side, "--path", path, "--style", style,
+           "--repeat", str(repeat)]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{side}/{style} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--worker", choices=["ours", "ref"])
+    ap.add_argument("--path")
+    ap.add_argument("--style", default="ndarray")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--large", action="store_true", help="also run 2000 x 5040")
+    ap.add_argument("--ref-python", default="/work/refvenv/bin/python")
+    ap.add_argument("--cases", default="momentum,random,synth-500")
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.path, args.style, args.repeat)))
+        return 0
+    cases = args.cases.split(",") + (["synth-2000"] if args.large else [])
+    repo = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+    print(f"backtest_weights, daily SignalBarClose, {COST_BPS:g} bps; best of {args.repeat}; "
+          f"reference = nanobook 0.19.2 ({args.ref_python})")
+    hdr = f"{'case':<11} {'T x N':>11} {'impl/input':<18} {'run s':>8} {'ratio':>7} {'build s':>8} {'peak MB':>8} {'input MB':>8}  same"
+    print(hdr)
+    print("-" * len(hdr))
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in cases:
+            path = make_case(case, tmp)
+            d = np.load(path)
+            shape = f"{d['cents'].shape[0]}x{d['cents'].shape[1]}"
+            rep = 1 if case == "synth-2000" else args.repeat
+            ref = spawn(args.ref_python, "ref", path, "lists", rep, cwd=tmp)
+            print(f"{case:<11} {shape:>11} {'0.19.2 / lists':<18} {ref['run']:8.3f} {1.0:7.3f} {ref['build']:8.3f} "
+                  f"{ref['rss_mb']:8.0f} {ref['input_mb']:8.1f}")
+            for style in ("ndarray", "DataFrame", "lists"):
+                o = spawn(sys.executable, "ours", path, style, rep, cwd=repo)
+                same = "yes" if o["final"] == ref["final"] else f"NO ({o['final']} vs {ref['final']})"
+                print(f"{'':<11} {'':>11} {'ours / ' + style:<18} {o['run']:8.3f} {o['run'] / ref['run']:7.3f} "
+                      f"{o['build']:8.3f} {o['rss_mb']:8.0f} {o['input_mb']:8.1f}  {same}")
+            sys.stdout.flush()
+    print("ratio = our run time / reference run time (lower is better); peak MB = the process's max RSS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
