@@ -253,7 +253,7 @@ def order_dict(
     symbol: str,
     side: str,
     quantity: int,
-    order_type: str,
+    order_type: str | None,
     limit_price_cents: int | None,
 ) -> dict[str, Any]:
     """Build the order dict every adapter returns (reference keys first)."""

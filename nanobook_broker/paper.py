@@ -593,7 +593,11 @@ class PaperBroker:
         pos = st["positions"].get(req.symbol, {"quantity": 0})["quantity"]
         if req.side == "sell" and not self._allow_short and req.quantity > max(0, pos):
             raise InsufficientFunds(f"short selling not allowed: sell {req.quantity} {req.symbol} with position {pos}")
-        est_px = req.limit_price_cents if req.order_type == "limit" else (q["ask"] if req.side == "buy" else q["bid"])
+        if req.order_type == "limit":
+            assert req.limit_price_cents is not None
+            est_px = req.limit_price_cents
+        else:
+            est_px = q["ask"] if req.side == "buy" else q["bid"]
         need = self._exposure_increase(st, req.symbol, req.side, req.quantity) * est_px
         reserved = 0
         for o in st["orders"].values():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 import threading
 from dataclasses import dataclass, field, fields
 from enum import Enum
@@ -292,12 +293,12 @@ class RiskConfig:
         x = self.min_trade_usd
         if not (x >= 0.0 and math.isfinite(x)):
             raise bad(f"min_trade_usd must be >= 0 and finite, got {_fmt(x)}")
-        x = self.max_daily_loss_pct
-        if x is not None and not (0.0 <= x <= 1.0):
-            raise bad(f"max_daily_loss_pct must be in [0, 1], got {_fmt(x)}")
-        x = self.price_collar_bps
-        if x is not None and not (x >= 0.0 and math.isfinite(x)):
-            raise bad(f"price_collar_bps must be >= 0 and finite, got {_fmt(x)}")
+        dl = self.max_daily_loss_pct
+        if dl is not None and not (0.0 <= dl <= 1.0):
+            raise bad(f"max_daily_loss_pct must be in [0, 1], got {_fmt(dl)}")
+        pc = self.price_collar_bps
+        if pc is not None and not (pc >= 0.0 and math.isfinite(pc)):
+            raise bad(f"price_collar_bps must be >= 0 and finite, got {_fmt(pc)}")
 
     # ---- construction from mappings / TOML
 
@@ -330,8 +331,6 @@ class RiskConfig:
             import tomllib  # type: ignore[import-not-found]
         except ModuleNotFoundError:  # pragma: no cover - Python 3.10
             import tomli as tomllib  # type: ignore[no-redef]
-        import os
-
         if isinstance(source, bytes):
             source = source.decode("utf-8")
         if isinstance(source, str) and ("\n" in source or "=" in source):
@@ -431,7 +430,8 @@ class RiskEngine:
             max_daily_loss_pct=max_daily_loss_pct,
             price_collar_bps=price_collar_bps,
             max_open_orders=max_open_orders,
-            restricted_symbols=frozenset(restricted_symbols) if not isinstance(restricted_symbols, str) else restricted_symbols,
+            restricted_symbols=(frozenset(restricted_symbols) if not isinstance(restricted_symbols, str)
+                                else restricted_symbols),  # type: ignore[arg-type]  # a str is rejected by RiskConfig
         )
         self._init_state(cfg)
 
