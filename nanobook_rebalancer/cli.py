@@ -251,7 +251,7 @@ def _orders_plain(plan: Plan) -> list[dict[str, Any]]:
 def _print_plan(console: Any, plan: Plan, checks: Sequence[Any]) -> None:
     from .render import money, plan_table, risk_table
 
-    console.print(plan_table(plan))
+    console.print(plan_table(plan, checks=checks))
     console.print(f"Equity {money(plan.equity_cents)}; {len(plan.orders)} orders; "
                   f"estimated cost {money(plan.est_cost_cents)}; "
                   f"post-trade gross {plan.post_gross_weight * 100:.2f}%")

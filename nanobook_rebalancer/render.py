@@ -32,9 +32,24 @@ def _pct(x: float) -> str:
     return f"{x * 100:.2f}%"
 
 
-def plan_table(plan: Plan, title: str = "Rebalance plan") -> Any:
+def order_risk(checks: Iterable[Any]) -> dict[str, str]:
+    """Worst status per symbol among the decisions that name one."""
+    rank = {"PASS": 0, "WARN": 1, "FAIL": 2}
+    out: dict[str, str] = {}
+    for d in checks:
+        sym = getattr(d, "symbol", None)
+        if not sym:
+            continue
+        st = d.status.value if hasattr(d.status, "value") else str(d.status)
+        if rank.get(st, 0) >= rank.get(out.get(sym, "PASS"), 0):
+            out[sym] = st
+    return out
+
+
+def plan_table(plan: Plan, title: str = "Rebalance plan", checks: Iterable[Any] = ()) -> Any:
     from rich.table import Table
 
+    risk = order_risk(checks)
     t = Table(title=title, show_footer=True)
     order = {o.symbol: o for o in plan.orders}
     t.add_column("Symbol", footer="Total")
@@ -46,6 +61,7 @@ def plan_table(plan: Plan, title: str = "Rebalance plan") -> Any:
     t.add_column("Notional", justify="right",
                  footer=f"buy {money(plan.buy_notional_cents)} / sell {money(plan.sell_notional_cents)}")
     t.add_column("Est. cost", justify="right", footer=money(plan.est_cost_cents))
+    t.add_column("Risk")
     t.add_column("Action / note")
     # order rows first (in execution order: sells then buys), then the rest
     rows = {r.symbol: r for r in plan.rows}
@@ -57,7 +73,8 @@ def plan_table(plan: Plan, title: str = "Rebalance plan") -> Any:
                   f"{r.trade_qty:+,}" if r.trade_qty else "0",
                   money(o.limit_cents) if o else "",
                   money(o.notional_cents) if o else "",
-                  money(o.est_cost_cents) if o else "", r.note)
+                  money(o.est_cost_cents) if o else "",
+                  risk.get(sym, "PASS") if o else "", r.note)
     return t
 
 

@@ -109,6 +109,8 @@ def test_risk_failure_exits_2_and_sends_nothing(work):
         r = work.run(*args)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert "FAIL" in r.stdout and "max_position" in r.stdout
+        plan_row = next(line for line in r.stdout.splitlines() if line.startswith("│ AAA"))
+        assert "FAIL" in plan_row                       # the order's own risk column
     assert work.broker_orders() == []
     assert work.audit()[-1]["status"] == "risk_failed"
 
