@@ -250,3 +250,16 @@ def test_broker_error_exits_3(work):
     r = work.run("run", str(work.target(TARGET)), "--yes")
     assert r.returncode == 3 and "corrupt" in r.stderr
     assert work.run("--dry-run", str(work.target(TARGET))).returncode == 3
+
+
+def test_broker_rejection_is_recorded_and_exits_3(work):
+    cfg = work.root / "rebalance.toml"
+    cfg.write_text(cfg.read_text().replace("liquidity = 0\n", "liquidity = 0\nallow_short = false\n"))
+    r = work.run("run", str(work.target({"AAA": -0.1, "BBB": 0.1})), "--yes")
+    assert r.returncode == 3, r.stderr
+    assert "1 order(s) rejected" in r.stderr
+    recs = work.audit()
+    (rej,) = [x for x in recs if x["event"] == "order_rejected"]
+    assert rej["symbol"] == "AAA" and "short selling not allowed" in rej["error"]
+    assert work.positions() == {"BBB": 200}                 # the next order still went
+    assert recs[-1]["event"] == "run_finished" and recs[-1]["status"] == "completed_with_rejections"
