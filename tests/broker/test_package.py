@@ -1,3 +1,4 @@
+import pathlib
 import subprocess
 import sys
 
@@ -20,7 +21,8 @@ def test_import_is_lazy_and_probe_imports_nothing():
         "import sys, nanobook_broker as b; names = b.available_brokers(); "
         "print(names, [m for m in ('ib_async', 'ib_insync', 'binance', 'eventkit', 'requests', 'pandas') if m in sys.modules])"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=str(pathlib.Path(__file__).resolve().parents[2]))
     assert out.returncode == 0, out.stderr
     names, loaded = out.stdout.strip().rsplit("] ", 1)[0] + "]", out.stdout.strip().rsplit("] ", 1)[1]
     assert loaded == "[]"

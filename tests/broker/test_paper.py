@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import pathlib
 
 import pytest
 
@@ -18,6 +19,9 @@ from nanobook_broker import (
     OrderRejected,
     PaperBroker,
 )
+
+
+ROOT = str(pathlib.Path(__file__).resolve().parents[2])
 
 
 @pytest.fixture
@@ -111,7 +115,7 @@ def test_state_survives_process_restart(tmp_path):
     b.disconnect()
     code = textwrap.dedent(f"""
         import json, sys
-        sys.path.insert(0, {os.getcwd()!r})
+        sys.path.insert(0, {ROOT!r})
         from nanobook_broker import PaperBroker
         b = PaperBroker({str(path)!r})
         b.connect()
@@ -121,7 +125,7 @@ def test_state_survives_process_restart(tmp_path):
         b.set_quote("AAPL", 30000, 30010)   # the resting sell now fills
         print(json.dumps(b.order_status({resting})))
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=os.getcwd())
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert json.loads(lines[0]) == json.loads(json.dumps(list(before)))
@@ -143,7 +147,7 @@ def test_concurrent_processes_do_not_lose_updates(tmp_path):
     b.connect()
     code = textwrap.dedent(f"""
         import sys
-        sys.path.insert(0, {os.getcwd()!r})
+        sys.path.insert(0, {ROOT!r})
         from nanobook_broker import PaperBroker
         b = PaperBroker({str(path)!r}); b.connect()
         for i in range(15):
