@@ -489,3 +489,24 @@ def run_dense(
     free(orders)
     err = None if err_phase < 0 else (err_phase, err_t, err_j)
     return equity_np, returns_np, hold_np, skipped_np, final_cash, err
+
+
+def to_cents_2d(const double[:, ::1] x, double scale=100.0):
+    """``round_half_away(x * scale)`` as int64 in one pass; NaN -> -1 (absent).
+
+    Values beyond the i64 range saturate (they are rejected later as invalid
+    only if negative; a huge positive price stays huge).
+    """
+    cdef Py_ssize_t T = x.shape[0], N = x.shape[1], i, j
+    out_np = np.empty((T, N), dtype=np.int64)
+    cdef int64_t[:, ::1] out = out_np
+    cdef double v
+    with nogil:
+        for i in range(T):
+            for j in range(N):
+                v = x[i, j]
+                if isnan(v):
+                    out[i, j] = -1
+                else:
+                    out[i, j] = f2i(c_round(v * scale))
+    return out_np

@@ -26,6 +26,8 @@ class BarPrices(tuple):
     __slots__ = ()
 
     def __new__(cls, open: int, high: int, low: int, close: int) -> "BarPrices":  # noqa: A002
+        if type(open) is int and type(high) is int and type(low) is int and type(close) is int:
+            return tuple.__new__(cls, (open, high, low, close))
         return tuple.__new__(cls, (_cents(open, "open"), _cents(high, "high"), _cents(low, "low"),
                                    _cents(close, "close")))
 

@@ -265,6 +265,9 @@ def fast_lists_to_dense(weight_schedule: Any, price_schedule: Any, fill_schedule
     W = np.full((T, N), np.nan)
     order = np.zeros((T, max(N, 1)), dtype=np.int32)
     order_len = np.zeros(T, dtype=np.int32)
+    bulk = _bulk_layout(wsplit[0], psplit[0], fsplit[0] if fsplit else None, getcol)
+    if bulk is not None:
+        return _bulk_dense(bulk, wsplit[0], psplit[0], fsplit[0] if fsplit else None, symbols, T, N, policy)
     prev_syms: tuple = ()
     idx_arr = np.zeros(0, dtype=np.intp)
     for t, (syms, vals) in enumerate(wsplit[0]):
@@ -347,6 +350,75 @@ def fast_lists_to_dense(weight_schedule: Any, price_schedule: Any, fill_schedule
         fill, has_fill = shift_fills(policy, fill_prices(policy, O, H, L, C), has_bar)
     active = np.ones(T, dtype=np.uint8)
     return DenseInputs(symbols, W, order, order_len, active, C, np.ascontiguousarray(fill), has_fill)
+
+
+def _bulk_layout(wrows: list, prows: list, frows: list | None, getcol: Any) -> np.ndarray | None:
+    """Column indices when every period lists the same symbols in the same order
+    (weights, bars and fill bars alike, no empty period), else None."""
+    first = wrows[0][0] if wrows else ()
+    if not first or len(set(first)) != len(first):
+        return None
+    for rows in (wrows, prows) + ((frows,) if frows is not None else ()):
+        for syms, _ in rows:
+            if syms is not first and syms != first:
+                return None
+    return np.array(list(map(getcol, first)), dtype=np.intp)
+
+
+def _bulk_dense(idx: np.ndarray, wrows: list, prows: list, frows: list | None, symbols: list[str],
+                T: int, N: int, policy: str) -> DenseInputs | None:
+    """Whole-schedule conversion for a fixed universe: a few C-level passes."""
+    n = len(idx)
+    vals = [v for _, v in wrows]
+    if not set(map(type, _chain(vals))) <= _NUMBER_TYPES:
+        return None
+    Wb = np.fromiter(_chain(vals), dtype=np.float64, count=T * n).reshape(T, n)
+    if not np.isfinite(Wb).all():
+        return None
+    W = np.full((T, N), np.nan)
+    W[:, idx] = Wb
+    order = np.ascontiguousarray(idx.astype(np.int32).reshape(1, n))
+    order_len = np.array([n], dtype=np.int32)
+
+    def bars(rows: list) -> tuple[np.ndarray, ...] | None:
+        bs = [b for _, b in rows]
+        kinds = set(map(type, _chain(bs)))
+        try:
+            if kinds == {BarPrices}:
+                a = np.fromiter(_chain(_chain(bs)), dtype=np.int64, count=T * n * 4).reshape(T, n, 4)
+                parts = [a[:, :, k] for k in range(4)]
+            elif kinds == {int}:
+                a = np.fromiter(_chain(bs), dtype=np.int64, count=T * n).reshape(T, n)
+                parts = [a, a, a, a]
+            else:
+                return None
+        except (OverflowError, ValueError):
+            return None
+        if any((p < 0).any() for p in parts) or (parts[1] < parts[2]).any():
+            return None
+        out = []
+        for p in parts:
+            full = np.full((T, N), -1, dtype=np.int64)
+            full[:, idx] = p
+            out.append(full)
+        return tuple(out)
+
+    b = bars(prows)
+    if b is None:
+        return None
+    O, H, L, C = b
+    has_bar = np.ones(T, dtype=np.uint8)
+    if policy == "SignalBarClose":
+        fill, has_fill = C, has_bar
+    elif frows is not None:
+        fb = bars(frows)
+        if fb is None:  # unusual fill bars: the general conversion handles them
+            return None
+        fill, has_fill = fill_prices(policy, *fb), np.ones(T, dtype=np.uint8)
+    else:
+        fill, has_fill = shift_fills(policy, fill_prices(policy, O, H, L, C), has_bar)
+    return DenseInputs(symbols, W, order, order_len, np.ones(T, dtype=np.uint8), C,
+                       np.ascontiguousarray(fill), has_fill)
 
 
 from ._types import BarPrices  # noqa: E402  (kept at the end: used only by the fast path)

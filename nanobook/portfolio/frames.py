@@ -40,7 +40,12 @@ CONVENTIONS = ("integer", "fractional", "cash_limited")
 
 def to_cents(x: np.ndarray) -> np.ndarray:
     """Currency floats -> int64 cents, half away from zero; NaN -> -1 (absent)."""
-    y = np.asarray(x, dtype=np.float64) * 100.0
+    from .engine import _kernel
+
+    a = np.asarray(x, dtype=np.float64)
+    if _kernel is not None and a.ndim == 2:
+        return _kernel.to_cents_2d(np.ascontiguousarray(a))
+    y = a * 100.0
     nan = np.isnan(y)
     t = np.trunc(y)
     frac = y - t

@@ -156,3 +156,22 @@ def test_pandas_and_list_inputs_give_identical_results(sc, bps):
     assert _same(r_list.to_dict(), r_df.to_dict())
     r_np = backtest_weights(W.to_numpy(), P.to_numpy(), cash / 100.0, bps, symbols=syms)
     assert _same(r_list.to_dict(), r_np.to_dict())
+
+
+@pytest.mark.skipif(not kernel_available(), reason="compiled kernel not built")
+@SETTINGS
+@given(scenario(), st.sampled_from([0.0, 25.0]), st.sampled_from(["SignalBarClose", "NextBarOpen", "NextBarTypical"]),
+       st.data())
+def test_fixed_universe_bulk_conversion_equals_list_engine(sc, bps, policy, data):
+    # every period lists every symbol in the same order: the whole-schedule conversion path
+    syms, _, prices, cash = sc
+    weights = [[(s, data.draw(st.floats(-0.5, 1.0))) for s in syms] for _ in prices]
+    ps = [[(s, BarPrices(p, p + p // 50, max(0, p - p // 40), p)) for s, p in zip(syms, row)] for row in prices]
+    pol = getattr(FillPolicy, policy)
+    a = backtest_weights(weights, ps, cash, CostModel(bps), pol, engine="list")
+    b = backtest_weights(weights, ps, cash, CostModel(bps), pol)
+    assert _same(a.to_dict(), b.to_dict())
+    closes = [[(s, p) for s, p in zip(syms, row)] for row in prices]  # seed style: int closes
+    c = backtest_weights(weights, closes, cash, bps, engine="list")
+    d = backtest_weights(weights, closes, cash, bps)
+    assert _same(c.to_dict(), d.to_dict())
