@@ -22,6 +22,7 @@ DIRECTIVES = {
     "cdivision": True,
     "embedsignature": True,
     "binding": False,
+    "autotestdict": False,
 }
 
 if DEBUG:

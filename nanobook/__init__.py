@@ -20,6 +20,7 @@ from ._engine import (
     StopSubmitResult,
     SubmitResult,
     Trade,
+    events_from_array,
     load_events,
     save_events,
 )
@@ -34,7 +35,7 @@ __version__ = "0.20.0"
 _ENGINE = [
     "BookSnapshot", "CancelResult", "Event", "Exchange", "LevelSnapshot",
     "ModifyResult", "MultiExchange", "Order", "StopSubmitResult", "SubmitResult",
-    "Trade", "load_events", "save_events", "dtypes",
+    "Trade", "events_from_array", "load_events", "save_events", "dtypes",
 ]
 
 __all__ = sorted(set(_ENGINE) | set(portfolio.__all__) | set(analytics.__all__)

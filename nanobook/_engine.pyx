@@ -1043,6 +1043,9 @@ cdef class Exchange:
         buf_init(&self.event_buf, 1)
         self.event_log = event_log
 
+    def __init__(self, event_log=True):
+        pass
+
     def __dealloc__(self):
         cdef size_t i
         if self.pages != NULL:
@@ -1883,14 +1886,7 @@ cdef class Exchange:
 
     def events(self):
         """The event log as ``list[Event]`` (empty when the log is off)."""
-        cdef size_t i
-        arr = self.events_array()
-        cdef const unsigned char[::1] raw
-        if self.nevents == 0:
-            return []
-        raw = arr.view(np.uint8).reshape(-1)
-        cdef const EventRec* e = <const EventRec*>&raw[0]
-        return [_event(&e[i]) for i in range(self.nevents)]
+        return events_from_array(self.events_array())
 
     def events_array(self):
         """The event log as an array of ``nanobook.dtypes.EVENT_DTYPE`` (decoded
@@ -2192,6 +2188,20 @@ def as_event_array(events):
     return arr
 
 
+def events_from_array(events):
+    """``list[Event]`` from an array of ``EVENT_DTYPE`` (validated as ``apply`` input)."""
+    cdef size_t i, n
+    cdef const unsigned char[::1] raw
+    cdef const EventRec* e
+    arr = _validate_ops(events)
+    n = arr.shape[0]
+    if n == 0:
+        return []
+    raw = arr.view(np.uint8).reshape(-1)
+    e = <const EventRec*>&raw[0]
+    return [_event(&e[i]) for i in range(n)]
+
+
 def save_events(events, path):
     """Write events (list of ``Event`` or ``EVENT_DTYPE`` array) to ``path``.
 
@@ -2281,6 +2291,9 @@ cdef class MultiExchange:
     def __cinit__(self, bint event_log=True):
         self._books = {}
         self._event_log = event_log
+
+    def __init__(self, event_log=True):
+        pass
 
     cdef Exchange _book(self, object symbol):
         cdef Exchange ex = self._books.get(symbol)
