@@ -19,6 +19,12 @@ from .optimize import (
     optimize_max_sharpe, optimize_min_variance, optimize_portfolio, optimize_risk_parity,
 )
 from .sweep import expand_grid, sweep
+from .scenarios import (
+    MonteCarloResult, ValuationParams, calibrate_from_fundamentals, compute_annualized_vol,
+    monte_carlo_stock_valuation, monte_carlo_stock_valuation_native,
+    monte_carlo_stock_valuation_parity, summarize_distribution,
+    terminal_prices_to_log_return_paths,
+)
 
 # reference aliases: the compiled module's py_* names
 py_sma = sma
@@ -74,6 +80,10 @@ py_optimize_hrp = optimize_hrp
 __all__ = sorted(
     set(_ind.__all__)
     | {"walkforward", "sweep", "expand_grid"}
+    | {"MonteCarloResult", "ValuationParams", "calibrate_from_fundamentals",
+       "compute_annualized_vol", "monte_carlo_stock_valuation",
+       "monte_carlo_stock_valuation_native", "monte_carlo_stock_valuation_parity",
+       "summarize_distribution", "terminal_prices_to_log_return_paths"}
     | {"optimize_min_variance", "optimize_max_sharpe", "optimize_risk_parity",
        "inverse_cvar_weights", "inverse_cdar_weights", "optimize_hrp", "optimize_portfolio",
        "Constraints", "OptimizationError"}

@@ -21,6 +21,11 @@ EXPECTED = {
     "Constraints", "OptimizationError",
     # sweeps
     "sweep", "expand_grid",
+    # Monte-Carlo scenarios
+    "MonteCarloResult", "ValuationParams", "calibrate_from_fundamentals",
+    "compute_annualized_vol", "monte_carlo_stock_valuation", "monte_carlo_stock_valuation_native",
+    "monte_carlo_stock_valuation_parity", "summarize_distribution",
+    "terminal_prices_to_log_return_paths",
 }
 PY_ALIASES = {
     "py_" + n for n in (
