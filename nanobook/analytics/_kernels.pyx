@@ -604,9 +604,9 @@ def adosc(cvec h, cvec l, cvec c, cvec v, Py_ssize_t fast, Py_ssize_t slow):
 # list <-> array conversion (the reference's calling convention is lists)
 # ---------------------------------------------------------------------------
 
-from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_CheckExact, PyFloat_FromDouble
-from cpython.list cimport PyList_GET_ITEM, PyList_New, PyList_SET_ITEM
-from cpython.ref cimport Py_INCREF, PyObject
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_CheckExact
+from cpython.list cimport PyList_GET_ITEM
+from cpython.ref cimport PyObject
 
 
 def list_to_f64(list x):
@@ -623,15 +623,3 @@ def list_to_f64(list x):
             return None
         o[i] = PyFloat_AS_DOUBLE(<object>item)
     return out
-
-
-def f64_to_list(const double[::1] a):
-    """float64 array -> list of Python floats."""
-    cdef Py_ssize_t n = a.shape[0]
-    cdef Py_ssize_t i
-    lst = PyList_New(n)
-    for i in range(n):
-        v = PyFloat_FromDouble(a[i])
-        Py_INCREF(v)
-        PyList_SET_ITEM(lst, i, v)
-    return lst
