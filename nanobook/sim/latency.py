@@ -1,0 +1,130 @@
+"""Latency models: one distribution of one delay, in integer nanoseconds.
+
+A simulation takes three of them: ``entry_latency`` (local send -> the order
+or cancel reaches the matching engine), ``response_latency`` (an event at the
+matching engine -> its ack/fill/cancel report reaches the strategy) and
+``feed_latency`` (a market-data event at the exchange -> the strategy sees
+it).  An ``int`` anywhere a model is expected means :class:`ConstantLatency`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["ConstantLatency", "SeriesLatency", "LogNormalLatency", "as_latency"]
+
+
+class ConstantLatency:
+    """The same delay every time.
+
+    Parameters
+    ----------
+    value : int
+        Nanoseconds, >= 0.
+    """
+
+    _kind = 0
+
+    def __init__(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"value must be an int >= 0 (nanoseconds), got {value!r}")
+        self.value = int(value)
+
+    def __repr__(self) -> str:
+        return f"ConstantLatency({self.value})"
+
+
+class SeriesLatency:
+    """A recorded latency series, linearly interpolated in time.
+
+    ``latency(t)`` is the straight line between the two recorded points
+    around ``t`` (rounded to the nanosecond), the first value before the
+    series and the last value after it — the usual way of replaying measured
+    order round trips (half of each as entry and response latency).
+
+    Parameters
+    ----------
+    ts : array of int
+        Times (ns, same clock as the market data), strictly increasing.
+    values : array of int
+        Latency at each time (ns, >= 0).
+    """
+
+    _kind = 1
+
+    def __init__(self, ts, values) -> None:
+        t = np.asarray(ts)
+        v = np.asarray(values)
+        if t.ndim != 1 or len(t) == 0:
+            raise ValueError(f"ts must be a non-empty 1-d array, got shape {t.shape}")
+        if v.shape != t.shape:
+            raise ValueError(f"values must have the shape of ts {t.shape}, got {v.shape}")
+        for name, a in (("ts", t), ("values", v)):
+            if a.dtype.kind == "f":
+                if not np.isfinite(a).all():
+                    i = int(np.flatnonzero(~np.isfinite(a))[0])
+                    raise ValueError(f"{name} must be finite, got {a[i]!r} at index {i}")
+                if (a != np.round(a)).any():
+                    i = int(np.flatnonzero(a != np.round(a))[0])
+                    raise ValueError(f"{name} must hold whole nanoseconds, got {a[i]!r} at index {i}")
+            elif a.dtype.kind not in "iu":
+                raise ValueError(f"{name} must be an integer array, got dtype {a.dtype}")
+        t = t.astype(np.int64)
+        v = v.astype(np.int64)
+        if len(t) > 1 and (np.diff(t) <= 0).any():
+            i = int(np.flatnonzero(np.diff(t) <= 0)[0]) + 1
+            raise ValueError(f"ts must be strictly increasing, got {t[i - 1]} then {t[i]} at index {i}")
+        if (v < 0).any():
+            i = int(np.flatnonzero(v < 0)[0])
+            raise ValueError(f"values must be >= 0, got {v[i]} at index {i}")
+        self.ts = np.ascontiguousarray(t)
+        self.values = np.ascontiguousarray(v)
+
+    def __repr__(self) -> str:
+        return f"SeriesLatency(<{len(self.ts)} points>)"
+
+
+class LogNormalLatency:
+    """Seeded random delays ``median * exp(sigma * Z)``, Z standard normal.
+
+    Network round trips are right-skewed with a hard floor; the log-normal is
+    the customary fit.  Draws come from a splitmix64 generator seeded with
+    ``seed`` (Box-Muller for Z), so a seed gives the same run everywhere.
+
+    Parameters
+    ----------
+    median : int
+        Median delay (ns, > 0).
+    sigma : float
+        Log-scale standard deviation (>= 0; 0 is a constant).
+    seed : int
+        Seed in [0, 2**64).
+    """
+
+    _kind = 2
+
+    def __init__(self, median: int, sigma: float = 0.5, seed: int = 0) -> None:
+        if isinstance(median, bool) or not isinstance(median, (int, np.integer)) or median <= 0:
+            raise ValueError(f"median must be an int > 0 (nanoseconds), got {median!r}")
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not math.isfinite(sigma) or sigma < 0:
+            raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+            raise ValueError(f"seed must be an int in [0, 2**64), got {seed!r}")
+        self.median = float(median)
+        self.sigma = float(sigma)
+        self.seed = int(seed)
+
+    def __repr__(self) -> str:
+        return f"LogNormalLatency({int(self.median)}, sigma={self.sigma}, seed={self.seed})"
+
+
+def as_latency(x, name: str):
+    """A latency model from a model or an int (constant); ``name`` is used in errors."""
+    if isinstance(x, (ConstantLatency, SeriesLatency, LogNormalLatency)):
+        return x
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+        raise TypeError(f"{name} must be an int (ns) or a latency model, got {x!r}")
+    if x < 0:
+        raise ValueError(f"{name} must be >= 0 nanoseconds, got {x}")
+    return ConstantLatency(int(x))

@@ -1,0 +1,197 @@
+"""Result of a simulation run: numpy arrays, summary metrics, pandas views."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["SimResult", "markouts"]
+
+_YEAR_NS = 365 * 24 * 3600 * 10**9
+
+
+def _mid_at(bbo: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Exchange mid at times ``t`` (last BBO at or before t; NaN where a
+    side is empty or t precedes the data)."""
+    if len(bbo) == 0:
+        return np.full(len(t), np.nan)
+    i = np.searchsorted(bbo["ts"], t, side="right") - 1
+    ok = i >= 0
+    j = np.where(ok, i, 0)
+    b, a = bbo["bid"][j], bbo["ask"][j]
+    mid = np.where(ok & (b > 0) & (a > 0), 0.5 * (a + b), np.nan)
+    return mid
+
+
+def markouts(fills: np.ndarray, bbo: np.ndarray, horizons, end_ts: int | None = None) -> dict[int, float]:
+    """Quantity-weighted mean markout per horizon, in price units.
+
+    For a fill of side ``s`` (+1 buy, -1 sell) at price ``p`` and exchange
+    time ``t``, the markout at horizon ``h`` is ``s * (mid(t + h) - p)``:
+    positive when the price moved our way.  Fills whose ``t + h`` is past
+    ``end_ts`` (the last market event) are left out; a horizon with no fill
+    left gives NaN.
+    """
+    out = {}
+    if len(fills) == 0:
+        return {int(h): math.nan for h in horizons}
+    sgn = np.where(fills["side"] == 0, 1.0, -1.0)
+    for h in horizons:
+        t = fills["exch_ts"] + int(h)
+        m = _mid_at(bbo, t)
+        ok = np.isfinite(m)
+        if end_ts is not None:
+            ok &= t <= end_ts
+        q = fills["qty"][ok].astype(float)
+        out[int(h)] = float((sgn[ok] * (m[ok] - fills["price"][ok]) * q).sum() / q.sum()) if q.sum() else math.nan
+    return out
+
+
+@dataclass
+class SimResult:
+    """Everything a run produced.
+
+    Attributes
+    ----------
+    fills : numpy.ndarray
+        One row per fill (exchange time, report time, order id, side, price,
+        qty, maker flag, fee, position and cash after it, exchange mid).
+    orders : numpy.ndarray
+        One row per order: request, arrival, ack and end times, status
+        (0 pending, 1 open, 2 filled, 3 cancelled, 4 rejected) at the
+        exchange and in the local view, leaves, fees, notional, the queue
+        position when it ended.
+    records : numpy.ndarray
+        Equity and inventory sampled every ``record_interval`` ns of
+        exchange time, and once at the end: bid, ask, mid, position, cash,
+        equity = cash + position * mid * multiplier, fees, volume.
+    bbo : numpy.ndarray
+        Every change of the exchange-side best bid/ask (ts, bid, ask).
+    responses : numpy.ndarray
+        Every report sent to the strategy, in delivery order.
+    """
+
+    fills: np.ndarray
+    orders: np.ndarray
+    records: np.ndarray
+    bbo: np.ndarray
+    responses: np.ndarray
+    multiplier: float
+    record_interval: int
+    n_events: int
+    decisions: int
+    rejected_by_risk: int
+    final: dict = field(default_factory=dict)
+
+    @property
+    def position(self) -> int:
+        """Final position (exchange truth)."""
+        return int(self.final["position"])
+
+    @property
+    def cash(self) -> float:
+        """Final cash (exchange truth), currency."""
+        return float(self.final["cash"])
+
+    @property
+    def fees(self) -> float:
+        """Total fees paid (negative: net rebates), currency."""
+        return float(self.final["fees"])
+
+    @property
+    def final_mid(self) -> float:
+        """Last exchange mid (NaN if never two-sided)."""
+        ok = (self.bbo["bid"] > 0) & (self.bbo["ask"] > 0)
+        if not ok.any():
+            return math.nan
+        r = self.bbo[ok][-1]
+        return 0.5 * (int(r["bid"]) + int(r["ask"]))
+
+    @property
+    def pnl(self) -> float:
+        """Final equity: cash + position * last mid * multiplier (start is 0)."""
+        if self.position == 0:
+            return self.cash
+        return self.cash + self.position * self.final_mid * self.multiplier
+
+    def summary(self, horizons=(10**6, 10**8, 10**9), year_ns: int = _YEAR_NS) -> dict:
+        """Summary metrics.
+
+        Parameters
+        ----------
+        horizons : iterable of int
+            Markout horizons (ns) for the adverse-selection figures.
+        year_ns : int
+            Length of a year of trading in ns, to annualise the Sharpe ratio
+            (default 365 days of 24 h; 252 * 6.5 h for US equities).
+
+        Returns
+        -------
+        dict
+            ``pnl``, ``fees``, ``position``, ``max_inventory`` (max
+            ``|position|``), ``n_orders``, ``n_fills``, ``filled_qty``,
+            ``fill_ratio`` (filled / sent quantity of limit orders),
+            ``order_fill_ratio`` (limit orders with any fill / sent),
+            ``maker_share`` (of filled quantity), ``turnover`` (traded
+            notional, currency), ``sharpe`` (mean / std of the per-interval
+            equity changes) and ``sharpe_annual`` (times
+            sqrt(year_ns / record_interval)), ``markout_<h>`` (mean markout
+            in price units, positive = favourable) and ``adverse_<h>`` (its
+            negative) per horizon, ``decisions`` (strategy calls),
+            ``rejected_by_risk``.
+        """
+        f, o = self.fills, self.orders
+        limit = (o["flags"] & 1) == 0 if len(o) else np.zeros(0, bool)
+        sent = o["qty"][limit].sum() if len(o) else 0
+        filled_limit = (o["qty"] - o["leaves"])[limit].sum() if len(o) else 0
+        eq = self.records["equity"] if len(self.records) else np.zeros(0)
+        d = np.diff(eq)
+        sd = float(d.std(ddof=1)) if len(d) > 1 else math.nan
+        sharpe = float(d.mean() / sd) if len(d) > 1 and sd > 0 else math.nan
+        ann = math.sqrt(year_ns / self.record_interval) if self.record_interval else math.nan
+        end_ts = int(self.bbo["ts"][-1]) if len(self.bbo) else None
+        if len(self.records):
+            end_ts = max(end_ts or 0, int(self.records["ts"][-1]))
+        out = {
+            "pnl": self.pnl,
+            "fees": self.fees,
+            "position": self.position,
+            "max_inventory": int(np.abs(f["position"]).max()) if len(f) else 0,
+            "n_orders": int(len(o)),
+            "n_fills": int(len(f)),
+            "filled_qty": int(f["qty"].sum()) if len(f) else 0,
+            "fill_ratio": float(filled_limit / sent) if sent else math.nan,
+            "order_fill_ratio": float(((o["qty"] > o["leaves"]) & limit).sum() / limit.sum()) if limit.sum() else math.nan,
+            "maker_share": float(f["qty"][f["maker"] == 1].sum() / f["qty"].sum()) if len(f) else math.nan,
+            "turnover": float((f["price"].astype(float) * f["qty"]).sum() * self.multiplier) if len(f) else 0.0,
+            "sharpe": sharpe,
+            "sharpe_annual": sharpe * ann if math.isfinite(sharpe) else math.nan,
+            "decisions": self.decisions,
+            "rejected_by_risk": self.rejected_by_risk,
+        }
+        for h, m in markouts(f, self.bbo, horizons, end_ts).items():
+            out[f"markout_{h}"] = m
+            out[f"adverse_{h}"] = -m if math.isfinite(m) else math.nan
+        return out
+
+    # ------------------------------------------------------------ pandas views
+
+    def fills_frame(self):
+        """Fills as a pandas DataFrame indexed by exchange time (datetime64[ns])."""
+        import pandas as pd
+        df = pd.DataFrame(self.fills)
+        df.index = pd.to_datetime(df["exch_ts"], unit="ns")
+        return df
+
+    def records_frame(self):
+        """Equity/inventory records as a pandas DataFrame indexed by time."""
+        import pandas as pd
+        df = pd.DataFrame(self.records)
+        df.index = pd.to_datetime(df["ts"], unit="ns")
+        return df
+
+    def orders_frame(self):
+        """Order history as a pandas DataFrame indexed by order id."""
+        import pandas as pd
+        return pd.DataFrame(self.orders).set_index("order_id")

@@ -1,0 +1,90 @@
+"""Ready-made strategies: a simple inventory-skewed market maker."""
+from __future__ import annotations
+
+import math
+
+from .engine import Sim, Strategy
+
+__all__ = ["MarketMaker"]
+
+
+class MarketMaker(Strategy):
+    """Quote one bid and one ask around the local mid, skewed by inventory.
+
+    Target prices (integer ticks)::
+
+        reservation = mid - skew * position          (price units per lot)
+        bid = min(floor(reservation - half_spread), best_bid)
+        ask = max(ceil(reservation + half_spread), best_ask)
+
+    so quotes never cross the local book (post-only).  A quote is replaced
+    (cancel + new) when its target moves by ``requote`` ticks or more, and a
+    side is not quoted while ``|position|`` is at ``max_position`` on that
+    side (the :class:`Sim` ``max_position`` limit is the hard stop).
+
+    Parameters
+    ----------
+    half_spread : float
+        Half of the quoted spread, in price units (>= 0).
+    qty : int
+        Size of each quote (> 0).
+    max_position : int
+        Inventory limit (>= 0).
+    skew : float
+        Reservation-price shift per lot of inventory (>= 0).
+    requote : int
+        Minimum target move (ticks) that triggers a requote (>= 1).
+    tick : int
+        Price increment of the instrument, in price units (>= 1).
+    """
+
+    def __init__(self, half_spread: float, qty: int, max_position: int, *, skew: float = 0.0,
+                 requote: int = 1, tick: int = 1, timer_interval: int | None = None) -> None:
+        for name, v in (("half_spread", half_spread), ("skew", skew)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+        for name, v, lo in (("qty", qty, 1), ("max_position", max_position, 0), ("requote", requote, 1),
+                            ("tick", tick, 1)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+        self.half_spread, self.qty, self.max_position = float(half_spread), qty, max_position
+        self.skew, self.requote, self.tick = float(skew), requote, tick
+        self.timer_interval = timer_interval
+        self.bid_id: int | None = None
+        self.ask_id: int | None = None
+
+    def on_start(self, sim: Sim) -> None:
+        self.bid_id = self.ask_id = None
+
+    def _quote(self, sim: Sim) -> None:
+        b, _, a, _ = sim.bbo()
+        if not b or not a or a <= b:
+            return
+        pos = sim.position
+        res = 0.5 * (a + b) - self.skew * pos
+        tk = self.tick
+        bid = min(math.floor((res - self.half_spread) / tk) * tk, b)
+        ask = max(math.ceil((res + self.half_spread) / tk) * tk, a)
+        self.bid_id = self._side(sim, self.bid_id, 0, bid, pos < self.max_position)
+        self.ask_id = self._side(sim, self.ask_id, 1, ask, -pos < self.max_position)
+
+    def _side(self, sim: Sim, oid, side: int, price: int, allowed: bool):
+        if oid is not None:
+            o = sim.order(oid)
+            live = o["status"] in ("pending", "open") and not o["cancel_sent"]
+            if live and allowed and abs(o["price"] - price) < self.requote * self.tick:
+                return oid
+            if live:
+                sim.cancel(oid)
+        if not allowed or price <= 0:
+            return None
+        return sim.submit(side, int(price), self.qty, post_only=True)
+
+    def on_book(self, sim: Sim) -> None:
+        self._quote(sim)
+
+    def on_fill(self, sim: Sim, fill) -> None:
+        self._quote(sim)
+
+    def on_timer(self, sim: Sim) -> None:
+        self._quote(sim)
