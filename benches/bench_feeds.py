@@ -6,13 +6,17 @@ order references of copy ``i`` shifted by ``i * 10**9`` so every copy books
 cleanly; and the CME v6.1 capture (20,546 messages).  The reference package
 (nanobook 0.19.2) runs ``parse_itch`` on the same file in a subprocess with
 its own interpreter (``--ref-python``, default /work/refvenv/bin/python).
-Best of ``--repeat`` runs; figures and ratios are printed, nothing is asserted.
+Each figure is the median of ``--repeat`` runs, as wall time and as this
+process's CPU time (the machine is shared: CPU time is steadier under other
+jobs' load); ratios compare medians of the same kind from the same run.
+Figures and ratios are printed, nothing is asserted.
 
-    python benches/bench_feeds.py [--copies 200] [--repeat 3]
+    python benches/bench_feeds.py [--copies 200] [--repeat 7]
 """
 from __future__ import annotations
 
 import argparse
+import statistics
 import gzip
 import os
 import subprocess
@@ -29,17 +33,20 @@ sys.path.insert(0, str(ROOT / "tests" / "feeds"))
 
 from conftest import fix_lengths  # noqa: E402
 
-from nanobook.feeds import ItchBook, decode_mdp3, read_itch, SbeSchema  # noqa: E402
+from nanobook.feeds import ItchBook, Mdp3Book, SbeSchema, decode_mdp3, read_itch  # noqa: E402
 from nanobook.feeds.itch import iter_itch, parse_itch  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "feeds"
 
 REF_SNIPPET = r"""
-import sys, time, nanobook
-best = 1e9
+import statistics, sys, time, nanobook
+wall, cpu = [], []
 for _ in range(int(sys.argv[2])):
-    t = time.perf_counter(); ev = nanobook.parse_itch(sys.argv[1]); best = min(best, time.perf_counter() - t)
-print(len(ev), best)
+    ev = None
+    t, c = time.perf_counter(), time.process_time()
+    ev = nanobook.parse_itch(sys.argv[1])
+    wall.append(time.perf_counter() - t); cpu.append(time.process_time() - c)
+print(len(ev), statistics.median(wall), statistics.median(cpu))
 """
 
 
@@ -69,70 +76,83 @@ def big_itch(copies: int) -> bytes:
     return out.tobytes(), m.n_messages * copies
 
 
-def best_of(fn, repeat):
-    best = float("inf")
+def measure(fn, repeat):
+    """(median wall seconds, median CPU seconds, last result) over ``repeat`` runs."""
+    wall, cpu = [], []
     res = None
     for _ in range(repeat):
-        t = time.perf_counter()
+        res = None  # free the previous result outside the timed region
+        t, c = time.perf_counter(), time.process_time()
         res = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, res
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return statistics.median(wall), statistics.median(cpu), res
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--copies", type=int, default=200)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--ref-python", default="/work/refvenv/bin/python")
     a = ap.parse_args()
 
     data, n = big_itch(a.copies)
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "big.itch")
         Path(path).write_bytes(data)
         print(f"ITCH file: RITCH sample x{a.copies} (order refs shifted per copy): "
               f"{n:,} messages, {len(data) / 1e6:.1f} MB")
 
-        t_arr, m = best_of(lambda: read_itch(data), a.repeat)
+        def run(name, fn):
+            w, c, res = measure(fn, a.repeat)
+            rows.append((name, w, c))
+            return res
+
+        m = run("read_itch(bytes) -> structured arrays", lambda: read_itch(data))
         assert m.n_messages == n
-        t_stream, _ = best_of(lambda: sum(p.n_messages for p in iter_itch(path, chunk_size=1 << 24)),
-                              a.repeat)
-        t_book, bk = best_of(lambda: ItchBook(depth=1).replay(data), a.repeat)
-        t_snap, _ = best_of(lambda: ItchBook(depth=5, record_snapshots=True).replay(data), a.repeat)
-        t_ours_pi, ev = best_of(lambda: parse_itch(path), 1)
+        del m
+        run("read_itch(path) -> structured arrays", lambda: read_itch(path))
+        run("iter_itch(path), 16 MiB chunks", lambda: sum(p.n_messages for p in iter_itch(path)))
+        run("ItchBook build (BBO, trade prints)", lambda: ItchBook(depth=1).replay(data))
+        run("ItchBook build + depth-5 snapshot per change",
+            lambda: ItchBook(depth=5, record_snapshots=True).replay(data))
+        n_ev = len(run("parse_itch(path) -> list[(symbol, Event)]", lambda: parse_itch(path)))
 
         ref = None
         if Path(a.ref_python).exists():
             out = subprocess.run([a.ref_python, "-c", REF_SNIPPET, path, str(a.repeat)],
                                  capture_output=True, text=True, check=True).stdout.split()
-            ref = (int(out[0]), float(out[1]))
-            assert ref[0] == len(ev), (ref[0], len(ev))
+            ref = (int(out[0]), float(out[1]), float(out[2]))
+            assert ref[0] == n_ev, (ref[0], n_ev)
 
-    def line(name, secs, count=n):
-        rate = count / secs
-        s = f"  {name:<42s} {secs * 1e3:9.1f} ms  {rate / 1e6:8.2f} M msg/s"
+    print(f"median of {a.repeat} runs; wall and CPU time; ratio = reference parse_itch time / ours")
+    print(f"  {'':<46s} {'wall ms':>8s} {'M msg/s':>8s} {'CPU ms':>8s} {'M msg/s':>8s}"
+          + ("   x wall  x CPU" if ref else ""))
+    for name, w, c in rows:
+        s = f"  {name:<46s} {w * 1e3:8.1f} {n / w / 1e6:8.2f} {c * 1e3:8.1f} {n / c / 1e6:8.2f}"
         if ref:
-            s += f"   x{ref[1] / secs:6.2f} vs reference parse_itch"
+            s += f"   {ref[1] / w:6.2f} {ref[2] / c:6.2f}"
         print(s)
-
-    print("ours (best of %d):" % a.repeat)
-    line("read_itch -> structured arrays", t_arr)
-    line("iter_itch (16 MiB chunks, from disk)", t_stream)
-    line("ItchBook build (BBO, trade prints)", t_book)
-    line("ItchBook build + depth-5 snapshot per change", t_snap)
-    line("parse_itch -> list[(symbol, Event)]", t_ours_pi)
     if ref:
-        print(f"reference nanobook 0.19.2 parse_itch: {ref[1] * 1e3:9.1f} ms  "
-              f"{n / ref[1] / 1e6:8.2f} M msg/s  ({ref[0]:,} events)")
+        print(f"  {'reference nanobook 0.19.2 parse_itch(path)':<46s} {ref[1] * 1e3:8.1f} "
+              f"{n / ref[1] / 1e6:8.2f} {ref[2] * 1e3:8.1f} {n / ref[2] / 1e6:8.2f}"
+              f"   ({ref[0]:,} events)")
     else:
         print("reference interpreter not found: no ratios")
 
-    # MDP3
+    # MDP3: the v6.1 capture, whole (decode_mdp3 walks pcap, packets, messages, groups)
     schema = SbeSchema(DATA / "cme" / "FixBinary_v9_real-logic.xml.gz")
     cap = gzip.decompress((DATA / "cme" / "v1.6.Cme.Mdp3.Sbe.v6.1.pcap.gz").read_bytes())
-    t_mdp, mm = best_of(lambda: decode_mdp3(cap, schema), a.repeat)
-    print(f"MDP3 v6.1 capture: {len(mm):,} messages decode to arrays in {t_mdp * 1e3:.1f} ms "
-          f"= {len(mm) / t_mdp / 1e6:.3f} M msg/s (no reference implementation)")
+    nm = len(decode_mdp3(cap, schema))
+    print(f"MDP3 v6.1 capture ({nm:,} messages, {len(cap) / 1e6:.1f} MB pcap; no reference "
+          f"implementation):")
+    for name, fn in (("decode_mdp3 -> arrays", lambda: decode_mdp3(cap, schema)),
+                     ("decode_mdp3(arbitrate=True)", lambda: decode_mdp3(cap, schema, arbitrate=True)),
+                     ("decode + Mdp3Book(depth=10) build",
+                      lambda: Mdp3Book(depth=10).apply(decode_mdp3(cap, schema, arbitrate=True)))):
+        w, c, _ = measure(fn, a.repeat)
+        print(f"  {name:<46s} {w * 1e3:8.1f} {nm / w / 1e6:8.3f} {c * 1e3:8.1f} {nm / c / 1e6:8.3f}")
 
 
 if __name__ == "__main__":

@@ -5,12 +5,14 @@ NAMES: dict[str, str]
 WIRE_LENGTHS: dict[str, int]
 
 def decode(
-    buf: bytes | bytearray | memoryview,
+    buf: bytes | bytearray | memoryview | np.ndarray,
     strict: bool = ...,
     final: bool = ...,
     offset_base: int = ...,
     index_base: int = ...,
+    generic: bool = ...,
 ) -> tuple[dict[str, np.ndarray], int, int, int]: ...
-def reference_events(
-    buf: bytes | bytearray | memoryview,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+def reference_event_array(
+    buf: bytes | bytearray | memoryview | np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, list[bytes]]: ...
+def pair(labels: list[str], label_id: np.ndarray, items: list[object]) -> list[tuple[str, object]]: ...

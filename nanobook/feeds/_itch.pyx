@@ -6,7 +6,7 @@ table (source offset, width, kind, destination offset per field) so the numpy
 dtypes and the decoder cannot disagree.  Both kernels run without the GIL on a
 contiguous byte buffer and never read past its end.
 """
-from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
 import numpy as np
@@ -24,6 +24,60 @@ cdef extern from *:
     static inline void nb_st16(uint8_t* d, uint16_t v) { memcpy(d, &v, 2); }
     static inline void nb_st32(uint8_t* d, uint32_t v) { memcpy(d, &v, 4); }
     static inline void nb_st64(uint8_t* d, uint64_t v) { memcpy(d, &v, 8); }
+
+    /* Dedicated writers for the frequent order-flow types.  Record offsets are
+       those of the aligned numpy dtypes built from _itch_spec.py; the module
+       checks them at import (_check_fast_layouts).  Stores are whole words, so
+       the dtype's padding bytes are written as zeros. */
+    static inline void nb_hdr(uint8_t* r, const uint8_t* m, uint64_t idx) {
+        uint32_t lt = nb_be32(m + 1);                  /* locate:tracking */
+        nb_st64(r, idx);
+        nb_st64(r + 8, (uint64_t)((lt >> 16) | (lt << 16)));
+        nb_st64(r + 16, nb_be64(m + 3) & 0xFFFFFFFFFFFFULL);
+        nb_st64(r + 24, nb_be64(m + 11));              /* order reference */
+    }
+    static inline void nb_rec_A(uint8_t* r, const uint8_t* m, uint64_t idx) {
+        nb_hdr(r, m, idx);
+        nb_st32(r + 32, m[19]);
+        nb_st32(r + 36, nb_be32(m + 20));
+        memcpy(r + 40, m + 24, 8);
+        nb_st64(r + 48, nb_be32(m + 32));
+    }
+    static inline void nb_rec_F(uint8_t* r, const uint8_t* m, uint64_t idx) {
+        nb_hdr(r, m, idx);
+        nb_st32(r + 32, m[19]);
+        nb_st32(r + 36, nb_be32(m + 20));
+        memcpy(r + 40, m + 24, 8);
+        nb_st32(r + 48, nb_be32(m + 32));
+        memcpy(r + 52, m + 36, 4);
+    }
+    static inline void nb_rec_D(uint8_t* r, const uint8_t* m, uint64_t idx) {
+        nb_hdr(r, m, idx);
+    }
+    static inline void nb_rec_X(uint8_t* r, const uint8_t* m, uint64_t idx) {
+        nb_hdr(r, m, idx);
+        nb_st64(r + 32, nb_be32(m + 19));
+    }
+    static inline void nb_rec_E(uint8_t* r, const uint8_t* m, uint64_t idx) {
+        nb_hdr(r, m, idx);
+        nb_st64(r + 32, nb_be32(m + 19));
+        nb_st64(r + 40, nb_be64(m + 23));
+    }
+    static inline void nb_rec_C(uint8_t* r, const uint8_t* m, uint64_t idx) {
+        nb_rec_E(r, m, idx);
+        nb_st32(r + 48, m[31]);
+        nb_st32(r + 52, nb_be32(m + 32));
+    }
+    static inline void nb_rec_U(uint8_t* r, const uint8_t* m, uint64_t idx) {
+        nb_hdr(r, m, idx);
+        nb_st64(r + 32, nb_be64(m + 19));
+        nb_st32(r + 40, nb_be32(m + 27));
+        nb_st32(r + 44, nb_be32(m + 31));
+    }
+    static inline void nb_rec_P(uint8_t* r, const uint8_t* m, uint64_t idx) {
+        nb_rec_A(r, m, idx);
+        nb_st64(r + 56, nb_be64(m + 36));
+    }
     """
     uint16_t nb_be16(const uint8_t* p) noexcept nogil
     uint32_t nb_be32(const uint8_t* p) noexcept nogil
@@ -32,6 +86,14 @@ cdef extern from *:
     void nb_st16(uint8_t* d, uint16_t v) noexcept nogil
     void nb_st32(uint8_t* d, uint32_t v) noexcept nogil
     void nb_st64(uint8_t* d, uint64_t v) noexcept nogil
+    void nb_rec_A(uint8_t* r, const uint8_t* m, uint64_t idx) noexcept nogil
+    void nb_rec_F(uint8_t* r, const uint8_t* m, uint64_t idx) noexcept nogil
+    void nb_rec_D(uint8_t* r, const uint8_t* m, uint64_t idx) noexcept nogil
+    void nb_rec_X(uint8_t* r, const uint8_t* m, uint64_t idx) noexcept nogil
+    void nb_rec_E(uint8_t* r, const uint8_t* m, uint64_t idx) noexcept nogil
+    void nb_rec_C(uint8_t* r, const uint8_t* m, uint64_t idx) noexcept nogil
+    void nb_rec_U(uint8_t* r, const uint8_t* m, uint64_t idx) noexcept nogil
+    void nb_rec_P(uint8_t* r, const uint8_t* m, uint64_t idx) noexcept nogil
 
 # ---------------------------------------------------------------- layout table
 
@@ -48,6 +110,32 @@ cdef struct TypeSpec:
     FieldSpec f[24]
 
 cdef TypeSpec _SPECS[256]
+cdef uint16_t _WL[256]   # wire length per type byte (0 = unknown), compact for the scan
+
+# Record layouts the dedicated writers (nb_rec_*) assume: type -> (itemsize, offsets).
+_FAST_LAYOUTS = {
+    "A": (56, dict(index=0, stock_locate=8, tracking_number=10, timestamp=16,
+                   order_reference_number=24, buy_sell_indicator=32, shares=36, stock=40,
+                   price=48)),
+    "F": (56, dict(index=0, stock_locate=8, tracking_number=10, timestamp=16,
+                   order_reference_number=24, buy_sell_indicator=32, shares=36, stock=40,
+                   price=48, attribution=52)),
+    "D": (32, dict(index=0, stock_locate=8, tracking_number=10, timestamp=16,
+                   order_reference_number=24)),
+    "X": (40, dict(index=0, stock_locate=8, tracking_number=10, timestamp=16,
+                   order_reference_number=24, cancelled_shares=32)),
+    "E": (48, dict(index=0, stock_locate=8, tracking_number=10, timestamp=16,
+                   order_reference_number=24, executed_shares=32, match_number=40)),
+    "C": (56, dict(index=0, stock_locate=8, tracking_number=10, timestamp=16,
+                   order_reference_number=24, executed_shares=32, match_number=40,
+                   printable=48, execution_price=52)),
+    "U": (48, dict(index=0, stock_locate=8, tracking_number=10, timestamp=16,
+                   order_reference_number=24, new_order_reference_number=32, shares=40,
+                   price=44)),
+    "P": (64, dict(index=0, stock_locate=8, tracking_number=10, timestamp=16,
+                   order_reference_number=24, buy_sell_indicator=32, shares=36, stock=40,
+                   price=48, match_number=56)),
+}
 
 DTYPES = {}       # message type (str) -> numpy dtype
 NAMES = {}        # message type (str) -> descriptive name
@@ -56,6 +144,7 @@ WIRE_LENGTHS = {}
 
 def _build_tables():
     memset(_SPECS, 0, sizeof(_SPECS))
+    memset(_WL, 0, sizeof(_WL))
     cdef int t, i
     for mt, (name, fields) in MESSAGES.items():
         allf = HEADER + fields
@@ -81,10 +170,24 @@ def _build_tables():
         _SPECS[t].nfields = i
         _SPECS[t].wire_len = src
         _SPECS[t].rec_size = dt.itemsize
+        _WL[t] = src
         WIRE_LENGTHS[mt] = src
 
 
 _build_tables()
+
+
+def _check_fast_layouts():
+    """Fail the import if the spec table and the dedicated writers disagree."""
+    for t, (size, offs) in _FAST_LAYOUTS.items():
+        dt = DTYPES[t]
+        got = {k: dt.fields[k][1] for k in dt.names}
+        if dt.itemsize != size or got != offs:
+            raise ImportError("nanobook.feeds._itch: record layout of ITCH %r changed "
+                              "(%d, %r); update nb_rec_%s" % (t, dt.itemsize, got, t))
+
+
+_check_fast_layouts()
 
 # ---------------------------------------------------------------- scan
 
@@ -118,7 +221,18 @@ cdef void _scan(const uint8_t* buf, int64_t n, bint strict, bint final,
     cdef int64_t L
     cdef uint8_t t
     cdef uint16_t wl
+    cdef int64_t nmsg = 0
     while True:
+        # common case: a known type at its specification length, wholly inside
+        if pos + 2 <= n:
+            L = nb_be16(buf + pos)
+            if L != 0 and pos + 2 + L <= n:
+                t = buf[pos + 2]
+                if L == _WL[t]:
+                    counts[t] += 1
+                    nmsg += 1
+                    pos += 2 + L
+                    continue
         if pos + 2 > n:
             if pos < n and final:
                 if strict:
@@ -182,59 +296,104 @@ cdef void _scan(const uint8_t* buf, int64_t n, bint strict, bint final,
                 counts[t] += 1
         else:
             counts[t] += 1
-        st.nmsg += 1
+        nmsg += 1
         pos += 2 + L
     st.pos = pos
+    st.nmsg += nmsg
+
+
+cdef void _fill_generic(const uint8_t* m, uint8_t* rec, const TypeSpec* sp,
+                        uint64_t idx) noexcept nogil:
+    """Table-driven decode of one message (rare types; the reference path in tests)."""
+    cdef int i
+    cdef const FieldSpec* f
+    cdef const uint8_t* s
+    cdef uint8_t* d
+    memset(rec, 0, sp.rec_size)
+    nb_st64(rec, idx)
+    for i in range(sp.nfields):
+        f = &sp.f[i]
+        s = m + f.src
+        d = rec + f.dst
+        if f.kind == 0:
+            if f.n == 4:
+                nb_st32(d, nb_be32(s))
+            elif f.n == 8:
+                nb_st64(d, nb_be64(s))
+            elif f.n == 2:
+                nb_st16(d, nb_be16(s))
+            else:
+                nb_st64(d, nb_be48(s))
+        elif f.n == 1:
+            d[0] = s[0]
+        else:
+            memcpy(d, s, f.n)
 
 
 cdef void _fill(const uint8_t* buf, int64_t start, int64_t end, uint64_t index0,
-                uint8_t** out, int64_t* fill) noexcept nogil:
-    """Decode the validated range [start, end) into the per-type buffers."""
+                uint8_t** out, bint generic) noexcept nogil:
+    """Decode the validated range [start, end) into the per-type buffers.
+
+    ``out[t]`` is the write cursor of type ``t``; the frequent order-flow
+    types go through dedicated writers with the cursors in registers.
+    """
     cdef int64_t pos = start
     cdef int64_t L
     cdef uint64_t idx = index0
     cdef uint8_t t
     cdef uint16_t wl
-    cdef int i
     cdef const uint8_t* m
-    cdef const uint8_t* s
-    cdef uint8_t* rec
-    cdef uint8_t* d
-    cdef const FieldSpec* f
     cdef const TypeSpec* sp
+    cdef uint8_t* pA = out[65]
+    cdef uint8_t* pF = out[70]
+    cdef uint8_t* pD = out[68]
+    cdef uint8_t* pX = out[88]
+    cdef uint8_t* pE = out[69]
+    cdef uint8_t* pC = out[67]
+    cdef uint8_t* pU = out[85]
+    cdef uint8_t* pP = out[80]
     while pos < end:
         L = nb_be16(buf + pos)
         m = buf + pos + 2
         t = m[0]
-        sp = &_SPECS[t]
-        if L == 0:
-            L = sp.wire_len
-        wl = sp.wire_len
-        if wl != 0 and L >= wl:
-            rec = out[t] + fill[t] * sp.rec_size
-            fill[t] += 1
-            nb_st64(rec, idx)
-            for i in range(sp.nfields):
-                f = &sp.f[i]
-                s = m + f.src
-                d = rec + f.dst
-                if f.kind == 0:
-                    if f.n == 4:
-                        nb_st32(d, nb_be32(s))
-                    elif f.n == 8:
-                        nb_st64(d, nb_be64(s))
-                    elif f.n == 2:
-                        nb_st16(d, nb_be16(s))
-                    else:
-                        nb_st64(d, nb_be48(s))
-                elif f.n == 8:
-                    memcpy(d, s, 8)
-                elif f.n == 1:
-                    d[0] = s[0]
-                else:
-                    memcpy(d, s, f.n)
+        wl = _WL[t]
+        pos += 2 + (L if L != 0 else wl)
+        if wl == 0 or L < wl and L != 0:
+            idx += 1          # skipped in lenient mode (counted by the scan)
+            continue
+        if generic:
+            sp = &_SPECS[t]
+            _fill_generic(m, out[t], sp, idx)
+            out[t] += sp.rec_size
+        elif t == 65:
+            nb_rec_A(pA, m, idx)
+            pA += 56
+        elif t == 68:
+            nb_rec_D(pD, m, idx)
+            pD += 32
+        elif t == 80:
+            nb_rec_P(pP, m, idx)
+            pP += 64
+        elif t == 69:
+            nb_rec_E(pE, m, idx)
+            pE += 48
+        elif t == 88:
+            nb_rec_X(pX, m, idx)
+            pX += 40
+        elif t == 85:
+            nb_rec_U(pU, m, idx)
+            pU += 48
+        elif t == 70:
+            nb_rec_F(pF, m, idx)
+            pF += 56
+        elif t == 67:
+            nb_rec_C(pC, m, idx)
+            pC += 56
+        else:
+            sp = &_SPECS[t]
+            _fill_generic(m, out[t], sp, idx)
+            out[t] += sp.rec_size
         idx += 1
-        pos += 2 + L
 
 
 def _type_repr(int t):
@@ -245,7 +404,7 @@ def _type_repr(int t):
 
 
 def decode(buf, bint strict=True, bint final=True, int64_t offset_base=0,
-           uint64_t index_base=0):
+           uint64_t index_base=0, bint generic=False):
     """Decode the ITCH BinaryFILE bytes in ``buf``.
 
     Returns ``(arrays, consumed, n_messages, skipped)``: ``arrays`` maps each
@@ -253,17 +412,17 @@ def decode(buf, bint strict=True, bint final=True, int64_t offset_base=0,
     of bytes decoded (less than ``len(buf)`` only when ``final`` is false and
     the buffer ends inside a message).  Raises ``FeedFormatError`` with the
     absolute offset ``offset_base + position`` on malformed input.
+    ``generic=True`` decodes every type through the layout table (the
+    dedicated writers' reference in tests).
     """
     cdef const uint8_t[::1] mv = memoryview(buf).cast("B") if len(buf) else b"\0"[:0]
     cdef int64_t n = mv.shape[0]
     cdef const uint8_t* p = &mv[0] if n else NULL
     cdef int64_t counts[256]
-    cdef int64_t fill[256]
     cdef uint8_t* out[256]
     cdef ScanState st
     cdef int t
     memset(counts, 0, sizeof(counts))
-    memset(fill, 0, sizeof(fill))
     memset(out, 0, sizeof(out))
     memset(&st, 0, sizeof(st))
     st.err_type = -1
@@ -282,7 +441,7 @@ def decode(buf, bint strict=True, bint final=True, int64_t offset_base=0,
             out[t] = &view[0]
     if st.pos:
         with nogil:
-            _fill(p, 0, st.pos, index_base, out, fill)
+            _fill(p, 0, st.pos, index_base, out, generic)
     return arrays, st.pos, st.nmsg, st.skipped
 
 
@@ -309,43 +468,115 @@ cdef _raise(ScanState st, int64_t base):
 
 # ---------------------------------------------------------------- reference events
 
-def reference_events(buf):
-    """Reference ``parse_itch`` semantics over a whole file's bytes.
+from libc.stdlib cimport calloc, free
 
-    Returns ``(kind, side, a, b, c, sym)`` arrays with one row per emitted
-    event: kind 0 submit limit (a = price in cents, b = quantity), 1 cancel
-    (a = order reference), 2 modify (a = reference, b = new price in cents,
-    c = new quantity); side 0 buy, 1 sell; ``sym`` the raw 8 stock bytes.
-    Errors are raised as the reference words them, with the byte offset added.
+cdef struct SymTable:
+    uint64_t* keys     # raw 8 stock bytes; 0 marks an empty slot (id 0 is "")
+    int32_t* ids
+    int64_t cap        # power of two
+    int64_t used
+    int32_t zero_id    # id of the all-NUL stock field (0: not seen yet)
+
+
+cdef inline uint64_t _mix(uint64_t k) noexcept nogil:
+    k ^= k >> 33
+    k *= 0xff51afd7ed558ccdULL
+    k ^= k >> 33
+    return k
+
+
+cdef int _sym_grow(SymTable* tb) noexcept nogil:
+    cdef int64_t ncap = tb.cap * 2 if tb.cap else 1024
+    cdef uint64_t* nk = <uint64_t*>calloc(ncap, sizeof(uint64_t))
+    cdef int32_t* ni = <int32_t*>calloc(ncap, sizeof(int32_t))
+    cdef int64_t i, j
+    if nk == NULL or ni == NULL:
+        free(nk)
+        free(ni)
+        return -1
+    for i in range(tb.cap):
+        if tb.keys[i]:
+            j = <int64_t>(_mix(tb.keys[i]) & <uint64_t>(ncap - 1))
+            while nk[j]:
+                j = (j + 1) & (ncap - 1)
+            nk[j] = tb.keys[i]
+            ni[j] = tb.ids[i]
+    free(tb.keys)
+    free(tb.ids)
+    tb.keys, tb.ids, tb.cap = nk, ni, ncap
+    return 0
+
+
+cdef inline int32_t _sym_id(SymTable* tb, uint64_t key, uint64_t* order, int32_t* nsym) noexcept nogil:
+    """Id of the stock ``key`` (1-based, in order of first appearance); -1 out of memory."""
+    cdef int64_t j
+    if key == 0:   # eight NUL bytes: 0 marks empty slots, so kept aside
+        if tb.zero_id == 0:
+            nsym[0] += 1
+            order[nsym[0]] = 0
+            tb.zero_id = nsym[0]
+        return tb.zero_id
+    j = <int64_t>(_mix(key) & <uint64_t>(tb.cap - 1))
+    while tb.keys[j]:
+        if tb.keys[j] == key:
+            return tb.ids[j]
+        j = (j + 1) & (tb.cap - 1)
+    nsym[0] += 1
+    order[nsym[0]] = key
+    tb.keys[j] = key
+    tb.ids[j] = nsym[0]
+    tb.used += 1
+    if tb.used * 2 > tb.cap and _sym_grow(tb) != 0:
+        return -1
+    return nsym[0]
+
+
+def reference_event_array(buf):
+    """Reference ``parse_itch`` semantics over a whole file's bytes, as arrays.
+
+    Returns ``(events, sym_id, names)``: ``events`` an ``EVENT_DTYPE`` array
+    (A/F -> submit_limit GTC at price // 100 with side buy iff the indicator
+    is ``B``; X/D -> cancel of the order reference; U -> modify of the old
+    reference to price // 100 and the new shares; adds and replaces of 0
+    shares left out), ``sym_id`` (int32) the stock of each event as an index
+    into ``names`` (0 = ``b""`` for cancels and modifies), ``names`` the raw
+    8-byte stock fields in order of first appearance.  Errors are raised as
+    the reference words them, with the byte offset added.  Two passes in C
+    without the GIL (validate + count, then fill); no Python object per message.
     """
+    from ..dtypes import CANCEL, EVENT_DTYPE, MODIFY, SUBMIT_LIMIT
+
     cdef const uint8_t[::1] mv = memoryview(buf).cast("B") if len(buf) else b"\0"[:0]
     cdef int64_t n = mv.shape[0]
     cdef const uint8_t* p = &mv[0] if n else NULL
-    cdef int64_t pos = 0, L, nev = 0, cap = 1024, err = 0, err_off = 0, err_n = 0, err_need = 0
+    cdef int64_t pos = 0, L, nev = 0, err = 0, err_off = 0, err_n = 0, err_need = 0
     cdef uint8_t t = 0
-    # First pass: count (and validate) so one allocation suffices.
     cdef int64_t need
-    while pos + 2 <= n:
-        L = nb_be16(p + pos)
-        if L == 0:
-            err = 1; err_off = pos; break
-        if pos + 2 + L > n:
-            err = 2; err_off = pos; break
-        t = p[pos + 2]
-        need = -1
-        if t == 65 or t == 70: need = 35      # A F
-        elif t == 69: need = 30               # E
-        elif t == 67: need = 35               # C
-        elif t == 88: need = 22               # X
-        elif t == 68: need = 18               # D
-        elif t == 85: need = 34               # U
-        elif t == 80: need = 43               # P
-        elif t == 82: need = 10               # R
-        if need >= 0 and L - 1 < need:
-            err = 3; err_off = pos; err_n = L - 1; err_need = need; break
-        if t == 65 or t == 70 or t == 88 or t == 68 or t == 85:
-            nev += 1
-        pos += 2 + L
+    # The reference's checks: zero length, truncation, the minimum body of
+    # the types it reads (A F E C X D U P R); anything else is skipped.
+    cdef int16_t minlen[256]
+    memset(minlen, 0xFF, sizeof(minlen))          # -1: no check
+    minlen[65] = 35; minlen[70] = 35; minlen[69] = 30; minlen[67] = 35; minlen[88] = 22
+    minlen[68] = 18; minlen[85] = 34; minlen[80] = 43; minlen[82] = 10
+    with nogil:
+        while pos + 2 <= n:
+            L = nb_be16(p + pos)
+            if L == 0:
+                err = 1; err_off = pos; break
+            if pos + 2 + L > n:
+                err = 2; err_off = pos; break
+            t = p[pos + 2]
+            need = minlen[t]
+            if L - 1 < need:
+                err = 3; err_off = pos; err_n = L - 1; err_need = need; break
+            # events: A/F/U (zero shares dropped) and X/D
+            if t == 65 or t == 70:
+                nev += nb_be32(p + pos + 22) != 0
+            elif t == 85:
+                nev += nb_be32(p + pos + 29) != 0
+            elif t == 88 or t == 68:
+                nev += 1
+            pos += 2 + L
     if err:
         from ._errors import FeedFormatError
         if err == 1:
@@ -354,41 +585,119 @@ def reference_events(buf):
             raise FeedFormatError("failed to fill whole buffer", err_off)
         raise FeedFormatError("ITCH '%s' message too short: %d bytes, need %d" % (
             chr(t), err_n, err_need), err_off)
-    kind_a = np.zeros(nev, np.uint8)
-    side_a = np.zeros(nev, np.uint8)
-    a_a = np.zeros(nev, np.uint64)
-    b_a = np.zeros(nev, np.uint64)
-    c_a = np.zeros(nev, np.uint64)
-    sym_a = np.zeros((nev, 8), np.uint8)
-    cdef uint8_t[::1] kind = kind_a
-    cdef uint8_t[::1] side = side_a
-    cdef uint64_t[::1] va = a_a
-    cdef uint64_t[::1] vb = b_a
-    cdef uint64_t[::1] vc = c_a
-    cdef uint8_t[:, ::1] sym = sym_a
+
+    dt = np.dtype(EVENT_DTYPE)
+    for fname, code in (("kind", "u1"), ("side", "u1"), ("order_id", "u8"), ("price", "i8"),
+                        ("quantity", "u8")):
+        if dt.fields[fname][0] != np.dtype(code):
+            raise RuntimeError("EVENT_DTYPE.%s is no longer %s: update _itch" % (fname, code))
+    events = np.zeros(nev, dt)
+    sym_a = np.zeros(nev, np.int32)
+    cdef uint8_t* out = NULL
+    cdef uint8_t[::1] raw
+    cdef int32_t[::1] sid = sym_a
+    if nev:
+        raw = events.view(np.uint8).reshape(-1)
+        out = &raw[0]
+    cdef int64_t rs = dt.itemsize
+    cdef int64_t o_kind = dt.fields["kind"][1], o_side = dt.fields["side"][1]
+    cdef int64_t o_oid = dt.fields["order_id"][1], o_price = dt.fields["price"][1]
+    cdef int64_t o_qty = dt.fields["quantity"][1]
+    cdef uint8_t k_add = SUBMIT_LIMIT, k_cancel = CANCEL, k_mod = MODIFY
+    cdef SymTable tb
+    cdef int32_t nsym = 0, sidv
+    cdef uint64_t key
+    cdef uint32_t q
     cdef int64_t k = 0
     cdef const uint8_t* m
-    pos = 0
-    with nogil:
-        while pos + 2 <= n and k < nev:
-            L = nb_be16(p + pos)
-            m = p + pos + 2
-            t = m[0]
-            if t == 65 or t == 70:
-                side[k] = 0 if m[19] == 66 else 1
-                vb[k] = nb_be32(m + 20)
-                va[k] = nb_be32(m + 32) // 100
-                memcpy(&sym[k, 0], m + 24, 8)
-                k += 1
-            elif t == 88 or t == 68:
-                kind[k] = 1
-                va[k] = nb_be64(m + 11)
-                k += 1
-            elif t == 85:
-                kind[k] = 2
-                va[k] = nb_be64(m + 11)
-                vc[k] = nb_be32(m + 27)
-                vb[k] = nb_be32(m + 31) // 100
-                k += 1
-            pos += 2 + L
-    return kind_a, side_a, a_a, b_a, c_a, sym_a.view("S8").reshape(-1)
+    cdef uint8_t* r
+    # order[i]: key of symbol id i; at most nev + 1 distinct
+    cdef uint64_t* order = <uint64_t*>calloc(nev + 2, sizeof(uint64_t))
+    memset(&tb, 0, sizeof(tb))
+    if order == NULL or _sym_grow(&tb) != 0:
+        free(order)
+        raise MemoryError()
+    sidv = 0
+    try:
+        with nogil:
+            pos = 0
+            while pos + 2 <= n and k < nev:
+                L = nb_be16(p + pos)
+                m = p + pos + 2
+                t = m[0]
+                pos += 2 + L
+                if t == 65 or t == 70:
+                    q = nb_be32(m + 20)
+                    if q == 0:
+                        continue
+                    r = out + k * rs
+                    r[o_kind] = k_add
+                    r[o_side] = 0 if m[19] == 66 else 1
+                    nb_st64(r + o_qty, q)
+                    nb_st64(r + o_price, nb_be32(m + 32) // 100)
+                    memcpy(&key, m + 24, 8)
+                    sidv = _sym_id(&tb, key, order, &nsym)
+                    if sidv < 0:
+                        break
+                    sid[k] = sidv
+                    k += 1
+                elif t == 88 or t == 68:
+                    r = out + k * rs
+                    r[o_kind] = k_cancel
+                    nb_st64(r + o_oid, nb_be64(m + 11))
+                    k += 1
+                elif t == 85:
+                    q = nb_be32(m + 27)
+                    if q == 0:
+                        continue
+                    r = out + k * rs
+                    r[o_kind] = k_mod
+                    nb_st64(r + o_oid, nb_be64(m + 11))
+                    nb_st64(r + o_qty, q)
+                    nb_st64(r + o_price, nb_be32(m + 31) // 100)
+                    k += 1
+        if sidv < 0:
+            raise MemoryError()
+        names = [b""]
+        for i in range(1, nsym + 1):
+            key = order[i]
+            names.append((<char*>&key)[:8])
+    finally:
+        free(order)
+        free(tb.keys)
+        free(tb.ids)
+    return events, sym_a, names
+
+
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from cpython.ref cimport Py_INCREF, PyObject
+
+
+def pair(list labels, const int32_t[::1] label_id, list items):
+    """``[(labels[label_id[i]], items[i]) for i in range(len(items))]`` in one C loop.
+
+    ``label_id`` must hold valid indices into ``labels`` (checked up front).
+    """
+    cdef Py_ssize_t i, n = len(items), nl = len(labels)
+    cdef int32_t j
+    if label_id.shape[0] != n:
+        raise ValueError("label_id must have one entry per item, got %d for %d"
+                         % (label_id.shape[0], n))
+    for i in range(n):
+        j = label_id[i]
+        if j < 0 or j >= nl:
+            raise ValueError("label_id[%d] must index labels (0..%d), got %d" % (i, nl - 1, j))
+    out = PyList_New(n)
+    cdef object t, lab, it
+    for i in range(n):
+        lab = labels[label_id[i]]
+        it = items[i]
+        t = PyTuple_New(2)
+        Py_INCREF(lab)
+        PyTuple_SET_ITEM(t, 0, lab)
+        Py_INCREF(it)
+        PyTuple_SET_ITEM(t, 1, it)
+        Py_INCREF(t)
+        PyList_SET_ITEM(out, i, t)
+    return out

@@ -72,9 +72,9 @@ def test_itch_book_fuzz(data):
 
 @FUZZ
 @given(mutated(RITCH))
-def test_reference_events_fuzz(data):
+def test_reference_event_array_fuzz(data):
     try:
-        _itch.reference_events(data)
+        _itch.reference_event_array(data)
     except FeedFormatError as e:
         _offset_ok(e, len(data))
 
@@ -102,7 +102,7 @@ def test_mdp3_fuzz(data, strict):
 @given(st.binary(max_size=400))
 def test_random_bytes(data):
     for fn in (lambda: read_itch(data), lambda: read_itch(data, lenient=True),
-               lambda: ItchBook(lenient=True).replay(data), lambda: _itch.reference_events(data),
+               lambda: ItchBook(lenient=True).replay(data), lambda: _itch.reference_event_array(data),
                lambda: list(iter_udp(data)) if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x0a\x0d\x0d\x0a") else None,
                lambda: decode_mdp3([data], SCHEMA, strict=False)):
         try:
