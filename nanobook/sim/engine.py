@@ -316,7 +316,8 @@ class Sim:
             bbo=core.bbo_array(), responses=core.responses_array(), multiplier=self.multiplier,
             record_interval=self.record_interval, n_events=len(md), decisions=n,
             rejected_by_risk=self.rejected_by_risk,
-            final=dict(position=core.position, cash=core.cash, fees=core.fees, volume=core.volume),
+            final=dict(position=core.position, cash=core.cash, fees=core.fees, volume=core.volume,
+                       end_ts=int(md["exch_ts"].max()) if len(md) else None),
         )
 
     # ------------------------------------------------------------ strategy view

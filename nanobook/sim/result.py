@@ -83,6 +83,8 @@ class SimResult:
     decisions: int
     rejected_by_risk: int
     final: dict = field(default_factory=dict)
+    # final: position, cash, fees, volume (exchange truth) and end_ts, the
+    # exchange time of the last market event
 
     @property
     def position(self) -> int:
@@ -150,9 +152,7 @@ class SimResult:
         sd = float(d.std(ddof=1)) if len(d) > 1 else math.nan
         sharpe = float(d.mean() / sd) if len(d) > 1 and sd > 0 else math.nan
         ann = math.sqrt(year_ns / self.record_interval) if self.record_interval else math.nan
-        end_ts = int(self.bbo["ts"][-1]) if len(self.bbo) else None
-        if len(self.records):
-            end_ts = max(end_ts or 0, int(self.records["ts"][-1]))
+        end_ts = self.final.get("end_ts")
         out = {
             "pnl": self.pnl,
             "fees": self.fees,
