@@ -17,9 +17,9 @@ cents) with pandas views in currency units (``.equity``, ``.returns``,
 * ``"integer"`` (default): the reference's exact integer-cent, whole-step rules;
 * ``"fractional"``: fractional shares, every target reached exactly, costs
   paid from cash (cvxportfolio's convention);
-* ``"cash_limited"``: fractional shares, sells first, then buys in column
-  order, each buy cut to the cash left including its commission (vectorbt's
-  ``call_seq='auto'`` convention).
+* ``"cash_limited"``: fractional shares, sells first, then buys from the
+  smallest order value, each buy cut to the cash left including its
+  commission (vectorbt's ``call_seq='auto'`` convention).
 """
 from __future__ import annotations
 
