@@ -64,10 +64,10 @@ class SeriesLatency:
             if a.dtype.kind == "f":
                 if not np.isfinite(a).all():
                     i = int(np.flatnonzero(~np.isfinite(a))[0])
-                    raise ValueError(f"{name} must be finite, got {a[i]!r} at index {i}")
+                    raise ValueError(f"{name} must be finite, got {float(a[i])} at index {i}")
                 if (a != np.round(a)).any():
                     i = int(np.flatnonzero(a != np.round(a))[0])
-                    raise ValueError(f"{name} must hold whole nanoseconds, got {a[i]!r} at index {i}")
+                    raise ValueError(f"{name} must hold whole nanoseconds, got {float(a[i])} at index {i}")
             elif a.dtype.kind not in "iu":
                 raise ValueError(f"{name} must be an integer array, got dtype {a.dtype}")
         t = t.astype(np.int64)

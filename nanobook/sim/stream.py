@@ -90,6 +90,12 @@ def validate_stream(md: np.ndarray) -> None:
     if (md["price"] <= 0).any():
         i = first(md["price"] <= 0)
         raise StreamError(f"md['price'] must be > 0, got {md['price'][i]} at row {i}")
+    both = (flags & _BOTH) == _BOTH
+    bad = both & (md["local_ts"] < md["exch_ts"])
+    if bad.any():
+        i = first(bad)
+        raise StreamError(f"md['local_ts'] must be >= exch_ts, got local_ts {md['local_ts'][i]} < "
+                          f"exch_ts {md['exch_ts'][i]} at row {i}")
     for name, flag in (("exch_ts", EXCH), ("local_ts", LOCAL)):
         idx = np.flatnonzero(flags & flag)
         ts = md[name][idx]
@@ -101,12 +107,6 @@ def validate_stream(md: np.ndarray) -> None:
                     f"md['{name}'] must be non-decreasing over {'EXCH' if flag == EXCH else 'LOCAL'} "
                     f"rows, got {ts[j]} at row {idx[j]} then {ts[j + 1]} at row {idx[j + 1]} "
                     f"(nanobook.sim.order_events reorders a stream)")
-    both = (flags & _BOTH) == _BOTH
-    bad = both & (md["local_ts"] < md["exch_ts"])
-    if bad.any():
-        i = first(bad)
-        raise StreamError(f"md['local_ts'] must be >= exch_ts, got local_ts {md['local_ts'][i]} < "
-                          f"exch_ts {md['exch_ts'][i]} at row {i}")
 
 
 def order_events(md: np.ndarray) -> np.ndarray:
