@@ -1,12 +1,21 @@
-"""Benchmark ``backtest_weights`` against the reference nanobook 0.19.2.
+"""Benchmark ``backtest_weights`` against the reference nanobook 0.19.2 and vectorbt.
 
 Every measurement runs in its own subprocess (so peak memory is per run):
 ours with this interpreter, the reference with ``--ref-python`` (default
 ``/work/refvenv/bin/python``, a virtualenv where nanobook 0.19.2 is installed;
-it is run from a temporary directory so it imports the installed package).
-Inputs are generated once, saved to an ``.npz`` and loaded by both sides;
-every row also checks that both produced the same final equity (the
-arithmetic is exact, so they must agree to the cent).
+it is run from a temporary directory so it imports the installed package),
+vectorbt with ``--vbt-python`` (default ``/work/peervenv/bin/python``, a
+virtualenv with ``pip install vectorbt``; ``--vbt-python ''`` skips it).
+Inputs are generated once, saved to an ``.npz`` and loaded by every side;
+every row also checks that ours produced the reference's final equity to the
+cent (the arithmetic is exact), and that our ``convention="cash_limited"``
+ends within 1e-9 of vectorbt's.
+
+vectorbt runs ``Portfolio.from_orders(close, size=w, size_type="targetpercent",
+group_by=True, cash_sharing=True, call_seq="auto", fees=...)`` and the timed
+call includes ``.value()`` (the equity curve, which ours returns too); its
+numba functions are compiled in a warm-up call on a small slice first, so the
+time is the simulation, not the JIT.
 
 Cases (daily rebalance unless noted):
 
@@ -18,7 +27,8 @@ Cases (daily rebalance unless noted):
   about 20 s and 3 GB).
 
 Our input styles: ``ndarray`` (float currency), ``DataFrame`` and ``lists``
-(the reference's tuples and ``BarPrices``). Times are the ``backtest_weights``
+(the reference's tuples and ``BarPrices``), all in the default integer
+convention, and ``cash_limited`` (ndarray input, vectorbt's convention). Times are the ``backtest_weights``
 call; "build" is the time to build the list inputs (reference only needs them).
 
 Usage::
@@ -83,6 +93,31 @@ def worker(side: str, path: str, style: str, repeat: int) -> dict:
     d = np.load(path)
     cents, w, syms = d["cents"], d["w"], [str(s) for s in d["syms"]]
     base_rss = _maxrss_mb()
+    if side == "vbt":
+        import pandas as pd
+        import vectorbt as vbt
+
+        prices = cents / 100.0
+        idx = pd.RangeIndex(len(w))
+
+        def call(wv, pv):
+            pf = vbt.Portfolio.from_orders(
+                pd.DataFrame(pv, index=idx[: len(pv)], columns=syms[: pv.shape[1]]),
+                size=pd.DataFrame(wv, index=idx[: len(wv)], columns=syms[: wv.shape[1]]),
+                size_type="targetpercent", group_by=True, cash_sharing=True, call_seq="auto",
+                fees=COST_BPS / 10000.0, init_cash=CASH_CENTS / 100.0, freq="1D")
+            return pf.value().to_numpy()
+
+        call(w[:20, :5] / w[:20, :5].sum(axis=1, keepdims=True), prices[:20, :5])  # numba compile / cache load
+        times, cpus = [], []
+        for _ in range(repeat):
+            t0, c0 = time.perf_counter(), time.process_time()
+            eq = call(w, prices)
+            times.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
+        input_mb = (cents.nbytes + w.nbytes) / 2**20
+        return {"build": 0.0, "run": min(times), "cpu": min(cpus), "final": float(eq[-1]) * 100.0,
+                "rss_mb": _maxrss_mb(), "base_rss_mb": base_rss, "input_mb": input_mb}
     if side == "ref":
         import nanobook as nb
 
@@ -119,6 +154,9 @@ def worker(side: str, path: str, style: str, repeat: int) -> dict:
             else:
                 args = (w, prices, CASH_CENTS / 100.0, CostModel(COST_BPS), FillPolicy.SignalBarClose)
         kw = {} if style != "ndarray" else {"symbols": syms}
+        if style == "cash_limited":  # ndarray input, vectorbt's convention
+            args = (w, cents / 100.0, CASH_CENTS / 100.0, CostModel(COST_BPS), FillPolicy.SignalBarClose)
+            kw = {"symbols": syms, "convention": "cash_limited"}
         times, cpus = [], []
         for _ in range(repeat):
             t0, c0 = time.perf_counter(), time.process_time()
@@ -126,6 +164,9 @@ def worker(side: str, path: str, style: str, repeat: int) -> dict:
             times.append(time.perf_counter() - t0)
             cpus.append(time.process_time() - c0)
         final = r["equity_curve"][-1]
+    if isinstance(final, float):
+        return {"build": build, "run": min(times), "cpu": min(cpus), "final": final, "rss_mb": _maxrss_mb(),
+                "base_rss_mb": base_rss, "input_mb": (cents.nbytes + w.nbytes) / 2**20}
     input_mb = (cents.nbytes + w.nbytes) / 2**20
     return {"build": build, "run": min(times), "cpu": min(cpus), "final": int(final), "rss_mb": _maxrss_mb(),
             "base_rss_mb": base_rss, "input_mb": input_mb}
@@ -133,7 +174,7 @@ def worker(side: str, path: str, style: str, repeat: int) -> dict:
 
 def spawn(python: str, side: str, path: str, style: str, repeat: int, cwd: str | None) -> dict:
     env = dict(os.environ)
-    if side == "ref":
+    if side in ("ref", "vbt"):
         env.pop("PYTHONPATH", None)
     cmd = [python, os.path.abspath(__file__), "--worker", side, "--path", path, "--style", style,
            "--repeat", str(repeat)]
@@ -145,12 +186,13 @@ def spawn(python: str, side: str, path: str, style: str, repeat: int, cwd: str |
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--worker", choices=["ours", "ref"])
+    ap.add_argument("--worker", choices=["ours", "ref", "vbt"])
     ap.add_argument("--path")
     ap.add_argument("--style", default="ndarray")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--large", action="store_true", help="also run 2000 x 5040")
     ap.add_argument("--ref-python", default="/work/refvenv/bin/python")
+    ap.add_argument("--vbt-python", default="/work/peervenv/bin/python")
     ap.add_argument("--cases", default="momentum,random,synth-500")
     args = ap.parse_args()
     if args.worker:
@@ -159,9 +201,9 @@ def main() -> int:
     cases = args.cases.split(",") + (["synth-2000"] if args.large else [])
     repo = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
     print(f"backtest_weights, daily SignalBarClose, {COST_BPS:g} bps; best of {args.repeat}; "
-          f"reference = nanobook 0.19.2 ({args.ref_python})")
+          f"reference = nanobook 0.19.2 ({args.ref_python}); vectorbt from {args.vbt_python or '(skipped)'}")
     hdr = (f"{'case':<11} {'T x N':>11} {'impl/input':<18} {'wall s':>8} {'cpu s':>8} {'ratio':>7} {'build s':>8} "
-           f"{'peak MB':>8} {'input MB':>8}  same")
+           f"{'peak MB':>8} {'input MB':>8} {'vs vbt':>7}  same")
     print(hdr)
     print("-" * len(hdr))
     with tempfile.TemporaryDirectory() as tmp:
@@ -174,15 +216,29 @@ def main() -> int:
             print(f"{case:<11} {shape:>11} {'0.19.2 / lists':<18} {ref['run']:8.3f} {ref['cpu']:8.3f} {1.0:7.3f} "
                   f"{ref['build']:8.3f} "
                   f"{ref['rss_mb']:8.0f} {ref['input_mb']:8.1f}")
-            for style in ("ndarray", "DataFrame", "lists"):
+            vb = spawn(args.vbt_python, "vbt", path, "vbt", rep, cwd=tmp) if args.vbt_python else None
+            if vb is not None:
+                print(f"{'':<11} {'':>11} {'vectorbt':<18} {vb['run']:8.3f} {vb['cpu']:8.3f} "
+                      f"{vb['cpu'] / ref['cpu']:7.3f} {vb['build']:8.3f} {vb['rss_mb']:8.0f} {vb['input_mb']:8.1f}")
+            for style in ("ndarray", "DataFrame", "lists", "cash_limited"):
                 o = spawn(sys.executable, "ours", path, style, rep, cwd=repo)
-                same = "yes" if o["final"] == ref["final"] else f"NO ({o['final']} vs {ref['final']})"
+                if style == "cash_limited":
+                    if vb is None:
+                        same = ""
+                    else:
+                        rel = abs(o["final"] - vb["final"]) / abs(vb["final"])
+                        same = f"vbt rel {rel:.1e}" + ("" if rel <= 1e-9 else " NO")
+                else:
+                    same = "yes" if o["final"] == ref["final"] else f"NO ({o['final']} vs {ref['final']})"
+                vs = f"{o['cpu'] / vb['cpu']:7.3f}" if vb is not None else f"{'-':>7}"
                 print(f"{'':<11} {'':>11} {'ours / ' + style:<18} {o['run']:8.3f} {o['cpu']:8.3f} "
                       f"{o['cpu'] / ref['cpu']:7.3f} "
-                      f"{o['build']:8.3f} {o['rss_mb']:8.0f} {o['input_mb']:8.1f}  {same}")
+                      f"{o['build']:8.3f} {o['rss_mb']:8.0f} {o['input_mb']:8.1f} {vs}  {same}")
             sys.stdout.flush()
-    print("ratio = our CPU time / the reference's CPU time for the call (lower is better; CPU time because the")
-    print("machine is shared, wall times are shown too); peak MB = the process's max RSS")
+    print("ratio = CPU time / the reference's CPU time for the call (lower is better; CPU time because the")
+    print("machine is shared, wall times are shown too); vs vbt = our CPU time / vectorbt's;")
+    print("peak MB = the process's max RSS; same = ours ends at the reference's equity to the cent")
+    print("(cash_limited: relative difference of the final equity from vectorbt's)")
     return 0
 
 
