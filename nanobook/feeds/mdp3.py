@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from . import _mdp3
 from ._errors import FeedError, FeedFormatError, SequenceGapError
 from ._pcap import iter_udp
 from .sbe import SbeBlock, SbeSchema
@@ -30,6 +31,14 @@ MDP3_MESSAGE_DTYPE = np.dtype([
     ("schema_id", "u2"), ("version", "u2"), ("sending_time", "u8"), ("block_length", "u2"),
     ("msg_size", "u2"), ("offset", "u8"),
 ], align=True)
+
+def _check_message_layout() -> None:
+    got = {k: MDP3_MESSAGE_DTYPE.fields[k][1] for k in MDP3_MESSAGE_DTYPE.names}
+    if got != _mdp3.MESSAGE_LAYOUT or MDP3_MESSAGE_DTYPE.itemsize != _mdp3.MESSAGE_ITEMSIZE:
+        raise ImportError(f"MDP3_MESSAGE_DTYPE layout {got} differs from the C walk's")
+
+
+_check_message_layout()
 
 _PKT = struct.Struct("<IQ")
 _HDR = struct.Struct("<HHHHH")  # msg size + SBE header
@@ -208,6 +217,92 @@ def decode_mdp3(
         raise ValueError(f"on_gap must be 'record' or 'raise', got {on_gap!r}")
     if not isinstance(arbitrate, bool):
         raise TypeError(f"arbitrate must be a bool, got {arbitrate!r}")
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict must be a bool, got {strict!r}")
+    if isinstance(source, (str, os.PathLike)):
+        source = Path(source).read_bytes()
+        if source[:2] == b"\x1f\x8b":
+            import gzip
+
+            source = gzip.decompress(source)
+    elif not isinstance(source, (bytes, bytearray, memoryview)):
+        if isinstance(source, (Sequence, Iterable)) and not isinstance(source, (str, dict)):
+            source = list(source)   # both paths may need to read it
+        else:
+            raise TypeError(f"source must be a pcap path, pcap bytes or a sequence of packets, "
+                            f"got {type(source).__name__}")
+    m = _decode_c(source, schema, arbitrate, on_gap == "raise", strict)
+    if m is None:  # malformed input (or a layout the C walk does not take): exact errors here
+        m = _decode_py(source, schema, arbitrate, on_gap, strict)
+    return m
+
+
+def _packet_table(source):
+    """(buffer, payload offsets, lengths, offset bases, flow index, feed names) or None."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        ix = _mdp3.udp_index(source)
+        if ix is None:
+            return None
+        off, ln, key = ix
+        uniq, flow = np.unique(key, return_inverse=True)
+        names = ["%d.%d.%d.%d:%d" % (k >> 40 & 255, k >> 32 & 255, k >> 24 & 255, k >> 16 & 255,
+                                     k & 0xFFFF) for k in uniq.tolist()]
+        return source, off, ln, off, flow.astype(np.int32).ravel(), names
+    payloads, flows, ids = [], [], {}
+    for item in source:
+        if isinstance(item, (bytes, bytearray, memoryview)):
+            payloads.append(bytes(item))
+            flows.append(ids.setdefault("", len(ids)))
+        elif isinstance(item, tuple) and len(item) == 2 and isinstance(
+                item[0], (bytes, bytearray, memoryview)):
+            payloads.append(bytes(item[0]))
+            flows.append(ids.setdefault(str(item[1]), len(ids)))
+        else:
+            return None    # the Python path raises the TypeError at the right place
+    ln = np.fromiter(map(len, payloads), np.int64, len(payloads))
+    off = np.zeros(len(payloads), np.int64)
+    np.cumsum(ln[:-1], out=off[1:])
+    names = sorted(ids, key=ids.get)
+    return (b"".join(payloads), off, ln, np.zeros(len(payloads), np.int64),
+            np.asarray(flows, np.int32), names)
+
+
+def _decode_c(source, schema: SbeSchema, arbitrate: bool, gap_raises: bool, strict: bool):
+    """The C walk; None if the input is malformed, a gap must raise, or the
+    schema has a layout the walk does not take."""
+    tables = schema._walk_tables()
+    if not tables.ok or schema.header_size != 8:
+        return None
+    pt = _packet_table(source)
+    if pt is None:
+        return None
+    buf, off, ln, base, flow, names = pt
+    res = _mdp3.walk(tables, buf, off, ln, base, flow, len(names), schema.header_size,
+                     arbitrate, gap_raises, strict)
+    if res is None:
+        return None
+    raw, outs, npk, duplicates, gaps, feed_of_flow = res
+    marr = raw.view(MDP3_MESSAGE_DTYPE)
+    feeds = [None] * int((feed_of_flow >= 0).sum())
+    for fi, fid in enumerate(feed_of_flow.tolist()):
+        if fid >= 0:
+            feeds[fid] = names[fi]
+    versions = marr["version"]
+    roots, groups = {}, {}
+    # first-appearance order, as the Python path builds them
+    order = sorted(outs, key=lambda sl: (int(outs[sl]["msg"][0]), sl))
+    for sl in order:
+        key = tables.keys[sl]
+        arr = _apply_nulls(tables.blocks[sl], outs[sl], versions[outs[sl]["msg"]], copy=False)
+        if len(key) == 1:
+            roots[key[0]] = arr
+        else:
+            groups[key] = arr
+    return Mdp3Messages(schema, marr, roots, groups, feeds, npk, duplicates, gaps)
+
+
+def _decode_py(source, schema: SbeSchema, arbitrate: bool, on_gap: str, strict: bool) -> Mdp3Messages:
+    """Reference path, message by message in Python: words every error."""
     hsz = schema.header_size
     feeds: dict[str, int] = {}
     msgs: list[tuple] = []
@@ -306,9 +401,9 @@ def _append(bufs, key, block: SbeBlock, k: int, e: int, payload: bytes, start: i
         buf += bytes(width - blen)
 
 
-def _apply_nulls(block: SbeBlock, arr: np.ndarray, versions) -> np.ndarray:
+def _apply_nulls(block: SbeBlock, arr: np.ndarray, versions, copy: bool = True) -> np.ndarray:
     """Split the (entry, length) word; null the fields a row does not carry."""
-    raw = arr.copy()
+    raw = arr.copy() if copy else arr
     word = raw["entry"].copy()
     lens = (word >> 16).astype(np.int64)
     dt = block.dtype

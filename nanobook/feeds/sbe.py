@@ -284,6 +284,15 @@ class SbeSchema:
         block.dtype = np.dtype({"names": names, "formats": formats, "offsets": offsets,
                                 "itemsize": size})
 
+    def _walk_tables(self):
+        """The layouts compiled for the C packet walk (built once, cached)."""
+        t = self.__dict__.get("_tables")
+        if t is None:
+            from ._mdp3 import Tables
+
+            t = self.__dict__["_tables"] = Tables(self)
+        return t
+
     def message(self, template_id: int) -> SbeMessage:
         """Layout of ``template_id``; raises FeedError if the schema lacks it."""
         try:

@@ -36,3 +36,17 @@ def ritch_raw() -> bytes:
 @pytest.fixture(scope="session")
 def ritch_fixed(ritch_raw) -> bytes:
     return fix_lengths(ritch_raw)
+
+
+def assert_same_mdp3(a, b) -> None:
+    """Two Mdp3Messages hold the same messages, blocks, feeds and arbitration counts."""
+    import numpy as np
+
+    assert a.messages.dtype == b.messages.dtype and np.array_equal(a.messages, b.messages)
+    assert list(a.roots) == list(b.roots) and list(a.groups) == list(b.groups)
+    for d1, d2 in ((a.roots, b.roots), (a.groups, b.groups)):
+        for k in d1:
+            assert d1[k].dtype == d2[k].dtype, k
+            for f in d1[k].dtype.names:   # field by field: padding bytes carry nothing
+                assert np.array_equal(d1[k][f], d2[k][f]), (k, f)
+    assert (a.feeds, a.packets, a.duplicates, a.gaps) == (b.feeds, b.packets, b.duplicates, b.gaps)

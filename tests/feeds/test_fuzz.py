@@ -14,12 +14,38 @@ from nanobook.feeds.mdp3 import decode_mdp3
 from nanobook.feeds.sbe import SbeSchema
 from nanobook.feeds._pcap import iter_udp
 
-from .conftest import DATA, fix_lengths
+from .conftest import DATA, assert_same_mdp3, fix_lengths
 
 RITCH = fix_lengths(gzip.decompress((DATA / "itch" / "ex20101224.TEST_ITCH_50.gz").read_bytes()))[:6000]
 ITCH_PCAP = (DATA / "itch" / "Nasdaq.Multiple.Packets.pcap").read_bytes()
 CME_PCAP = (DATA / "cme" / "v1.8.MdIncrementalRefreshVolume.pcap").read_bytes()[:8000]
 SCHEMA = SbeSchema(DATA / "cme" / "FixBinary_v9_real-logic.xml.gz")
+
+
+def _pcapng_head(raw: bytes, limit: int) -> bytes:
+    """The whole pcapng blocks within the first ``limit`` bytes."""
+    pos = 0
+    while pos + 8 <= len(raw):
+        blen = int.from_bytes(raw[pos + 4 : pos + 8], "little")
+        if pos + blen > limit:
+            break
+        pos += blen
+    return raw[:pos]
+
+
+def _pcap_head(raw: bytes, limit: int) -> bytes:
+    """The global header and the whole records within the first ``limit`` bytes."""
+    pos = 24
+    while pos + 16 <= len(raw):
+        nxt = pos + 16 + int.from_bytes(raw[pos + 8 : pos + 12], "little")
+        if nxt > limit:
+            break
+        pos = nxt
+    return raw[:pos]
+
+
+CME_PCAP_WHOLE = _pcap_head((DATA / "cme" / "v1.8.MdIncrementalRefreshVolume.pcap").read_bytes(), 8000)
+CME_PCAPNG = _pcapng_head(gzip.decompress((DATA / "cme" / "v1.6.Cme.Mdp3.Sbe.v6.1.pcap.gz").read_bytes()), 9000)
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -119,3 +145,29 @@ def test_pcap_headers_fuzz(magic, tail):
         list(iter_udp(magic + tail))
     except FeedFormatError as e:
         _offset_ok(e, len(tail) + 4)
+
+
+@FUZZ
+@given(st.one_of(mutated(CME_PCAP_WHOLE), mutated(CME_PCAPNG)), st.booleans(), st.booleans(), st.booleans())
+def test_mdp3_c_walk_agrees_with_python_on_mutated_captures(data, arbitrate, gap_raises, strict):
+    # the C walk either declines (the Python path then words the error) or gives
+    # exactly what the Python path gives
+    from nanobook.feeds import mdp3
+    from nanobook.feeds._mdp3 import udp_index
+
+    ix = udp_index(data)
+    if ix is None:
+        with pytest.raises(FeedFormatError):
+            list(iter_udp(data))
+    else:
+        ref = list(iter_udp(data))
+        assert ix[0].tolist() == [u.offset for u in ref]
+        assert [data[o : o + n] for o, n in zip(*ix[:2])] == [u.payload for u in ref]
+    c = mdp3._decode_c(data, SCHEMA, arbitrate, gap_raises, strict)
+    try:
+        py = mdp3._decode_py(data, SCHEMA, arbitrate, "raise" if gap_raises else "record", strict)
+    except FeedError:
+        assert c is None
+        return
+    assert c is not None
+    assert_same_mdp3(c, py)
