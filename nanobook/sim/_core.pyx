@@ -205,39 +205,66 @@ cdef inline int64_t side_get(const Side* s, int64_t price) noexcept nogil:
     return 0
 
 cdef int64_t side_set(Side* s, int64_t price, int64_t q) noexcept nogil:
-    """Set the level total (q <= 0 removes it); returns the old total, or -1 on OOM."""
+    """Set the level total (q <= 0 empties it); returns the old total, or -1 on OOM.
+
+    An emptied level keeps its slot (quantity 0, a tombstone) unless it is
+    the best, so that a deep level that comes and goes costs a binary search
+    and no memmove; trailing tombstones are dropped so the last slot is
+    always the best live level."""
     cdef int64_t k = s.sign * price
     cdef int64_t i = side_pos(s, k)
     cdef int64_t old, cap
     cdef int64_t* a
+    if q < 0:
+        q = 0
     if i < s.n and s.key[i] == k:
         old = s.qty[i]
-        if q > 0:
-            s.qty[i] = q
-        else:
-            memmove(&s.key[i], &s.key[i + 1], (s.n - i - 1) * sizeof(int64_t))
-            memmove(&s.qty[i], &s.qty[i + 1], (s.n - i - 1) * sizeof(int64_t))
-            s.n -= 1
+        s.qty[i] = q
+        if q == 0 and i == s.n - 1:
+            while s.n > 0 and s.qty[s.n - 1] == 0:
+                s.n -= 1
         return old
-    if q <= 0:
+    if q == 0:
         return 0
     if s.n == s.cap:
-        cap = 2 * s.cap
-        a = <int64_t*>realloc(s.key, cap * sizeof(int64_t))
-        if a == NULL:
-            return -1
-        s.key = a
-        a = <int64_t*>realloc(s.qty, cap * sizeof(int64_t))
-        if a == NULL:
-            return -1
-        s.qty = a
-        s.cap = cap
+        if s.n >= 1024 and side_tombs(s) * 4 > s.n:
+            side_compact(s)
+            i = side_pos(s, k)
+        else:
+            cap = 2 * s.cap
+            a = <int64_t*>realloc(s.key, cap * sizeof(int64_t))
+            if a == NULL:
+                return -1
+            s.key = a
+            a = <int64_t*>realloc(s.qty, cap * sizeof(int64_t))
+            if a == NULL:
+                return -1
+            s.qty = a
+            s.cap = cap
     memmove(&s.key[i + 1], &s.key[i], (s.n - i) * sizeof(int64_t))
     memmove(&s.qty[i + 1], &s.qty[i], (s.n - i) * sizeof(int64_t))
     s.key[i] = k
     s.qty[i] = q
     s.n += 1
     return 0
+
+cdef void side_compact(Side* s) noexcept nogil:
+    """Drop the tombstones (called when the array is full and a quarter or
+    more of it is empty levels)."""
+    cdef int64_t i, j = 0
+    for i in range(s.n):
+        if s.qty[i] != 0:
+            s.key[j] = s.key[i]
+            s.qty[j] = s.qty[i]
+            j += 1
+    s.n = j
+
+cdef int64_t side_tombs(const Side* s) noexcept nogil:
+    cdef int64_t i, z = 0
+    for i in range(s.n):
+        if s.qty[i] == 0:
+            z += 1
+    return z
 
 cdef inline int64_t side_best(const Side* s) noexcept nogil:
     """Best price, or 0 when the side is empty."""
@@ -337,7 +364,7 @@ cdef class SimCore:
     cdef int64_t next_record, next_timer, x_bid, x_ask, l_bid, l_ask, last_mid2
     cdef public int64_t cur_row, cur_resp
     cdef public int64_t n_exch_done, n_local_done
-    cdef bint started, oom
+    cdef bint started, oom, book_dirty
 
     def __cinit__(self):
         side_init(&self.xb[0], -1)
@@ -675,6 +702,9 @@ cdef class SimCore:
         cdef int64_t i = opp.n - 1, px, q
         while o.leaves > 0 and i >= 0:
             px = opp.sign * opp.key[i]
+            if opp.qty[i] == 0:
+                i -= 1
+                continue
             if limit != 0 and ((o.side == 0 and px > limit) or (o.side == 1 and px < limit)):
                 break
             q = opp.qty[i] if opp.qty[i] < o.leaves else o.leaves
@@ -826,6 +856,14 @@ cdef class SimCore:
         while True:
             if self.oom:
                 return -1
+            if self.book_dirty and (self.il >= self.nl or self.m_local[self.li[self.il]] > self.now):
+                # every local row of this timestamp is applied: one decision per update
+                self.book_dirty = False
+                lb0 = side_best(&self.lb[0])
+                la0 = side_best(&self.lb[1])
+                if self.want_depth or lb0 != self.l_bid or la0 != self.l_ask:
+                    self.l_bid, self.l_ask = lb0, la0
+                    return D_BOOK
             te = self.m_exch[self.xi[self.ix]] if self.ix < self.nx else INT64_MAX
             tr = (<Req*>self.reqs.data)[self.rq_head].t if self.rq_head < self.reqs.n else INT64_MAX
             tp = (<Resp*>self.resps.data)[self.rs_head].t if self.rs_head < self.resps.n else INT64_MAX
@@ -879,13 +917,9 @@ cdef class SimCore:
                     if self.want_trade:
                         return D_TRADE
                 else:
-                    lb0 = side_best(&self.lb[0])
-                    la0 = side_best(&self.lb[1])
                     self.local_row(k)
-                    if self.want_depth:
-                        return D_BOOK
-                    if self.want_book and (lb0 != side_best(&self.lb[0]) or la0 != side_best(&self.lb[1])):
-                        return D_BOOK
+                    if self.want_book:
+                        self.book_dirty = True
             else:
                 self.next_timer += self.timer_interval
                 if self.want_timer:
@@ -918,10 +952,11 @@ cdef class SimCore:
             j = 0
             i = sd.n - 1
             while i >= 0 and j < n:
-                v[2 * s, j] = sd.sign * sd.key[i]
-                v[2 * s + 1, j] = sd.qty[i]
+                if sd.qty[i] != 0:
+                    v[2 * s, j] = sd.sign * sd.key[i]
+                    v[2 * s + 1, j] = sd.qty[i]
+                    j += 1
                 i -= 1
-                j += 1
         return out
 
     def exch_level(self, int64_t side, int64_t price):
