@@ -510,3 +510,201 @@ def to_cents_2d(const double[:, ::1] x, double scale=100.0):
                 else:
                     out[i, j] = f2i(c_round(v * scale))
     return out_np
+
+
+cdef struct BuyKey:
+    double ov
+    int32_t pos
+    int32_t col
+
+
+cdef int cmp_buys(const void* a, const void* b) noexcept nogil:
+    # ascending order value, stable (position in the candidate list)
+    cdef const BuyKey* x = <const BuyKey*>a
+    cdef const BuyKey* y = <const BuyKey*>b
+    if x.ov < y.ov:
+        return -1
+    if x.ov > y.ov:
+        return 1
+    return -1 if x.pos < y.pos else (1 if x.pos > y.pos else 0)
+
+
+def run_float(
+    const double[:, ::1] W,
+    const int32_t[::1] order,
+    const uint8_t[::1] active,
+    const int64_t[:, ::1] close,
+    const int64_t[:, ::1] fill,
+    const uint8_t[::1] has_fill,
+    double cash0,
+    double commission_bps,
+    double slippage_bps,
+    double min_commission,
+    bint cash_limited,
+):
+    """The float conventions (``nanobook.portfolio.conventions``) in C.
+
+    Same rules and, up to summation order, the same arithmetic as the
+    Python version there (which stays as the fallback and the test oracle).
+    ``order`` lists the weights' columns in their given order. Returns
+    ``(equity[T+1], returns[T], holdings[T, N] (NaN = not held),
+    skipped[T], final_cash, error)`` like :func:`run_dense`.
+    """
+    cdef Py_ssize_t T = W.shape[0]
+    cdef Py_ssize_t N = W.shape[1]
+    cdef Py_ssize_t n_order = order.shape[0]
+    cdef Py_ssize_t t, j, kk
+    cdef double c = commission_bps / 10000.0
+    cdef double s = slippage_bps / 10000.0
+    cdef double mc = min_commission
+    cdef double cash = cash0, prev = cash0, E, p, w, tgt, u, pe, val, fee, need, q, v, tot_val, tot_fee
+    cdef int err_phase = -1
+    cdef Py_ssize_t err_t = 0, err_j = 0
+    cdef int nb
+
+    equity_np = np.empty(T + 1, dtype=np.float64)
+    returns_np = np.empty(T, dtype=np.float64)
+    hold_np = np.full((T, N), np.nan, dtype=np.float64)
+    skipped_np = np.zeros(T, dtype=np.uint8)
+    cdef double[::1] equity = equity_np
+    cdef double[::1] rets = returns_np
+    cdef double[:, ::1] hold = hold_np
+    cdef uint8_t[::1] skipped = skipped_np
+
+    cdef double* h = <double*>malloc(N * sizeof(double) + 8)
+    cdef double* uu = <double*>malloc(N * sizeof(double) + 8)
+    cdef double* mv = <double*>malloc(N * sizeof(double) + 8)
+    cdef uint8_t* in_order = <uint8_t*>malloc(N + 8)
+    cdef BuyKey* buys = <BuyKey*>malloc((N + 1) * sizeof(BuyKey))
+    if h == NULL or uu == NULL or mv == NULL or in_order == NULL or buys == NULL:
+        free(h); free(uu); free(mv); free(in_order); free(buys)
+        raise MemoryError()
+    for j in range(N):
+        h[j] = 0.0
+        in_order[j] = 0
+    for kk in range(n_order):
+        in_order[order[kk]] = 1
+    equity[0] = cash0
+
+    with nogil:
+        for t in range(T):
+            if has_fill[t] and active[t]:
+                for j in range(N):
+                    if h[j] != 0.0 and fill[t, j] <= 0:
+                        err_phase = 0
+                        err_t = t
+                        err_j = j
+                        break
+                if err_phase >= 0:
+                    break
+                E = cash
+                for j in range(N):
+                    if h[j] != 0.0 and fill[t, j] > 0:
+                        E += h[j] * <double>fill[t, j]
+                if E > 0.0:
+                    tot_val = 0.0
+                    tot_fee = 0.0
+                    for j in range(N):
+                        uu[j] = 0.0
+                        p = <double>fill[t, j]
+                        if p <= 0.0:
+                            continue
+                        w = W[t, j]
+                        tgt = 0.0 if isnan(w) else w * E / p
+                        u = tgt - h[j]
+                        uu[j] = u
+                        if u == 0.0:
+                            continue
+                        if cash_limited:
+                            if u < 0.0:  # sells first, all of them
+                                pe = p * (1.0 - s)
+                                val = u * pe
+                                fee = fabs(val) * c
+                                if fee < mc:
+                                    fee = mc
+                                tot_val += val
+                                tot_fee += fee
+                                h[j] += u  # as vectorbt: position + size
+                        else:
+                            pe = p * (1.0 + s) if u > 0.0 else p * (1.0 - s)
+                            val = u * pe
+                            fee = fabs(val) * c
+                            if fee < mc:
+                                fee = mc
+                            tot_val += val
+                            tot_fee += fee
+                            h[j] = tgt
+                    cash -= tot_val + tot_fee
+                    if cash_limited:
+                        # buys by ascending order value w * E - h * p, stable in
+                        # the weights' column order (then any other column)
+                        nb = 0
+                        for kk in range(n_order + N):
+                            if kk < n_order:
+                                j = order[kk]
+                            else:
+                                j = kk - n_order
+                                if in_order[j]:
+                                    continue
+                            if uu[j] > 0.0:
+                                w = W[t, j]
+                                p = <double>fill[t, j]
+                                buys[nb].ov = (0.0 if isnan(w) else w * E) - h[j] * p
+                                buys[nb].pos = nb
+                                buys[nb].col = <int32_t>j
+                                nb += 1
+                        if nb > 1:
+                            qsort(buys, nb, sizeof(BuyKey), cmp_buys)
+                        for kk in range(nb):
+                            j = buys[kk].col
+                            pe = <double>fill[t, j] * (1.0 + s)
+                            val = uu[j] * pe
+                            fee = fabs(val) * c
+                            if fee < mc:
+                                fee = mc
+                            need = val + fee
+                            if need <= cash:
+                                cash -= need
+                                h[j] += uu[j]
+                            else:
+                                # largest affordable fraction, commission included
+                                q = (cash if cash > 0.0 else 0.0) / (pe * (1.0 + c)) if pe > 0.0 else 0.0
+                                if q > 0.0 and q * pe * c < mc:
+                                    q = cash - mc
+                                    q = (q if q > 0.0 else 0.0) / pe
+                                if q > 0.0:
+                                    v = q * pe
+                                    fee = v * c
+                                    if fee < mc:
+                                        fee = mc
+                                    cash -= v + fee
+                                    h[j] += q
+                                break
+            elif not has_fill[t]:
+                skipped[t] = 1
+
+            for j in range(N):
+                if h[j] != 0.0 and close[t, j] <= 0:
+                    err_phase = 1
+                    err_t = t
+                    err_j = j
+                    break
+            if err_phase >= 0:
+                break
+            E = cash
+            for j in range(N):
+                if h[j] != 0.0:
+                    mv[j] = h[j] * <double>close[t, j]
+                    E += mv[j]
+            rets[t] = (E - prev) / prev if prev > 0.0 else 0.0
+            equity[t + 1] = E
+            prev = E
+            if E != 0.0:
+                for j in range(N):
+                    if h[j] != 0.0:
+                        hold[t, j] = mv[j] / E
+
+    final_cash = cash
+    free(h); free(uu); free(mv); free(in_order); free(buys)
+    err = None if err_phase < 0 else (err_phase, err_t, err_j)
+    return equity_np, returns_np, hold_np, skipped_np, final_cash, err

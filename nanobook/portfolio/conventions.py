@@ -36,7 +36,36 @@ from .result import DenseData, lazy
 __all__ = ["run_float"]
 
 
-def run_float(d: Any, cash0: int, cm: CostModel, convention: str) -> tuple[dict[str, Any], DenseData]:
+def run_float(d: Any, cash0: int, cm: CostModel, convention: str,
+              use_kernel: bool = True) -> tuple[dict[str, Any], DenseData]:
+    """Run a float convention on dense inputs: the compiled kernel when
+    available, else (or with ``use_kernel=False``) the numpy loop below, which
+    is the kernel's test oracle."""
+    from .engine import _kernel
+
+    if use_kernel and _kernel is not None and hasattr(_kernel, "run_float"):
+        order = np.ascontiguousarray(d.order[0, : d.order_len[0]], dtype=np.int32)
+        equity, rets, hold, skipped, final_cash, err = _kernel.run_float(
+            d.W, order, d.active, d.close, d.fill, d.has_fill, float(cash0),
+            cm.commission_bps, cm.slippage_bps, float(cm.min_commission), convention == "cash_limited")
+        if err is not None:
+            phase, t, j = err
+            raise ValueError(f"unpriced holding {d.symbols[j]} at period {t} ({'fill' if phase == 0 else 'close'})")
+        dense = DenseData(d.symbols, d.close, hold, d.index)
+        raw = {
+            "returns": rets.tolist(),
+            "equity_curve": equity.tolist(),
+            "final_cash": float(final_cash),
+            "skipped_rebalances": np.flatnonzero(skipped).tolist(),
+            "holdings": lazy(dense.holdings_lists),
+            "symbol_returns": lazy(dense.symbol_returns_lists),
+            "stop_events": [],
+        }
+        return raw, dense
+    return _run_float_numpy(d, cash0, cm, convention)
+
+
+def _run_float_numpy(d: Any, cash0: int, cm: CostModel, convention: str) -> tuple[dict[str, Any], DenseData]:
     T, N = d.W.shape
     c = cm.commission_bps / 10000.0
     s = cm.slippage_bps / 10000.0

@@ -71,3 +71,57 @@ def test_fractional_reaches_targets_and_pays_costs_from_cash():
     assert value["A"] == pytest.approx(600.0, rel=1e-12)
     assert value["B"] == pytest.approx(400.0, rel=1e-12)
     assert cash == pytest.approx(-100.0, rel=1e-12)
+
+
+# ----------------------------------------------------------------------------- kernel == numpy oracle
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+from nanobook.portfolio.conventions import run_float  # noqa: E402
+from nanobook.portfolio.engine import kernel_available  # noqa: E402
+
+
+@st.composite
+def float_case(draw):
+    T = draw(st.integers(1, 15))
+    N = draw(st.integers(1, 6))
+    w = draw(arrays(np.float64, (T, N), elements=st.one_of(st.floats(-0.6, 1.0), st.just(np.nan))))
+    hold_rows = draw(arrays(np.bool_, T))
+    w[hold_rows] = np.nan
+    steps = draw(arrays(np.float64, (T, N), elements=st.floats(0.8, 1.25)))
+    p = np.round(np.cumprod(steps, axis=0) * draw(st.floats(1.0, 500.0)), 2)
+    gaps = draw(arrays(np.bool_, (T, N)))  # a few missing prices on symbols we never hold
+    cols = np.array([draw(st.booleans()) for _ in range(N)])
+    p[gaps & cols[None, :]] = np.nan
+    w[:, cols] = np.nan
+    return w, p
+
+
+@pytest.mark.skipif(not kernel_available(), reason="compiled kernel not built")
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(float_case(), st.sampled_from(["fractional", "cash_limited"]), st.sampled_from([0.0, 10.0, 300.0]),
+       st.sampled_from([0.0, 15.0]), st.sampled_from([0, 250]), st.sampled_from(["SignalBarClose", "NextBarOpen"]))
+def test_float_kernel_equals_numpy_oracle(case, convention, bps, slip, minc, policy):
+    import nanobook.portfolio.conventions as conv
+
+    w, p = case
+    cols = [f"S{j}" for j in range(w.shape[1])]
+    cm = CostModel(bps, slip, minc)
+    seen = {}
+    real = conv.run_float
+
+    def spy(d, cash0, cm_, convention_, use_kernel=True):
+        seen["d"] = d
+        return real(d, cash0, cm_, convention_, use_kernel)
+
+    conv.run_float = spy
+    try:
+        r = backtest_weights(w, p, 10_000.0, cm, policy, symbols=cols, convention=convention)
+    finally:
+        conv.run_float = real
+    raw, _ = run_float(seen["d"], 1_000_000, cm, convention, use_kernel=False)
+    np.testing.assert_allclose(r["equity_curve"], raw["equity_curve"], rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(r["final_cash"], raw["final_cash"], rtol=1e-9, atol=1e-6)
+    assert r["skipped_rebalances"] == raw["skipped_rebalances"]
