@@ -8,7 +8,7 @@ reference.  See ``docs/feeds.md``.
 from ._errors import FeedError, FeedFormatError, SequenceGapError
 from .itch import ITCH_DTYPES, ITCH_MESSAGE_NAMES, ItchMessages, iter_itch, parse_itch, read_itch
 from .itch_book import ITCH_TRADE_DTYPE, ItchBook
-from .mdp3 import BOOK_LEVEL_DTYPE, MDP3_MESSAGE_DTYPE, Mdp3Book, Mdp3Messages, decode_mdp3
+from .mdp3 import BOOK_LEVEL_DTYPE, MDP3_MESSAGE_DTYPE, Mdp3Book, Mdp3Messages, Mdp3OrderBook, decode_mdp3
 from .sbe import SbeSchema
 from .crypto import BinanceDepthBook, BinanceReplay, KrakenBook, decimal_to_int, kraken_checksum, replay_binance, replay_kraken
 from .lobster import LOBSTER_MESSAGE_DTYPE, LobsterReplay, read_lobster, replay_lobster
@@ -29,6 +29,7 @@ __all__ = [
     "BOOK_LEVEL_DTYPE",
     "MDP3_MESSAGE_DTYPE",
     "Mdp3Book",
+    "Mdp3OrderBook",
     "Mdp3Messages",
     "decode_mdp3",
     "SbeSchema",

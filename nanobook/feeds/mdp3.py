@@ -23,7 +23,8 @@ from ._errors import FeedError, FeedFormatError, SequenceGapError
 from ._pcap import iter_udp
 from .sbe import SbeBlock, SbeSchema
 
-__all__ = ["MDP3_MESSAGE_DTYPE", "Mdp3Messages", "decode_mdp3", "Mdp3Book", "BOOK_LEVEL_DTYPE"]
+__all__ = ["MDP3_MESSAGE_DTYPE", "Mdp3Messages", "decode_mdp3", "Mdp3Book", "Mdp3OrderBook", "BOOK_LEVEL_DTYPE",
+           "market_depths"]
 
 #: one row per SBE message.
 MDP3_MESSAGE_DTYPE = np.dtype([
@@ -436,31 +437,110 @@ BOOK_LEVEL_DTYPE = np.dtype([("price", "i8"), ("qty", "i8"), ("orders", "i8")])
 _NEW, _CHANGE, _DELETE, _DELETE_THRU, _DELETE_FROM, _OVERLAY = range(6)
 
 
+#: instrument definition templates (future, spread, option; v5-v8 and v9 ids)
+_DEFINITIONS = (27, 29, 41, 54, 55, 56)
+
+
+def _cols(arr, names) -> list:
+    """Columns of a structured array as Python lists (None for absent columns)."""
+    return [arr[c].tolist() if arr is not None and c in arr.dtype.names else None for c in names]
+
+
+def _runs(msg_col: list) -> dict:
+    """Message row -> (first, end) of its entries in a group sorted by message."""
+    out = {}
+    lo = 0
+    n = len(msg_col)
+    while lo < n:
+        k = msg_col[lo]
+        hi = lo + 1
+        while hi < n and msg_col[hi] == k:
+            hi += 1
+        out[k] = (lo, hi)
+        lo = hi
+    return out
+
+
+def market_depths(m: Mdp3Messages) -> dict[int, int]:
+    """Security id -> outright book depth (``MarketDepth`` of the ``GBX`` feed
+    type) from the instrument definitions (templates 27/29/41/54/55/56) in ``m``;
+    the last definition of a security wins."""
+    out: dict[int, int] = {}
+    for t in _DEFINITIONS:
+        root = m.roots.get(t)
+        g = m.groups.get((t, "no_md_feed_types"))
+        if root is None or g is None:
+            continue
+        sec_of = dict(zip(root["msg"].tolist(), root["security_id"].tolist()))
+        for k, ft, d in zip(g["msg"].tolist(), g["md_feed_type"].tolist(), g["market_depth"].tolist()):
+            if ft.rstrip(b"\0 ") == b"GBX" and k in sec_of:
+                out[sec_of[k]] = int(d)
+    return out
+
+
 class Mdp3Book:
     """Market-by-price books (outright levels, implied off) for every security.
 
     Feed it decoded messages in arbitrated order with :meth:`apply`.  Levels
     are ``[price mantissa, quantity, number of orders]`` lists indexed by
-    ``MDPriceLevel - 1``; ``depth`` caps each side (CME's GBX market depth,
-    10 for most futures).  Per-security ``RptSeq`` continuity is checked on
-    every entry that carries one; gaps are listed in :attr:`rpt_gaps`.
+    ``MDPriceLevel - 1``.  Each side holds at most the security's market
+    depth: the ``GBX`` ``MarketDepth`` of its instrument definition (from
+    ``definitions``, or from definition messages met by :meth:`apply`),
+    else ``depth`` (10 for most CME futures).  Per-security ``RptSeq``
+    continuity is checked on every entry that carries one; gaps are listed
+    in :attr:`rpt_gaps`.
 
     Book entries handled: template 32/46 (``MDIncrementalRefreshBook``),
     38/52 (``SnapshotFullRefresh``: the security's book is replaced), 4
     (``ChannelReset``: every book is cleared); ``J`` (book reset) entries
     clear one security.  Implied entries (``E``/``F``) are ignored.
+
+    Parameters
+    ----------
+    depth : int, default 10
+        Depth of securities without a definition (1..100).
+    definitions : Mdp3Messages, optional
+        Decoded instrument-definition messages (the definition channel).
+
+    Notes
+    -----
+    Cost: O(1) Python work per entry (columns are read as lists once per call).
     """
 
-    def __init__(self, depth: int = 10) -> None:
+    def __init__(self, depth: int = 10, definitions: Mdp3Messages | None = None) -> None:
         if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 100:
             raise ValueError(f"depth must be an int in [1, 100], got {depth!r}")
+        if definitions is not None and not isinstance(definitions, Mdp3Messages):
+            raise TypeError(f"definitions must be Mdp3Messages, got {type(definitions).__name__}")
         self.depth = depth
+        self.depths: dict[int, int] = {}
         self.books: dict[int, tuple[list, list]] = {}
         self.rpt_seq: dict[int, int] = {}
         self.rpt_gaps: list[tuple[int, int, int]] = []
         self.crossed_events = 0
         self.events = 0
         self._pending: set = set()
+        if definitions is not None:
+            self.define(definitions)
+
+    def define(self, m: Mdp3Messages) -> "Mdp3Book":
+        """Take each security's market depth from the instrument definitions in
+        ``m`` (books already deeper are cut); returns self."""
+        for sec, d in market_depths(m).items():
+            self._set_depth(sec, d)
+        return self
+
+    def _set_depth(self, sec: int, d: int) -> None:
+        if not 1 <= d <= 100:
+            return   # a definition without a usable depth keeps the default
+        self.depths[sec] = d
+        b = self.books.get(sec)
+        if b is not None:
+            del b[0][d:], b[1][d:]
+
+    def depth_of(self, sec: int) -> int:
+        """Book depth used for security ``sec``."""
+        return self.depths.get(sec, self.depth)
 
     def _book(self, sec: int):
         b = self.books.get(sec)
@@ -474,15 +554,16 @@ class Mdp3Book:
             self.rpt_gaps.append((sec, last + 1, rpt))
         self.rpt_seq[sec] = rpt
 
-    def _level(self, side: list, action: int, lvl: int, px: int, qty: int, n: int) -> None:
+    @staticmethod
+    def _level(side: list, depth: int, action: int, lvl: int, px: int, qty: int, n: int) -> None:
         i = lvl - 1
-        if i < 0 or i >= self.depth:
-            if action in (_DELETE_THRU,):
+        if i < 0 or i >= depth:
+            if action == _DELETE_THRU:
                 side.clear()
             return
         if action == _NEW:
             side.insert(min(i, len(side)), [px, qty, n])
-            del side[self.depth:]
+            del side[depth:]
         elif action in (_CHANGE, _OVERLAY):
             if i < len(side):
                 side[i] = [px, qty, n]
@@ -498,69 +579,83 @@ class Mdp3Book:
 
     def apply(self, m: Mdp3Messages) -> "Mdp3Book":
         """Apply every book-relevant message of ``m`` in order; returns self."""
-        tids = m.messages["template_id"]
-        idx = {t: (m.groups.get((t, "no_md_entries"))) for t in (32, 46, 38, 52)}
-        ptr = {t: 0 for t in idx}
+        if not isinstance(m, Mdp3Messages):
+            raise TypeError(f"m must be Mdp3Messages, got {type(m).__name__}")
+        tids = m.messages["template_id"].tolist()
+        names = ("msg", "security_id", "rpt_seq", "md_entry_type", "md_update_action",
+                 "md_price_level", "md_entry_px", "md_entry_size", "number_of_orders")
+        book = {}
+        for t in (32, 46, 38, 52):
+            g = m.groups.get((t, "no_md_entries"))
+            if g is not None:
+                c = _cols(g, names)
+                book[t] = (c, _runs(c[0]))
+        snap_root = {t: dict(zip(*_cols(m.roots[t], ("msg", "security_id"))))
+                     for t in (38, 52) if t in m.roots}
+        snap_rpt = {t: dict(zip(*_cols(m.roots[t], ("msg", "rpt_seq"))))
+                    for t in (38, 52) if t in m.roots}
         rpt_only = {}
         for t in (35, 37, 42, 48, 49, 50, 51):
             g = m.groups.get((t, "no_md_entries"))
             if g is not None and "rpt_seq" in g.dtype.names:
-                rpt_only[t] = (g, 0)
-        mei = {t: m.roots[t]["match_event_indicator"] for t in m.roots
-               if "match_event_indicator" in m.roots[t].dtype.names}
-        mei_pos = {t: 0 for t in mei}
-        for i in range(len(tids)):
-            t = int(tids[i])
+                c = _cols(g, ("msg", "security_id", "rpt_seq"))
+                rpt_only[t] = (c, _runs(c[0]))
+        mei = {}
+        for t, r in m.roots.items():
+            if "match_event_indicator" in r.dtype.names:
+                mei[t] = dict(zip(r["msg"].tolist(), r["match_event_indicator"].tolist()))
+        defs = {t: dict(zip(*_cols(m.roots[t], ("msg", "security_id"))))
+                for t in _DEFINITIONS if t in m.roots}
+        depth_of = market_depths(m) if defs else {}
+        for i, t in enumerate(tids):
             touched = set()
-            if t in idx and idx[t] is not None:
-                g = idx[t]
-                j = ptr[t]
-                while j < len(g) and g["msg"][j] == i:
-                    e = g[j]
-                    sec = int(e["security_id"]) if "security_id" in g.dtype.names else None
-                    if t in (38, 52):
-                        sec = int(m.roots[t]["security_id"][np.searchsorted(m.roots[t]["msg"], i)])
-                        if j == ptr[t] or g["msg"][j - 1] != i:
-                            b = self._book(sec)
-                            b[0].clear(), b[1].clear()
-                            rr = m.roots[t][np.searchsorted(m.roots[t]["msg"], i)]
-                            self.rpt_seq[sec] = int(rr["rpt_seq"])
-                        et = e["md_entry_type"]
-                        if et in (b"0", b"1") and e["md_price_level"] > 0:
-                            side = self._book(sec)[0 if et == b"0" else 1]
-                            self._level(side, _OVERLAY, int(e["md_price_level"]),
-                                        int(e["md_entry_px"]), int(e["md_entry_size"]),
-                                        int(e["number_of_orders"]))
-                    else:
-                        self._rpt(sec, int(e["rpt_seq"]))
-                        et = e["md_entry_type"]
+            if t in book:
+                c, runs = book[t]
+                lo, hi = runs.get(i, (0, 0))
+                _msg, sec_c, rpt_c, et_c, act_c, lvl_c, px_c, qty_c, n_c = c
+                if t in (38, 52):
+                    sec = snap_root[t][i]
+                    if hi > lo:
+                        b = self._book(sec)
+                        b[0].clear(), b[1].clear()
+                        self.rpt_seq[sec] = snap_rpt[t][i]
+                    depth = self.depths.get(sec, self.depth)
+                    for j in range(lo, hi):
+                        et = et_c[j]
+                        if (et == b"0" or et == b"1") and lvl_c[j] > 0:
+                            self._level(self._book(sec)[0 if et == b"0" else 1], depth, _OVERLAY,
+                                        lvl_c[j], px_c[j], qty_c[j], n_c[j])
+                        touched.add(sec)
+                else:
+                    for j in range(lo, hi):
+                        sec = sec_c[j]
+                        self._rpt(sec, rpt_c[j])
+                        et = et_c[j]
                         if et == b"J":
                             b = self._book(sec)
                             b[0].clear(), b[1].clear()
-                        elif et in (b"0", b"1"):
-                            side = self._book(sec)[0 if et == b"0" else 1]
-                            self._level(side, int(e["md_update_action"]), int(e["md_price_level"]),
-                                        int(e["md_entry_px"]), int(e["md_entry_size"]),
-                                        int(e["number_of_orders"]))
-                    touched.add(sec)
-                    j += 1
-                ptr[t] = j
+                        elif et == b"0" or et == b"1":
+                            self._level(self._book(sec)[0 if et == b"0" else 1],
+                                        self.depths.get(sec, self.depth), act_c[j], lvl_c[j],
+                                        px_c[j], qty_c[j], n_c[j])
+                        touched.add(sec)
             elif t in rpt_only:
-                g, j = rpt_only[t]
-                while j < len(g) and g["msg"][j] == i:
-                    self._rpt(int(g["security_id"][j]), int(g["rpt_seq"][j]))
-                    j += 1
-                rpt_only[t] = (g, j)
+                c, runs = rpt_only[t]
+                lo, hi = runs.get(i, (0, 0))
+                for j in range(lo, hi):
+                    self._rpt(c[1][j], c[2][j])
             elif t == 4:
                 for b in self.books.values():
                     b[0].clear(), b[1].clear()
                 self.rpt_seq.clear()
-            if t in mei:
-                k = mei_pos[t]
-                while k < len(mei[t]) and m.roots[t]["msg"][k] < i:
-                    k += 1
-                mei_pos[t] = k
-                if k < len(mei[t]) and m.roots[t]["msg"][k] == i and mei[t][k] & 0x80:
+            elif t in defs:
+                sec = defs[t].get(i)
+                if sec in depth_of:
+                    self._set_depth(sec, depth_of[sec])
+            ind = mei.get(t)
+            if ind is not None:
+                v = ind.get(i)
+                if v is not None and v & 0x80:
                     self.events += 1
                     for sec in self._pending | touched:
                         if self.crossed(sec):
@@ -585,12 +680,205 @@ class Mdp3Book:
 
     def check(self) -> bool:
         """Assert every book is sorted (bids strictly descending, offers strictly
-        ascending), holds positive quantities, and has at most ``depth`` levels."""
+        ascending), holds positive quantities, and has at most its depth of levels."""
         for sec, (bids, asks) in self.books.items():
-            assert len(bids) <= self.depth and len(asks) <= self.depth, sec
+            d = self.depth_of(sec)
+            assert len(bids) <= d and len(asks) <= d, sec
             for a, b in zip(bids, bids[1:]):
                 assert a[0] > b[0], (sec, "bids not descending", bids)
             for a, b in zip(asks, asks[1:]):
                 assert a[0] < b[0], (sec, "offers not ascending", asks)
             assert all(x[1] > 0 for x in bids + asks), (sec, "non-positive size")
+        return True
+
+
+# ------------------------------------------------------------------ MBO book
+
+_ORDER_NEW, _ORDER_UPDATE, _ORDER_DELETE = 0, 1, 2
+
+
+class Mdp3OrderBook:
+    """Market-by-order books (CME MBO) for every security, keyed by OrderID.
+
+    Sources, in message order:
+
+    * templates 43/47 (``MDIncrementalRefreshOrderBook``): one entry per
+      order event (``order_id``, ``md_order_priority``, ``md_entry_px``,
+      ``md_display_qty``, ``security_id``, ``md_update_action`` New/Change/
+      Delete, ``md_entry_type`` Bid/Offer);
+    * templates 32/46 (``MDIncrementalRefreshBook``) with MBO enabled: each
+      ``no_order_id_entries`` entry names its MBP entry through
+      ``reference_id`` (1-based) for security, side and price, and carries
+      ``order_update_action`` New/Update/Delete;
+    * templates 44/53 (``SnapshotFullRefreshOrderBook``): chunk 1 clears the
+      security, every entry adds a resting order;
+    * template 4 (``ChannelReset``) and ``J`` (book reset) entries clear books.
+
+    A book started mid-session does not know the orders resting before its
+    first message: updates of unknown orders insert them, deletes of unknown
+    orders are counted in :attr:`unknown_orders`.  Implied entries are ignored.
+
+    Notes
+    -----
+    Cost: O(1) expected per order event (dicts keyed by (security, order id)
+    and by price level); :meth:`levels` sorts the levels of one security.
+    """
+
+    def __init__(self) -> None:
+        #: (security, order id) -> [side (0 bid, 1 offer), price mantissa, qty, priority]
+        self.orders: dict[tuple[int, int], list] = {}
+        #: security -> ({price: [qty, orders]} for bids, same for offers)
+        self._lv: dict[int, tuple[dict, dict]] = {}
+        self.unknown_orders = 0
+        self.bad_references = 0
+
+    def _side(self, sec: int, side: int) -> dict:
+        b = self._lv.get(sec)
+        if b is None:
+            b = self._lv[sec] = ({}, {})
+        return b[side]
+
+    def _remove(self, sec: int, oid: int) -> bool:
+        o = self.orders.pop((sec, oid), None)
+        if o is None:
+            return False
+        lv = self._side(sec, o[0])
+        cell = lv[o[1]]
+        cell[0] -= o[2]
+        cell[1] -= 1
+        if cell[1] == 0:
+            del lv[o[1]]
+        return True
+
+    def _add(self, sec: int, oid: int, side: int, px: int, qty: int, prio: int) -> None:
+        self.orders[(sec, oid)] = [side, px, qty, prio]
+        cell = self._side(sec, side).setdefault(px, [0, 0])
+        cell[0] += qty
+        cell[1] += 1
+
+    def _event(self, sec: int, oid: int, action: int, side: int, px: int, qty: int, prio: int) -> None:
+        if action == _ORDER_DELETE:
+            if not self._remove(sec, oid):
+                self.unknown_orders += 1
+        elif action == _ORDER_NEW or action == _ORDER_UPDATE:
+            known = self._remove(sec, oid)
+            if action == _ORDER_UPDATE and not known:
+                self.unknown_orders += 1
+            self._add(sec, oid, side, px, qty, prio)
+
+    def _clear(self, sec: int) -> None:
+        for key in [k for k in self.orders if k[0] == sec]:
+            del self.orders[key]
+        self._lv.pop(sec, None)
+
+    def apply(self, m: Mdp3Messages) -> "Mdp3OrderBook":
+        """Apply every order-level message of ``m`` in order; returns self."""
+        if not isinstance(m, Mdp3Messages):
+            raise TypeError(f"m must be Mdp3Messages, got {type(m).__name__}")
+        tids = m.messages["template_id"].tolist()
+        mbo = {}
+        for t in (43, 47):
+            g = m.groups.get((t, "no_md_entries"))
+            if g is not None:
+                c = _cols(g, ("msg", "security_id", "order_id", "md_update_action", "md_entry_type",
+                              "md_entry_px", "md_display_qty", "md_order_priority"))
+                mbo[t] = (c, _runs(c[0]))
+        mbp = {}
+        for t in (32, 46):
+            g = m.groups.get((t, "no_md_entries"))
+            o = m.groups.get((t, "no_order_id_entries"))
+            if o is not None and g is not None:
+                gc = _cols(g, ("msg", "security_id", "md_entry_type", "md_entry_px"))
+                oc = _cols(o, ("msg", "order_id", "order_update_action", "reference_id",
+                               "md_display_qty", "md_order_priority"))
+                mbp[t] = (gc, _runs(gc[0]), oc, _runs(oc[0]))
+        snap = {}
+        for t in (44, 53):
+            g = m.groups.get((t, "no_md_entries"))
+            if t in m.roots:
+                root = dict(zip(*_cols(m.roots[t], ("msg", "security_id"))))
+                chunk = dict(zip(*_cols(m.roots[t], ("msg", "current_chunk"))))
+                c = _cols(g, ("msg", "order_id", "md_entry_type", "md_entry_px", "md_display_qty",
+                              "md_order_priority")) if g is not None else None
+                snap[t] = (root, chunk, c, _runs(c[0]) if c else {})
+        for i, t in enumerate(tids):
+            if t in mbo:
+                c, runs = mbo[t]
+                lo, hi = runs.get(i, (0, 0))
+                _k, sec_c, oid_c, act_c, et_c, px_c, q_c, pr_c = c
+                for j in range(lo, hi):
+                    et = et_c[j]
+                    if et == b"0" or et == b"1":
+                        self._event(sec_c[j], oid_c[j], act_c[j], 0 if et == b"0" else 1,
+                                    px_c[j], q_c[j], pr_c[j])
+                    elif et == b"J":
+                        self._clear(sec_c[j])
+            elif t in mbp:
+                gc, gruns, oc, oruns = mbp[t]
+                glo, ghi = gruns.get(i, (0, 0))
+                for j in range(glo, ghi):
+                    if gc[2][j] == b"J":
+                        self._clear(gc[1][j])
+                lo, hi = oruns.get(i, (0, 0))
+                for j in range(lo, hi):
+                    ref = oc[3][j]
+                    if not 1 <= ref <= ghi - glo:
+                        self.bad_references += 1
+                        continue
+                    e = glo + ref - 1
+                    et = gc[2][e]
+                    if et == b"0" or et == b"1":
+                        self._event(gc[1][e], oc[1][j], oc[2][j], 0 if et == b"0" else 1,
+                                    gc[3][e], oc[4][j], oc[5][j])
+            elif t in snap:
+                root, chunk, c, runs = snap[t]
+                sec = root[i]
+                if chunk.get(i) in (1, None):
+                    self._clear(sec)
+                lo, hi = runs.get(i, (0, 0))
+                for j in range(lo, hi):
+                    et = c[2][j]
+                    if et == b"0" or et == b"1":
+                        self._event(sec, c[1][j], _ORDER_NEW, 0 if et == b"0" else 1,
+                                    c[3][j], c[4][j], c[5][j])
+            elif t == 4:
+                self.orders.clear()
+                self._lv.clear()
+        return self
+
+    @property
+    def securities(self) -> list[int]:
+        """Securities with at least one resting order."""
+        return sorted(s for s, (b, a) in self._lv.items() if b or a)
+
+    def levels(self, sec: int) -> tuple[np.ndarray, np.ndarray]:
+        """(bids, offers) of ``sec`` aggregated by price as :data:`BOOK_LEVEL_DTYPE`
+        arrays, best first (price mantissa, total displayed quantity, order count)."""
+        b = self._lv.get(sec)
+        if b is None:
+            raise FeedError(f"security_id {sec} has no orders")
+        bids = sorted(b[0].items(), reverse=True)
+        offers = sorted(b[1].items())
+        return (np.array([(p, q, n) for p, (q, n) in bids], BOOK_LEVEL_DTYPE),
+                np.array([(p, q, n) for p, (q, n) in offers], BOOK_LEVEL_DTYPE))
+
+    def queue(self, sec: int, side: int, price: int) -> list[tuple[int, int, int]]:
+        """Orders resting at ``price`` on ``side`` (0 bid, 1 offer) of ``sec`` as
+        ``(order_id, qty, priority)``, in priority order (lowest first)."""
+        if side not in (0, 1):
+            raise ValueError(f"side must be 0 (bid) or 1 (offer), got {side!r}")
+        out = [(oid, o[2], o[3]) for (s, oid), o in self.orders.items()
+               if s == sec and o[0] == side and o[1] == price]
+        return sorted(out, key=lambda x: (x[2], x[0]))
+
+    def check(self) -> bool:
+        """Assert level totals equal the sums over resting orders."""
+        agg: dict = {}
+        for (sec, _oid), (side, px, qty, _p) in self.orders.items():
+            cell = agg.setdefault((sec, side, px), [0, 0])
+            cell[0] += qty
+            cell[1] += 1
+        got = {(sec, side, px): list(v) for sec, sides in self._lv.items()
+               for side in (0, 1) for px, v in sides[side].items()}
+        assert got == agg, "level totals differ from the resting orders"
         return True

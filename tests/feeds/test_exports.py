@@ -5,7 +5,7 @@ import nanobook.feeds as feeds
 EXPECTED = {
     "FeedError", "FeedFormatError", "SequenceGapError", "ITCH_DTYPES", "ITCH_MESSAGE_NAMES",
     "ItchMessages", "ITCH_TRADE_DTYPE", "ItchBook", "BOOK_LEVEL_DTYPE", "MDP3_MESSAGE_DTYPE",
-    "Mdp3Book", "Mdp3Messages", "decode_mdp3", "SbeSchema", "BinanceDepthBook", "BinanceReplay",
+    "Mdp3Book", "Mdp3OrderBook", "Mdp3Messages", "decode_mdp3", "SbeSchema", "BinanceDepthBook", "BinanceReplay",
     "KrakenBook", "decimal_to_int", "kraken_checksum", "replay_binance", "replay_kraken",
     "LOBSTER_MESSAGE_DTYPE", "LobsterReplay", "read_lobster", "replay_lobster", "L2Book", "OrderBook",
     "features", "SYNTHETIC_EVENT_DTYPE", "synthetic_order_flow", "book_depth", "book_imbalance",

@@ -289,3 +289,132 @@ def test_udp_index_equals_iter_udp(data_dir):
         flows = ["%d.%d.%d.%d:%d" % (k >> 40 & 255, k >> 32 & 255, k >> 24 & 255, k >> 16 & 255,
                                      k & 0xFFFF) for k in key.tolist()]
         assert flows == [u.flow for u in ref]
+
+
+# ------------------------------------------------------------------ depth, MBO
+
+
+def test_market_depth_from_instrument_definitions(data_dir, v5):
+    from nanobook.feeds.mdp3 import market_depths
+
+    defs = decode_mdp3(data_dir / "cme" / "v1.5.MdInstrumentDefinitionSpread.pcap", v5)
+    depths = market_depths(defs)
+    # 2 futures (27) and 3 spreads (29), each with one GBX feed type of depth 10
+    secs = [int(x) for t in (27, 29) for x in defs.roots[t]["security_id"]]
+    assert sorted(depths) == sorted(secs) and len(secs) == 5
+    assert set(depths.values()) == {10}
+    assert defs.to_dict(2)["no_md_feed_types"] == [{"md_feed_type": "GBX", "market_depth": 10}]
+    book = Mdp3Book(depth=3, definitions=defs)
+    assert all(book.depth_of(s) == 10 for s in secs) and book.depth_of(1) == 3
+    # definitions met in the stream count too
+    assert Mdp3Book(depth=3).apply(defs).depths == depths
+    with pytest.raises(TypeError, match="definitions must be Mdp3Messages, got dict"):
+        Mdp3Book(definitions={})
+
+
+def test_depth_of_a_definition_caps_the_book(data_dir, v9):
+    m = decode_mdp3(data_dir / "cme" / "v1.6.Cme.Mdp3.Sbe.v6.1.pcap.gz", v9, arbitrate=True)
+    deep = Mdp3Book(depth=10).apply(m)
+    sec = max(deep.books, key=lambda s: len(deep.books[s][0]) + len(deep.books[s][1]))
+    assert len(deep.books[sec][0]) > 2
+    b = Mdp3Book(depth=10)
+    b._set_depth(sec, 2)       # as a definition with MarketDepth 2 would
+    b.apply(m).check()
+    assert len(b.books[sec][0]) <= 2 and len(b.books[sec][1]) <= 2
+    assert b.books[sec][0] == deep.books[sec][0][:2] or len(deep.books[sec][0]) < 2
+    b._set_depth(sec, 1)
+    assert len(b.books[sec][0]) <= 1 and b.check()
+
+
+def test_mbo_books_on_the_captures_agree_with_mbp(data_dir, v9):
+    from nanobook.feeds.mdp3 import Mdp3OrderBook
+
+    seen = {}
+    for name in ("v1.9.MdIncrementalRefreshBook", "v1.9.MdIncrementalRefreshOrderBook",
+                 "v1.9.MdIncrementalRefreshTradeSummary", "v1.9.MdIncrementalRefreshVolume"):
+        m = decode_mdp3(data_dir / "cme" / f"{name}.pcap", v9)
+        ob = Mdp3OrderBook().apply(m)
+        mbp = Mdp3Book().apply(m)
+        assert ob.check() and ob.bad_references == 0
+        for sec in ob.securities:
+            for side, levels in enumerate(ob.levels(sec)):
+                mbp_side = {p: (q, n) for p, q, n in mbp.books.get(sec, ([], []))[side]}
+                for p, q, n in levels.tolist():
+                    if p in mbp_side:   # orders resting before the capture are unknown to MBO
+                        assert q <= mbp_side[p][0] and n <= mbp_side[p][1]
+                        if n == mbp_side[p][1]:
+                            assert q == mbp_side[p][0]
+        seen[name] = (len(ob.orders), ob.unknown_orders, ob.securities)
+    # template 46: 16 order entries -- 1 New, 7 Updates of orders resting before the capture
+    # (inserted, counted unknown) and 8 Deletes of such orders (counted unknown): 8 orders on 8
+    # securities, and every level they build equals the MBP level
+    book = seen["v1.9.MdIncrementalRefreshBook"]
+    assert book[:2] == (8, 15) and len(book[2]) == 8
+    m = decode_mdp3(data_dir / "cme" / "v1.9.MdIncrementalRefreshBook.pcap", v9)
+    ob, mbp = Mdp3OrderBook().apply(m), Mdp3Book().apply(m)
+    for sec in ob.securities:
+        for side in (0, 1):
+            assert ob.levels(sec)[side].tolist() == [tuple(x) for x in mbp.books[sec][side]]
+    # template 47: the one order of the OrderBook capture, as sbedecoder decodes it
+    ob = Mdp3OrderBook().apply(decode_mdp3(data_dir / "cme" / "v1.9.MdIncrementalRefreshOrderBook.pcap", v9))
+    assert ob.orders == {(532259, 76662054355): [1, 12068 * 10**9, 4, 641463012]}
+    assert ob.queue(532259, 1, 12068 * 10**9) == [(76662054355, 4, 641463012)]
+
+
+def _encode(schema, tid: int, root: dict, groups: dict, seq: int) -> bytes:
+    """One MDP3 packet holding one message, laid out from the schema's dtypes."""
+    import struct
+
+    msg = schema.message(tid)
+    r = np.zeros(1, msg.dtype)
+    for k, v in root.items():
+        r[k] = v
+    body = r.tobytes()[8 : 8 + msg.block_length]
+    for g in msg.groups:
+        rows = groups.get(g.name, [])
+        dim = bytearray(g.dim_size)
+        struct.pack_into(g.dim_block_fmt, dim, g.dim_block_off, g.block_length)
+        struct.pack_into(g.dim_num_fmt, dim, g.dim_num_off, len(rows))
+        body += bytes(dim)
+        for row in rows:
+            e = np.zeros(1, g.dtype)
+            for k, v in row.items():
+                e[k] = v
+            body += e.tobytes()[8 : 8 + g.block_length]
+    hdr = struct.pack("<HHHHH", 10 + len(body), msg.block_length, tid, schema.schema_id, schema.version)
+    return struct.pack("<IQ", seq, 1_000 + seq) + hdr + body
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 2), st.sampled_from([b"0", b"1"]),
+                          st.integers(95, 105), st.integers(1, 50), st.integers(1, 2)),
+                min_size=1, max_size=60))
+def test_mbo_book_equals_a_plain_model_through_encode_and_decode(v9, events):
+    from nanobook.feeds.mdp3 import Mdp3OrderBook
+
+    model: dict = {}
+    pkts = []
+    for seq, (oid, action, et, px, qty, sec) in enumerate(events, 1):
+        # template 47 entries, one per packet, through the C walk and the book
+        pkts.append(_encode(v9, 47, {"transact_time": seq, "match_event_indicator": 0x80},
+                            {"no_md_entries": [{"order_id": oid, "md_order_priority": seq,
+                                                "md_entry_px": px * 10**9, "md_display_qty": qty,
+                                                "security_id": sec, "md_update_action": action,
+                                                "md_entry_type": et}]}, seq))
+        if action == 2:
+            model.pop((sec, oid), None)
+        else:
+            model[(sec, oid)] = [0 if et == b"0" else 1, px * 10**9, qty, seq]
+    m = decode_mdp3(pkts, v9, arbitrate=True)
+    assert len(m) == len(events) and m.gaps == []
+    ob = Mdp3OrderBook().apply(m)
+    assert ob.check() and ob.orders == model
+    for sec in {k[0] for k in model}:
+        bids, offers = ob.levels(sec)
+        assert (np.diff(bids["price"]) < 0).all() and (np.diff(offers["price"]) > 0).all()
+        assert int(bids["qty"].sum() + offers["qty"].sum()) == sum(
+            o[2] for k, o in model.items() if k[0] == sec)
