@@ -3,6 +3,8 @@
 # Exception contract: ``noexcept nogil`` for accessors and arithmetic that
 # cannot fail; ``except -1 nogil`` where memory is allocated (the only
 # failure inside the book is running out of memory).
+cimport cython
+
 from nanobook._types cimport (
     int32_t, int64_t, uint8_t, uint32_t, uint64_t,
     oid_t, price_t, qty_t, slot_t, ts_t, u128_t,
@@ -163,6 +165,7 @@ ctypedef struct ExecOut:
     bint triggered          # stop submits: triggered at submission
 
 
+@cython.final
 cdef class Exchange:
     # id table: pages of OrderRec indexed by id
     cdef OrderRec** pages

@@ -113,7 +113,7 @@ class Event:
     @staticmethod
     def from_json(text: str) -> Event: ...
 
-@disjoint_base
+@final
 class Exchange:
     event_log: bool
     def __init__(self, event_log: bool = True) -> None: ...

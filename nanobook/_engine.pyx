@@ -2124,41 +2124,69 @@ cdef void* _dup(const void* src, size_t nbytes) except? NULL:
 _STOP_KINDS = (EV_STOP_MARKET, EV_STOP_LIMIT, EV_TRAIL_MARKET, EV_TRAIL_LIMIT)
 
 
+cdef enum:
+    BAD_KIND = 1
+    BAD_SIDE = 2
+    BAD_TIF = 3
+    BAD_QTY = 4
+    BAD_TRAIL = 5
+    BAD_TRAIL_VALUE = 6
+
+cdef tuple _BAD = (
+    None,
+    ("kind", "kind must be one of 1..8 (nanobook.dtypes.EVENT_KINDS)"),
+    ("side", "side must be 0 (buy) or 1 (sell)"),
+    ("tif", "tif must be 0 (gtc), 1 (ioc) or 2 (fok)"),
+    ("quantity", "quantity must be positive"),
+    ("trail", "trail must be 1 (fixed), 2 (percentage) or 3 (sma_abs_change)"),
+    ("trail_value", "trail_value must be finite"),
+)
+
+
+cdef int _bad_event(const EventRec* e) noexcept nogil:
+    """0 if ``e`` is a valid operation, else the BAD_* code of its first bad field."""
+    cdef uint8_t k = e.kind
+    if k < EV_SUBMIT_LIMIT or k > EV_TRAIL_LIMIT:
+        return BAD_KIND
+    if k != EV_CANCEL and k != EV_MODIFY and e.side > SELL:
+        return BAD_SIDE
+    if (k == EV_SUBMIT_LIMIT or k == EV_STOP_LIMIT or k == EV_TRAIL_LIMIT) and e.tif > FOK:
+        return BAD_TIF
+    if k != EV_CANCEL and e.quantity == 0:
+        return BAD_QTY
+    if k == EV_TRAIL_MARKET or k == EV_TRAIL_LIMIT:
+        if e.trail < TRAIL_FIXED or e.trail > TRAIL_SMA:
+            return BAD_TRAIL
+        if e.trail != TRAIL_FIXED and not isfinite(e.trail_value):
+            return BAD_TRAIL_VALUE
+    return 0
+
+
 def _validate_ops(ops):
     """A C-contiguous ``EVENT_DTYPE`` array, or ValueError/TypeError naming
-    the first bad row and field."""
+    the first bad row and field.  One nogil pass."""
+    cdef const unsigned char[::1] raw
+    cdef const EventRec* e
+    cdef size_t i, n
+    cdef int code = 0
     if not isinstance(ops, np.ndarray) or ops.dtype != _dt.EVENT_DTYPE or ops.ndim != 1:
         desc = f"{type(ops).__name__}" + (f" of dtype {ops.dtype}" if isinstance(ops, np.ndarray) else "")
         raise TypeError(f"ops must be a 1-d numpy array of nanobook.dtypes.EVENT_DTYPE, got {desc}")
     ops = np.ascontiguousarray(ops)
-    kind = ops["kind"]
-
-    def fail(mask, what, field):
-        i = int(np.flatnonzero(mask)[0])
+    n = ops.shape[0]
+    if n == 0:
+        return ops
+    raw = ops.view(np.uint8).reshape(-1)
+    e = <const EventRec*>&raw[0]
+    with nogil:
+        for i in range(n):
+            code = _bad_event(&e[i])
+            if code:
+                break
+    if code:
+        field, what = _BAD[code]
         raise ValueError(f"ops[{i}]: {what}, got {field}={ops[field][i]!r} "
-                         f"(kind={int(kind[i])})")
-
-    bad = (kind < EV_SUBMIT_LIMIT) | (kind > EV_TRAIL_LIMIT)
-    if bad.any():
-        fail(bad, "kind must be one of 1..8 (nanobook.dtypes.EVENT_KINDS)", "kind")
-    sided = (kind != EV_CANCEL) & (kind != EV_MODIFY)
-    bad = sided & (ops["side"] > SELL)
-    if bad.any():
-        fail(bad, "side must be 0 (buy) or 1 (sell)", "side")
-    with_tif = (kind == EV_SUBMIT_LIMIT) | (kind == EV_STOP_LIMIT) | (kind == EV_TRAIL_LIMIT)
-    bad = with_tif & (ops["tif"] > FOK)
-    if bad.any():
-        fail(bad, "tif must be 0 (gtc), 1 (ioc) or 2 (fok)", "tif")
-    bad = (kind != EV_CANCEL) & (ops["quantity"] == 0)
-    if bad.any():
-        fail(bad, "quantity must be positive", "quantity")
-    trailing = (kind == EV_TRAIL_MARKET) | (kind == EV_TRAIL_LIMIT)
-    bad = trailing & ((ops["trail"] < TRAIL_FIXED) | (ops["trail"] > TRAIL_SMA))
-    if bad.any():
-        fail(bad, "trail must be 1 (fixed), 2 (percentage) or 3 (sma_abs_change)", "trail")
-    bad = trailing & (ops["trail"] != TRAIL_FIXED) & ~np.isfinite(ops["trail_value"])
-    if bad.any():
-        fail(bad, "trail_value must be finite", "trail_value")
+                         f"(kind={int(ops['kind'][i])})")
     return ops
 
 
