@@ -12,7 +12,7 @@ currency, ``price * qty * multiplier``).
 from libc.stdint cimport int64_t, uint64_t, uint8_t, INT64_MAX
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memmove, memcpy
-from libc.math cimport log, exp, sqrt, pow, cos, llround, isfinite
+from libc.math cimport log, exp, sqrt, pow, cos, llround, isfinite, NAN
 
 import numpy as np
 
@@ -452,7 +452,11 @@ cdef class SimCore:
         return (<Ord*>self.orders.data) + oi
 
     cdef inline double mid_now(self) noexcept nogil:
+        """Exchange mid; the last two-sided one while a side is empty; NaN
+        before the book was ever two-sided."""
         if self.x_bid == 0 or self.x_ask == 0:
+            if self.last_mid2 == 0:
+                return NAN
             return 0.5 * self.last_mid2
         return 0.5 * (self.x_bid + self.x_ask)
 
@@ -539,7 +543,7 @@ cdef class SimCore:
             return
         r.ts, r.bid, r.ask, r.mid = t, self.x_bid, self.x_ask, mid
         r.position, r.cash, r.fees, r.volume = self.position, self.cash, self.fees, self.volume
-        r.equity = self.cash + <double>self.position * mid * self.multiplier
+        r.equity = self.cash + (<double>self.position * mid * self.multiplier if self.position != 0 else 0.0)
 
     # ---------------------------------------------------------------- queue logic
 
@@ -989,6 +993,11 @@ cdef class SimCore:
     @property
     def n_orders(self):
         return self.orders.n
+
+    @property
+    def data_done(self):
+        """True once every market row was processed (no new orders after that)."""
+        return self.ix >= self.nx and self.il >= self.nl
 
     @property
     def n_live(self):

@@ -244,6 +244,7 @@ class Sim:
         self._li = np.flatnonzero(md["flags"] & LOCAL).astype(np.int64)
         self._core = None
         self.rejected_by_risk = 0
+        self.rejected_after_end = 0
 
     # ------------------------------------------------------------ running
 
@@ -278,6 +279,7 @@ class Sim:
         core.want_timer = _overrides(strategy, "on_timer") and timer is not None
         self._core = core
         self.rejected_by_risk = 0
+        self.rejected_after_end = 0
         self._decisions = 0
         on_book, on_trade, on_fill = strategy.on_book, strategy.on_trade, strategy.on_fill
         on_order, on_timer = strategy.on_order, strategy.on_timer
@@ -396,7 +398,9 @@ class Sim:
                ioc: bool = False, market: bool = False) -> int | None:
         """Send an order now (it reaches the book after the entry latency).
 
-        Returns its id, or None if ``max_position`` refuses it.
+        Returns its id, or None if ``max_position`` refuses it or the market
+        data is over (reports still reach the strategy after the last market
+        event, but no new order is accepted, so every run ends).
 
         Raises
         ------
@@ -404,6 +408,11 @@ class Sim:
             Side not 0/1, price or qty not a positive int.
         """
         core = self._need()
+        if core.data_done:
+            # after the last market event nothing could happen to a new order;
+            # refusing it also guarantees that the run ends
+            self.rejected_after_end += 1
+            return None
         if side not in (0, 1) or isinstance(side, bool):
             raise ValueError(f"side must be 0 (buy) or 1 (sell), got {side!r}")
         if isinstance(qty, bool) or not isinstance(qty, (int, np.integer)) or qty <= 0:

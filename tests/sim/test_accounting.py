@@ -102,3 +102,31 @@ def test_taker_order_walks_visible_depth_and_pays_taker_fee():
         (1, 101, 3, 0), (1, 102, 4, 0), (2, 99, 2, 0)]
     assert res.orders["status"].tolist() == [3, 2, 4]   # rest cancelled, filled, post-only rejected
     assert f["fee"][0] == pytest.approx(101 * 3 * 10e-4)
+
+
+def test_one_sided_book_has_no_mid_and_no_equity():
+    rows = [(0, DEPTH, 0, 100, 5), (10, TRADE, 1, 100, 9)]
+
+    class Buy(Scripted):
+        pass
+
+    res = Sim(stream(rows)).run(Buy([(None, 0, 100, 3, {})]))
+    assert res.position == 3 and res.cash == -300
+    assert math.isnan(res.records["mid"][-1]) and math.isnan(res.records["equity"][-1])
+    assert math.isnan(res.pnl)
+
+
+def test_the_run_ends_when_the_data_ends():
+    """A strategy that answers every report with a new order: after the last
+    market event new orders are refused, so the run ends."""
+    class PingPong(Scripted):
+        def on_order(self, sim, ev):
+            if ev.kind == "ack":
+                sim.cancel(ev.order_id)
+            else:
+                sim.buy(90, 1)
+
+    rows = [(0, DEPTH, 0, 100, 5), (0, DEPTH, 1, 101, 5), (10**6, TRADE, 0, 101, 1)]
+    res = Sim(stream(rows), entry_latency=1000, response_latency=1000).run(PingPong([(None, 0, 90, 1, {})]))
+    assert 200 < len(res.orders) < 300                 # one cycle per 4 us over 1 ms
+    assert (res.orders["local_status"] == 3).sum() >= len(res.orders) - 1
