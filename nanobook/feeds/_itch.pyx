@@ -673,11 +673,19 @@ from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.ref cimport Py_INCREF, PyObject
 
+cdef extern from "Python.h":
+    int PyObject_IS_GC(object o)
+    void PyObject_GC_UnTrack(object o)
+
 
 def pair(list labels, const int32_t[::1] label_id, list items):
     """``[(labels[label_id[i]], items[i]) for i in range(len(items))]`` in one C loop.
 
     ``label_id`` must hold valid indices into ``labels`` (checked up front).
+    A tuple whose two members are not garbage-collected objects (``str`` and
+    a cdef ``Event`` holding only C fields) cannot be part of a cycle, so it
+    is untracked at once -- what CPython would do at its first collection
+    after walking the whole list.
     """
     cdef Py_ssize_t i, n = len(items), nl = len(labels)
     cdef int32_t j
@@ -698,6 +706,8 @@ def pair(list labels, const int32_t[::1] label_id, list items):
         PyTuple_SET_ITEM(t, 0, lab)
         Py_INCREF(it)
         PyTuple_SET_ITEM(t, 1, it)
+        if not PyObject_IS_GC(lab) and not PyObject_IS_GC(it):
+            PyObject_GC_UnTrack(t)
         Py_INCREF(t)
         PyList_SET_ITEM(out, i, t)
     return out
