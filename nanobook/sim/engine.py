@@ -11,7 +11,7 @@ from ._errors import StreamError, UnknownOrderError
 from .latency import as_latency
 from .queue import as_queue_model
 from .result import SimResult
-from .stream import EXCH, LOCAL, MD_DTYPE, order_events, validate_stream
+from .stream import EXCH, LOCAL, order_events, validate_stream
 
 __all__ = ["Sim", "Strategy", "StepStrategy", "Fill", "OrderEvent", "Trade", "BUY", "SELL"]
 

@@ -3,6 +3,7 @@ the strategy after the response latency, channels are FIFO, seeds repeat."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from nanobook.sim import (ConstantLatency, LogNormalLatency, MarketMaker, SeriesLatency, Sim,
@@ -93,3 +94,33 @@ def test_feed_latency_delays_the_strategy_view():
 
     Sim(stream(rows), feed_latency=ConstantLatency(250), record_interval=0).run(Watch([]))
     assert (1250, 102) in seen and all(t >= 250 for t, _ in seen)
+
+
+def test_feed_latency_on_a_split_stream_is_refused():
+    from nanobook.sim import StreamError, order_events
+    md = stream(BOOK + [(10, TRADE, 0, 101, 1), (5, TRADE, 0, 101, 1)])
+    md["local_ts"][2] = 20
+    split = order_events(md)
+    with pytest.raises(StreamError, match="feed_latency needs a stream whose rows are both EXCH and LOCAL"):
+        Sim(split, feed_latency=100)
+
+
+def test_on_trade_and_every_book_update_hooks():
+    from .helpers import ADD, EXEC
+    rows = BOOK + [(10, DEPTH, 0, 99, 4), (20, TRADE, 1, 100, 2), (30, ADD, 1, 103, 5, 0),
+                   (40, EXEC, 1, 103, 5, 0), (40, DEPTH, 1, 104, 1)]
+    trades, books = [], []
+
+    class Hooks(Scripted):
+        every_book_update = True
+
+        def on_trade(self, sim, trade):
+            trades.append(trade)
+
+        def on_book(self, sim):
+            books.append(sim.now)
+
+    Sim(stream(rows), feed_latency=7, record_interval=0).run(Hooks([]))
+    assert [(t.local_ts, t.exch_ts, t.side, t.price, t.qty) for t in trades] == [
+        (27, 20, 1, 100, 2), (47, 40, 0, 103, 5)]     # EXEC: aggressor = the other side
+    assert books == [7, 17, 37, 47]                   # once per local timestamp
