@@ -139,3 +139,15 @@ def test_pair_rejects_bad_label_ids():
         _itch.pair(["", "a"], np.array([1, 2], np.int32), [7, 8])
     with pytest.raises(ValueError, match="one entry per item, got 1 for 2"):
         _itch.pair(["", "a"], np.array([1], np.int32), [7, 8])
+
+
+def test_output_grows_past_its_estimate(tmp_path):
+    # deletes are the shortest events (21 framed bytes): the output, sized for a real mix
+    # of messages, must grow several times; events stay in order and exact
+    hdr = b"\x00\x01\x00\x00" + bytes(6)
+    msgs = [b"D" + hdr + i.to_bytes(8, "big") for i in range(20000)]
+    data = b"".join(len(m).to_bytes(2, "big") + m for m in msgs)
+    p = tmp_path / "deletes.itch"
+    p.write_bytes(data)
+    got = [(s, e.to_dict()) for s, e in parse_itch(p)]
+    assert got == _spec_events(data) and len(got) == 20000
