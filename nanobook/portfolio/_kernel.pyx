@@ -8,11 +8,10 @@ order. Absent prices are -1 (valid prices are >= 0). Weights are NaN where a
 symbol is not a target. Integer products use 128-bit intermediates and
 saturate to the i64 range, exactly as ``nanobook.portfolio._arith``.
 
-This kernel covers everything except stops (which run in the list engine);
-the Python list engine is its oracle and the conformance corpus runs through
-both.
+This kernel covers every option, stops included; the Python list engine is
+its oracle and the conformance corpus runs through both.
 """
-from libc.stdint cimport int32_t, int64_t, uint8_t, INT64_MAX, INT64_MIN
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, INT64_MAX, INT64_MIN
 from libc.math cimport round as c_round, isnan, fabs
 from libc.stdlib cimport malloc, free, qsort
 
@@ -279,14 +278,81 @@ cdef int apply_caps(Ctx* c, Order* orders, int k) noexcept nogil:
     return m
 
 
+ctypedef fused price_t:
+    int64_t
+    double
+
+
+cdef inline int64_t pxc(price_t v, double scale) noexcept nogil:
+    # a price in integer cents: int64 arrays are cents already (-1 = absent);
+    # float arrays are converted as to_cents_2d does (NaN = absent = -1)
+    if price_t is int64_t:
+        return v
+    else:
+        if isnan(v):
+            return -1
+        return f2i(c_round(v * scale))
+
+
+cdef struct Tracker:
+    int8_t on
+    int8_t side
+    int64_t entry
+    int64_t reference
+    int64_t last
+    int64_t n        # changes recorded (capped at the ring size)
+    int64_t head     # next write position in the ring
+
+
+cdef inline int64_t stop_level(Tracker* tr, int64_t* ring, int64_t rsize, double fixed, double trailing,
+                               double atr_m, int64_t period, int* reason) noexcept nogil:
+    """The active stop level (0 = none) and its reason (0 fixed, 1 trailing, 2 atr),
+    exactly as ``_listengine.stop_level``."""
+    cdef double s = <double>tr.side
+    cdef int64_t best = 0, lv, k, i, idx
+    cdef int have = 0
+    cdef double acc, atr
+    if fixed > 0.0:
+        lv = f2i(c_round(<double>tr.entry * (1.0 - s * fixed)))
+        best = lv if lv > 1 else 1
+        reason[0] = 0
+        have = 1
+    if trailing > 0.0:
+        lv = f2i(c_round(<double>tr.reference * (1.0 - s * trailing)))
+        lv = lv if lv > 1 else 1
+        if not have or (tr.side > 0 and lv >= best) or (tr.side < 0 and lv < best):
+            best = lv
+            reason[0] = 1
+        have = 1
+    if atr_m > 0.0 and tr.n > 0:
+        k = period if period < tr.n else tr.n
+        acc = 0.0
+        for i in range(k):  # oldest of the last k first, as the list engine sums
+            idx = (tr.head - k + i) % rsize
+            if idx < 0:
+                idx += rsize
+            acc += <double>ring[idx]
+        atr = acc / <double>k
+        lv = f2i(c_round(<double>tr.reference - s * atr_m * atr))
+        lv = lv if lv > 1 else 1
+        if not have or (tr.side > 0 and lv >= best) or (tr.side < 0 and lv < best):
+            best = lv
+            reason[0] = 2
+        have = 1
+    return best if have else 0
+
+
 def run_dense(
-    const double[:, ::1] W,
+    const double[:, :] W,
     const int32_t[:, ::1] order,
     const int32_t[::1] order_len,
     const uint8_t[::1] active,
-    const int64_t[:, ::1] close,
-    const int64_t[:, ::1] fill,
+    const price_t[:, :] close,
+    const price_t[:, :] fill,
     const uint8_t[::1] has_fill,
+    Py_ssize_t fill_shift,
+    double close_scale,
+    double fill_scale,
     int64_t initial_cash,
     double commission_bps,
     double slippage_bps,
@@ -302,17 +368,30 @@ def run_dense(
     int64_t per_month,
     int64_t value_month,
     bint budgets_active,
+    double stop_fixed=0.0,
+    double stop_trailing=0.0,
+    double stop_atr_multiple=0.0,
+    int64_t stop_atr_period=14,
 ):
     """Run the dense simulation.
 
+    ``W`` may have any strides (a DataFrame's F-ordered values are used as
+    they are). ``close`` and ``fill`` are int64 cents (-1 = absent) or float
+    currency (NaN = absent) converted on the fly with ``round(x * scale)``,
+    so no cents copy of the prices is made; period ``t`` fills at row
+    ``t + fill_shift`` of ``fill``. Stops (fixed / trailing / ATR, spec 5.3)
+    run after each period's rebalance in ascending column order.
+
     Returns ``(equity[T+1], returns[T], holdings[T, N] (NaN = not held),
-    skipped[T] (uint8), final_cash, error)`` where ``error`` is None or
-    ``(phase, period, column)`` for an unpriced holding (phase 0 = fill,
-    1 = close).
+    skipped[T] (uint8), final_cash, error, stop_events)`` where ``error`` is
+    None or ``(phase, period, column)`` for an unpriced holding (phase 0 =
+    fill, 1 = close) and ``stop_events`` a list of
+    ``(period, column, trigger, exit, reason)`` (reason 0 fixed, 1 trailing,
+    2 atr).
     """
     cdef Py_ssize_t T = W.shape[0]
     cdef Py_ssize_t N = W.shape[1]
-    cdef Py_ssize_t t, j, kk, r
+    cdef Py_ssize_t t, j, kk, r, tf
     cdef Ctx c
     c.commission_bps = commission_bps
     c.slippage_bps = slippage_bps
@@ -324,6 +403,8 @@ def run_dense(
     c.max_trades = max_trades
     c.max_notional = 0
     c.cash = initial_cash
+    if close.shape[0] != T or close.shape[1] != N or fill.shape[1] != N:
+        raise ValueError("close and fill must be (periods x symbols) like the weights")
 
     equity_np = np.empty(T + 1, dtype=np.int64)
     returns_np = np.empty(T, dtype=np.float64)
@@ -342,26 +423,38 @@ def run_dense(
     if has_month:
         mord = np.ascontiguousarray(month_ord, dtype=np.int64)
 
+    cdef bint stops_on = stop_fixed > 0.0 or stop_trailing > 0.0 or stop_atr_multiple > 0.0
+    cdef int64_t rsize = stop_atr_period if stop_atr_period < T else T
+    if rsize < 1:
+        rsize = 1
+    if not stops_on:
+        rsize = 0
+    events = []
+
     cdef int64_t* qty = <int64_t*>malloc(N * sizeof(int64_t) + 8)
     cdef int64_t* mv = <int64_t*>malloc(N * sizeof(int64_t) + 8)
+    cdef int64_t* fp = <int64_t*>malloc(N * sizeof(int64_t) + 8)
     cdef Order* orders = <Order*>malloc((2 * N + 1) * sizeof(Order))
-    if qty == NULL or orders == NULL or mv == NULL:
-        free(qty)
-        free(mv)
-        free(orders)
+    cdef Tracker* trk = <Tracker*>malloc(N * sizeof(Tracker) + 8)
+    cdef int64_t* ring = <int64_t*>malloc(N * rsize * sizeof(int64_t) + 8)
+    if qty == NULL or orders == NULL or mv == NULL or fp == NULL or trk == NULL or ring == NULL:
+        free(qty); free(mv); free(fp); free(orders); free(trk); free(ring)
         raise MemoryError()
     for j in range(N):
         qty[j] = 0
+        trk[j].on = 0
 
-    cdef int64_t eq, prev = initial_cash, p, value, target, diff, q, aq
+    cdef int64_t eq, prev = initial_cash, p, value, target, diff, q, aq, cp, level
     cdef double feq, w, drift
-    cdef int k, m, err_phase = -1
+    cdef int k, m, err_phase = -1, reason = 0
     cdef Py_ssize_t err_t = 0, err_j = 0
     cdef int64_t day_used = 0, month_trades = 0, month_value = 0, cap, left, rem
     cdef int64_t last_day = 0, last_month = 0
     cdef bint first_day = True, first_month = True
     cdef int64_t count, tot
+    cdef int8_t side
     cdef bint multi_order = order.shape[0] > 1
+    cdef Tracker* tr
     equity[0] = initial_cash
 
     with nogil:
@@ -396,10 +489,13 @@ def run_dense(
                         c.max_notional = rem
                 c.max_trades = cap
 
-            if has_fill[t] and active[t]:
+            tf = t + fill_shift
+            if has_fill[t] and active[t] and tf < fill.shape[0]:
+                for j in range(N):
+                    fp[j] = pxc(fill[tf, j], fill_scale)
                 # unpriced check at the fill prices
                 for j in range(N):
-                    if qty[j] != 0 and fill[t, j] <= 0:
+                    if qty[j] != 0 and fp[j] <= 0:
                         err_phase = 0
                         err_t = t
                         err_j = j
@@ -408,8 +504,8 @@ def run_dense(
                     break
                 eq = c.cash
                 for j in range(N):
-                    if qty[j] != 0 and fill[t, j] > 0:
-                        eq = sat_add(eq, mdt(qty[j], fill[t, j]))
+                    if qty[j] != 0 and fp[j] > 0:
+                        eq = sat_add(eq, mdt(qty[j], fp[j]))
                 count = 0
                 tot = 0
                 if eq > 0:
@@ -417,8 +513,8 @@ def run_dense(
                     k = 0
                     # close loop: held, not a target, priced (any price)
                     for j in range(N):
-                        if qty[j] != 0 and isnan(W[t, j]) and fill[t, j] >= 0:
-                            p = fill[t, j]
+                        if qty[j] != 0 and isnan(W[t, j]) and fp[j] >= 0:
+                            p = fp[j]
                             value = mdt(qty[j], p)
                             drift = <double>abs64(value) / feq * 10000.0
                             if band > 0.0 and drift <= band:
@@ -430,7 +526,7 @@ def run_dense(
                         w = W[t, j]
                         if isnan(w):
                             continue
-                        p = fill[t, j]
+                        p = fp[j]
                         if p <= 0:
                             continue
                         value = mdt(qty[j], p) if qty[j] != 0 else 0
@@ -457,20 +553,61 @@ def run_dense(
                 if not has_fill[t]:
                     skipped[t] = 1
 
-            # unpriced check at the close, then valuation
-            for j in range(N):
-                if qty[j] != 0 and close[t, j] <= 0:
-                    err_phase = 1
-                    err_t = t
-                    err_j = j
-                    break
-            if err_phase >= 0:
-                break
+            if stops_on:
+                # spec 5.3, ascending symbol order; a tracker lives while its position does
+                for j in range(N):
+                    tr = &trk[j]
+                    q = qty[j]
+                    if q == 0:
+                        tr.on = 0
+                        continue
+                    cp = pxc(close[t, j], close_scale)
+                    if cp <= 0:
+                        continue
+                    side = 1 if q > 0 else -1
+                    if not tr.on or tr.side != side:
+                        tr.on = 1
+                        tr.side = side
+                        tr.entry = cp
+                        tr.reference = cp
+                        tr.last = cp
+                        tr.n = 0
+                        tr.head = 0
+                    else:
+                        ring[j * rsize + tr.head] = abs64(cp - tr.last)
+                        tr.head = (tr.head + 1) % rsize
+                        if tr.n < rsize:
+                            tr.n += 1
+                        tr.last = cp
+                        if side > 0:
+                            if cp > tr.reference:
+                                tr.reference = cp
+                        elif cp < tr.reference:
+                            tr.reference = cp
+                    level = stop_level(tr, &ring[j * rsize], rsize, stop_fixed, stop_trailing,
+                                       stop_atr_multiple, stop_atr_period, &reason)
+                    if level == 0:
+                        continue
+                    if (side > 0 and cp <= level) or (side < 0 and cp >= level):
+                        execute_fill(&c, qty, <int32_t>j, -q, cp)
+                        tr.on = 0
+                        with gil:
+                            events.append((t, j, level, cp, reason))
+
+            # unpriced check at the close (ascending symbols), then valuation
             eq = c.cash
             for j in range(N):
                 if qty[j] != 0:
-                    mv[j] = mdt(qty[j], close[t, j])
+                    cp = pxc(close[t, j], close_scale)
+                    if cp <= 0:
+                        err_phase = 1
+                        err_t = t
+                        err_j = j
+                        break
+                    mv[j] = mdt(qty[j], cp)
                     eq = sat_add(eq, mv[j])
+            if err_phase >= 0:
+                break
             if prev > 0:
                 rets[t] = <double>(<i128>eq - <i128>prev) / <double>prev
             else:
@@ -484,14 +621,12 @@ def run_dense(
                         hold[t, j] = <double>mv[j] / feq
 
     final_cash = c.cash
-    free(qty)
-    free(mv)
-    free(orders)
+    free(qty); free(mv); free(fp); free(orders); free(trk); free(ring)
     err = None if err_phase < 0 else (err_phase, err_t, err_j)
-    return equity_np, returns_np, hold_np, skipped_np, final_cash, err
+    return equity_np, returns_np, hold_np, skipped_np, final_cash, err, events
 
 
-def to_cents_2d(const double[:, ::1] x, double scale=100.0):
+def to_cents_2d(const double[:, :] x, double scale=100.0):
     """``round_half_away(x * scale)`` as int64 in one pass; NaN -> -1 (absent).
 
     Values beyond the i64 range saturate (they are rejected later as invalid
@@ -530,12 +665,15 @@ cdef int cmp_buys(const void* a, const void* b) noexcept nogil:
 
 
 def run_float(
-    const double[:, ::1] W,
+    const double[:, :] W,
     const int32_t[::1] order,
     const uint8_t[::1] active,
-    const int64_t[:, ::1] close,
-    const int64_t[:, ::1] fill,
+    const price_t[:, :] close,
+    const price_t[:, :] fill,
     const uint8_t[::1] has_fill,
+    Py_ssize_t fill_shift,
+    double close_scale,
+    double fill_scale,
     double cash0,
     double commission_bps,
     double slippage_bps,
@@ -574,10 +712,13 @@ def run_float(
     cdef double* h = <double*>malloc(N * sizeof(double) + 8)
     cdef double* uu = <double*>malloc(N * sizeof(double) + 8)
     cdef double* mv = <double*>malloc(N * sizeof(double) + 8)
+    cdef double* fpx = <double*>malloc(N * sizeof(double) + 8)
+    cdef Py_ssize_t tf
+    cdef int64_t cpi
     cdef uint8_t* in_order = <uint8_t*>malloc(N + 8)
     cdef BuyKey* buys = <BuyKey*>malloc((N + 1) * sizeof(BuyKey))
-    if h == NULL or uu == NULL or mv == NULL or in_order == NULL or buys == NULL:
-        free(h); free(uu); free(mv); free(in_order); free(buys)
+    if h == NULL or uu == NULL or mv == NULL or in_order == NULL or buys == NULL or fpx == NULL:
+        free(h); free(uu); free(mv); free(in_order); free(buys); free(fpx)
         raise MemoryError()
     for j in range(N):
         h[j] = 0.0
@@ -588,9 +729,12 @@ def run_float(
 
     with nogil:
         for t in range(T):
-            if has_fill[t] and active[t]:
+            tf = t + fill_shift
+            if has_fill[t] and active[t] and tf < fill.shape[0]:
                 for j in range(N):
-                    if h[j] != 0.0 and fill[t, j] <= 0:
+                    fpx[j] = <double>pxc(fill[tf, j], fill_scale)
+                for j in range(N):
+                    if h[j] != 0.0 and fpx[j] <= 0.0:
                         err_phase = 0
                         err_t = t
                         err_j = j
@@ -599,14 +743,14 @@ def run_float(
                     break
                 E = cash
                 for j in range(N):
-                    if h[j] != 0.0 and fill[t, j] > 0:
-                        E += h[j] * <double>fill[t, j]
+                    if h[j] != 0.0 and fpx[j] > 0.0:
+                        E += h[j] * fpx[j]
                 if E > 0.0:
                     tot_val = 0.0
                     tot_fee = 0.0
                     for j in range(N):
                         uu[j] = 0.0
-                        p = <double>fill[t, j]
+                        p = fpx[j]
                         if p <= 0.0:
                             continue
                         w = W[t, j]
@@ -648,7 +792,7 @@ def run_float(
                                     continue
                             if uu[j] > 0.0:
                                 w = W[t, j]
-                                p = <double>fill[t, j]
+                                p = fpx[j]
                                 buys[nb].ov = (0.0 if isnan(w) else w * E) - h[j] * p
                                 buys[nb].pos = nb
                                 buys[nb].col = <int32_t>j
@@ -657,7 +801,7 @@ def run_float(
                             qsort(buys, nb, sizeof(BuyKey), cmp_buys)
                         for kk in range(nb):
                             j = buys[kk].col
-                            pe = <double>fill[t, j] * (1.0 + s)
+                            pe = fpx[j] * (1.0 + s)
                             val = uu[j] * pe
                             fee = fabs(val) * c
                             if fee < mc:
@@ -683,19 +827,19 @@ def run_float(
             elif not has_fill[t]:
                 skipped[t] = 1
 
-            for j in range(N):
-                if h[j] != 0.0 and close[t, j] <= 0:
-                    err_phase = 1
-                    err_t = t
-                    err_j = j
-                    break
-            if err_phase >= 0:
-                break
             E = cash
             for j in range(N):
                 if h[j] != 0.0:
-                    mv[j] = h[j] * <double>close[t, j]
+                    cpi = pxc(close[t, j], close_scale)
+                    if cpi <= 0:
+                        err_phase = 1
+                        err_t = t
+                        err_j = j
+                        break
+                    mv[j] = h[j] * <double>cpi
                     E += mv[j]
+            if err_phase >= 0:
+                break
             rets[t] = (E - prev) / prev if prev > 0.0 else 0.0
             equity[t + 1] = E
             prev = E
@@ -705,6 +849,6 @@ def run_float(
                         hold[t, j] = mv[j] / E
 
     final_cash = cash
-    free(h); free(uu); free(mv); free(in_order); free(buys)
+    free(h); free(uu); free(mv); free(in_order); free(buys); free(fpx)
     err = None if err_phase < 0 else (err_phase, err_t, err_j)
     return equity_np, returns_np, hold_np, skipped_np, final_cash, err

@@ -355,13 +355,13 @@ def backtest_weights(
     if fs is not None and len(fs) != n_w:
         raise ValueError(f"fill_schedule length ({len(fs)}) must match weight_schedule length ({n_w})")
     stop = parse_stop_cfg(p["stop_cfg"])
-    if stop is None and opts.get("engine", "auto") != "list":
+    if opts.get("engine", "auto") != "list":
         from .engine import fast_lists_to_dense, kernel_available, run_dense_arrays
 
         if kernel_available() and cash > 0:
             d = fast_lists_to_dense(weight_schedule, price_schedule, fs, policy.name)
             if d is not None:
-                raw, dense = run_dense_arrays(d, cash, p["cost_model"], opts)
+                raw, dense = run_dense_arrays(d, cash, p["cost_model"], opts, stop)
                 return _finish(raw, ppy, rf, dense)
     weights, bars, fills = _normalize_lists(weight_schedule, price_schedule, fs)
     _check_inputs(weights, bars, cash)

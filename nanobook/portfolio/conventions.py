@@ -46,12 +46,13 @@ def run_float(d: Any, cash0: int, cm: CostModel, convention: str,
     if use_kernel and _kernel is not None and hasattr(_kernel, "run_float"):
         order = np.ascontiguousarray(d.order[0, : d.order_len[0]], dtype=np.int32)
         equity, rets, hold, skipped, final_cash, err = _kernel.run_float(
-            d.W, order, d.active, d.close, d.fill, d.has_fill, float(cash0),
+            d.W, order, d.active, d.close, d.fill, d.has_fill,
+            int(d.fill_shift), float(d.close_scale), float(d.fill_scale), float(cash0),
             cm.commission_bps, cm.slippage_bps, float(cm.min_commission), convention == "cash_limited")
         if err is not None:
             phase, t, j = err
             raise ValueError(f"unpriced holding {d.symbols[j]} at period {t} ({'fill' if phase == 0 else 'close'})")
-        dense = DenseData(d.symbols, d.close, hold, d.index)
+        dense = DenseData(d.symbols, d.close, hold, d.index, close_scale=d.close_scale)
         raw = {
             "returns": rets.tolist(),
             "equity_curve": equity.tolist(),
@@ -67,6 +68,8 @@ def run_float(d: Any, cash0: int, cm: CostModel, convention: str,
 
 def _run_float_numpy(d: Any, cash0: int, cm: CostModel, convention: str) -> tuple[dict[str, Any], DenseData]:
     T, N = d.W.shape
+    close_c = d.close_cents()
+    fill_c = d.fill_cents()
     c = cm.commission_bps / 10000.0
     s = cm.slippage_bps / 10000.0
     mc = float(cm.min_commission)
@@ -81,7 +84,7 @@ def _run_float_numpy(d: Any, cash0: int, cm: CostModel, convention: str) -> tupl
     prev = cash
     for t in range(T):
         if d.has_fill[t] and d.active[t]:
-            p = d.fill[t].astype(np.float64)
+            p = fill_c[t].astype(np.float64)
             held = h != 0
             bad = held & (p <= 0)
             if bad.any():
@@ -133,7 +136,7 @@ def _run_float_numpy(d: Any, cash0: int, cm: CostModel, convention: str) -> tupl
                             break
         elif not d.has_fill[t]:
             skipped.append(t)
-        cl = d.close[t].astype(np.float64)
+        cl = close_c[t].astype(np.float64)
         held = h != 0
         bad = held & (cl <= 0)
         if bad.any():
@@ -146,7 +149,7 @@ def _run_float_numpy(d: Any, cash0: int, cm: CostModel, convention: str) -> tupl
         prev = E
         if E != 0:
             hold[t] = np.where(held, mv / E, np.nan)
-    dense = DenseData(d.symbols, d.close, hold, d.index)
+    dense = DenseData(d.symbols, close_c, hold, d.index)
     raw = {
         "returns": rets.tolist(),
         "equity_curve": equity.tolist(),

@@ -3,10 +3,10 @@
 The dense engine (``_kernel.run_dense``, Cython) runs one ``(periods x
 symbols)`` layout: columns are the symbols in ascending order, weights are
 NaN where a symbol is not a target, prices are integer cents with -1 where a
-symbol has no bar. It handles every option except stops, duplicate symbols
-inside one period and duplicate bars; those cases, or a missing compiled
-kernel, use the list engine (``_listengine``), which is the oracle both are
-tested against.
+symbol has no bar (or float currency with NaN, converted in the kernel). It
+handles every option, stops included; duplicate symbols inside one period or
+duplicate bars, or a missing compiled kernel, use the list engine
+(``_listengine``), which is the oracle both are tested against.
 """
 from __future__ import annotations
 
@@ -32,11 +32,20 @@ def kernel_available() -> bool:
 
 
 class DenseInputs:
-    """Validated dense inputs for the kernel."""
+    """Validated dense inputs for the kernel.
 
-    __slots__ = ("symbols", "W", "order", "order_len", "active", "close", "fill", "has_fill", "index")
+    ``close`` and ``fill`` are int64 cents (-1 = absent; scales 1) or float
+    arrays converted by the kernel with ``round(x * scale)`` (NaN = absent),
+    so a float input needs no cents copy. Period ``t`` fills at row
+    ``t + fill_shift`` of ``fill``; ``has_fill[t]`` says whether it has a
+    fill bar at all.
+    """
 
-    def __init__(self, symbols, W, order, order_len, active, close, fill, has_fill, index=None):
+    __slots__ = ("symbols", "W", "order", "order_len", "active", "close", "fill", "has_fill", "index",
+                 "fill_shift", "close_scale", "fill_scale")
+
+    def __init__(self, symbols, W, order, order_len, active, close, fill, has_fill, index=None,
+                 fill_shift=0, close_scale=1.0, fill_scale=1.0):
         self.symbols = symbols
         self.W = W
         self.order = order
@@ -46,6 +55,33 @@ class DenseInputs:
         self.fill = fill
         self.has_fill = has_fill
         self.index = index
+        self.fill_shift = fill_shift
+        self.close_scale = close_scale
+        self.fill_scale = fill_scale
+
+    def close_cents(self) -> np.ndarray:
+        """Closes as int64 cents (-1 = absent)."""
+        return _as_cents(self.close, self.close_scale)
+
+    def fill_cents(self) -> np.ndarray:
+        """Fill prices per period as int64 cents, the shift applied (-1 = absent)."""
+        f = _as_cents(self.fill, self.fill_scale)
+        if self.fill_shift == 0:
+            return f
+        T = self.W.shape[0]
+        out = np.full((T, f.shape[1]), -1, dtype=np.int64)
+        k = self.fill_shift
+        if T > k:
+            out[: T - k] = f[k:T]
+        return out
+
+
+def _as_cents(a: np.ndarray, scale: float) -> np.ndarray:
+    if a.dtype == np.int64:
+        return a
+    from .frames import to_cents
+
+    return to_cents(a, scale)
 
 
 def fill_prices(policy: str, o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -145,7 +181,7 @@ def _lists_to_dense(
 
 
 def run_dense_arrays(
-    d: DenseInputs, cash: int, cost_model: CostModel, opts: Mapping[str, Any]
+    d: DenseInputs, cash: int, cost_model: CostModel, opts: Mapping[str, Any], stop: StopConfig | None = None
 ) -> tuple[dict[str, Any], DenseData]:
     """Run the kernel on dense inputs; raises the unpriced-holding ValueError."""
     from .backtest import budgets_of
@@ -154,8 +190,10 @@ def run_dense_arrays(
     mt = opts.get("max_trades_per_rebalance")
     step = opts.get("quantity_step")
     band = opts.get("no_trade_band_bps")
-    equity, rets, hold, skipped, final_cash, err = _kernel.run_dense(
+    st = stop if stop is not None and stop.enabled else None
+    equity, rets, hold, skipped, final_cash, err, events = _kernel.run_dense(
         d.W, d.order, d.order_len, d.active, d.close, d.fill, d.has_fill,
+        int(d.fill_shift), float(d.close_scale), float(d.fill_scale),
         int(cash), cost_model.commission_bps, cost_model.slippage_bps, cost_model.min_commission,
         1_000_000 if step is None else int(step),
         int(opts.get("min_order_value") or 0),
@@ -167,11 +205,16 @@ def run_dense_arrays(
         -1 if b["per_month"] is None else int(b["per_month"]),
         -1 if b["value_month"] is None else int(b["value_month"]),
         bool(b["active"]),
+        0.0 if st is None else st.fixed,
+        0.0 if st is None else st.trailing,
+        0.0 if st is None else st.atr_multiple,
+        14 if st is None else int(st.atr_period),
     )
     if err is not None:
         phase, t, j = err
         raise ValueError(f"unpriced holding {d.symbols[j]} at period {t} ({'fill' if phase == 0 else 'close'})")
-    dense = DenseData(d.symbols, d.close, hold, d.index)
+    dense = DenseData(d.symbols, d.close, hold, d.index, close_scale=d.close_scale)
+    syms = d.symbols
     raw = {
         "returns": rets.tolist(),
         "equity_curve": equity.tolist(),
@@ -179,9 +222,16 @@ def run_dense_arrays(
         "skipped_rebalances": np.flatnonzero(skipped).tolist(),
         "holdings": lazy(dense.holdings_lists),
         "symbol_returns": lazy(dense.symbol_returns_lists),
-        "stop_events": [],
+        "stop_events": [
+            {"period_index": t, "symbol": syms[j], "trigger_price": level, "exit_price": px,
+             "reason": _REASONS[reason]}
+            for t, j, level, px, reason in events
+        ],
     }
     return raw, dense
+
+
+_REASONS = ("fixed", "trailing", "atr")
 
 
 def run_any(
@@ -198,12 +248,12 @@ def run_any(
     engine = opts.get("engine", "auto")
     if engine not in ("auto", "dense", "list"):
         raise ValueError(f"engine must be 'auto', 'dense' or 'list', got {engine!r}")
-    if engine != "list" and _kernel is not None and stop is None:
+    if engine != "list" and _kernel is not None:
         d = _lists_to_dense(weights, bars, fills, policy)
         if d is not None:
-            return run_dense_arrays(d, cash, cost_model, opts)
-    if engine == "dense" and (stop is not None or _kernel is None):
-        raise ValueError("engine='dense' cannot run stops (stop_cfg) or without the compiled kernel")
+            return run_dense_arrays(d, cash, cost_model, opts, stop)
+    if engine == "dense":
+        raise ValueError("engine='dense' needs the compiled kernel and at most one entry per symbol and period")
     return run_general(weights, bars, cash, cost_model, policy, fills, stop, opts), None
 
 

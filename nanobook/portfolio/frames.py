@@ -38,14 +38,14 @@ __all__ = ["backtest_frames", "to_cents"]
 CONVENTIONS = ("integer", "fractional", "cash_limited")
 
 
-def to_cents(x: np.ndarray) -> np.ndarray:
-    """Currency floats -> int64 cents, half away from zero; NaN -> -1 (absent)."""
+def to_cents(x: np.ndarray, scale: float = 100.0) -> np.ndarray:
+    """Currency floats -> int64 cents (``round(x * scale)``, half away from zero); NaN -> -1 (absent)."""
     from .engine import _kernel
 
     a = np.asarray(x, dtype=np.float64)
     if _kernel is not None and a.ndim == 2:
-        return _kernel.to_cents_2d(np.ascontiguousarray(a))
-    y = a * 100.0
+        return _kernel.to_cents_2d(a, scale)  # any strides, one pass, no float temporaries
+    y = a * scale
     nan = np.isnan(y)
     t = np.trunc(y)
     frac = y - t
@@ -146,38 +146,46 @@ def backtest_frames(
         t, j = np.argwhere(bad)[0]
         raise ValueError(f"weight_schedule[{t}]: weight for {wcols[j]} must be finite, got {fmt_float(Wv[t, j])}")
     if same_w:
-        W = np.ascontiguousarray(Wv)
+        W = Wv  # used in place, any strides (a DataFrame's F-ordered values are not copied)
     else:
         W = np.full((T, N), np.nan)
         W[:, wmap] = Wv
 
+    # Prices stay float currency: the kernel converts each one to cents as it
+    # reads it (round half away from zero, NaN = absent), so no int64 copy of
+    # the price panel is ever alive.
     def place(a: np.ndarray) -> np.ndarray:
-        c = to_cents(a)
         if same_p:
-            return np.ascontiguousarray(c)
-        out = np.full((T, N), -1, dtype=np.int64)
-        out[:, pmap] = c
+            return a
+        out = np.full((T, N), np.nan)
+        out[:, pmap] = a
         return out
 
-    C = place(Cv)
-    if Ov is Cv:
-        O = H = L = C
-    else:
-        O, H, L = place(Ov), place(Hv), place(Lv)
     _validate_prices(Cv, Ov, Hv, Lv, pcols)
-
+    C = place(Cv)
     active = (~np.all(np.isnan(W), axis=1)).astype(np.uint8)
     order = np.ascontiguousarray(wmap.astype(np.int32).reshape(1, -1)) if len(wmap) else np.zeros((1, 1), np.int32)
     order_len = np.array([len(wmap)], dtype=np.int32)
-    has_bar = (C >= 0).any(axis=1).astype(np.uint8)
+    has_bar = (~np.all(np.isnan(C), axis=1)).astype(np.uint8)
 
-    from .engine import DenseInputs, fill_prices, run_dense_arrays, shift_fills
+    from .engine import DenseInputs, run_dense_arrays
 
-    if policy == "SignalBarClose":
-        fill, has_fill = C, has_bar
-    else:
-        fill, has_fill = shift_fills(policy, fill_prices(policy, O, H, L, C), has_bar)
-    d = DenseInputs(symbols, W, order, order_len, active, C, np.ascontiguousarray(fill), has_fill, widx if widx is not None else pidx)
+    fill, shift, fscale, has_fill = C, 0, 100.0, has_bar
+    if policy != "SignalBarClose":
+        shift = 1
+        has_fill = np.zeros(T, dtype=np.uint8)
+        has_fill[:-1] = has_bar[1:]
+        if policy == "NextBarOpen":
+            fill = C if Ov is Cv else place(Ov)
+        else:  # NextBarTypical: (h + l + c) // 3 in integer cents, kept as exact floats
+            cc = to_cents(C)
+            typ = (to_cents(place(Hv)) + to_cents(place(Lv)) + cc) // 3
+            fill = typ.astype(np.float64)
+            fill[cc < 0] = np.nan
+            fscale = 1.0
+            del cc, typ
+    d = DenseInputs(symbols, W, order, order_len, active, C, fill, has_fill,
+                    widx if widx is not None else pidx, fill_shift=shift, close_scale=100.0, fill_scale=fscale)
 
     if convention != "integer":
         if stop is not None:
@@ -186,14 +194,15 @@ def backtest_frames(
 
         raw, dense = run_float(d, cash, cm, convention)
         return _finish(raw, ppy, rf, dense)
-    if stop is not None:
-        return _via_lists(d, (O, H, L, C), cash, cm, policy, stop, opts, ppy, rf)
-    raw, dense = run_dense_arrays(d, cash, cm, opts)
+    raw, dense = run_dense_arrays(d, cash, cm, opts, stop)
     return _finish(raw, ppy, rf, dense)
 
 
 def _validate_prices(C: np.ndarray, O: np.ndarray, H: np.ndarray, L: np.ndarray, cols: list[str]) -> None:
-    neg = (C < 0) | (O < 0) | (H < 0) | (L < 0)
+    neg = C < 0
+    for x in {id(O): O, id(H): H, id(L): L}.values():
+        if x is not C:
+            neg |= x < 0
     if neg.any():
         t, j = np.argwhere(neg)[0]
         raise ValueError(
@@ -205,38 +214,3 @@ def _validate_prices(C: np.ndarray, O: np.ndarray, H: np.ndarray, L: np.ndarray,
         if hl.any():
             t, j = np.argwhere(hl)[0]
             raise ValueError(f"price_schedule[{t}]: bar for {cols[j]} has high < low (high={H[t, j]!r}, low={L[t, j]!r})")
-
-
-def _via_lists(d: Any, ohlc: tuple, cash: int, cm: CostModel, policy: str, stop: Any,
-               opts: Mapping[str, Any], ppy: float, rf: float) -> BacktestWeightsResult:
-    """Stops run in the list engine: rebuild list inputs from the dense layout."""
-    from .backtest import _finish, run_general
-
-    syms = d.symbols
-    T = d.W.shape[0]
-    weights = []
-    bars = []
-    wcols = d.order[0, : d.order_len[0]].tolist()
-    for t in range(T):
-        w = d.W[t]
-        if d.active[t]:
-            weights.append([(syms[j], float(w[j])) for j in wcols if not math.isnan(w[j])])
-        else:  # a no-rebalance period cannot be expressed in the list engine
-            weights.append(None)
-        O, H, L, C = (a[t] for a in ohlc)
-        bars.append([(syms[j], (int(O[j]), int(H[j]), int(L[j]), int(C[j])))
-                     for j in np.flatnonzero(C >= 0).tolist()])
-    if any(w is None for w in weights):
-        raise ValueError("stop_cfg with all-NaN weight rows (no-rebalance periods) is not supported")
-    raw = run_general(weights, bars, cash, cm, policy, None, stop, opts)
-    res = _finish(raw, ppy, rf, DenseData(syms, d.close, _holdings_dense(raw["holdings"], syms, T), d.index))
-    return res
-
-
-def _holdings_dense(holdings: list, syms: list[str], T: int) -> np.ndarray:
-    col = {s: j for j, s in enumerate(syms)}
-    h = np.full((T, len(syms)), np.nan)
-    for t, row in enumerate(holdings):
-        for s, w in row:
-            h[t, col[s]] = w
-    return h

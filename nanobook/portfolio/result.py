@@ -36,15 +36,26 @@ class DenseData:
     """Dense arrays behind a result: symbols, closes (cents, -1 = absent),
     holdings weights (NaN = not held), optional period index and currency scale."""
 
-    __slots__ = ("symbols", "close", "holdings", "index", "scale")
+    __slots__ = ("symbols", "_close", "close_scale", "holdings", "index", "scale")
 
     def __init__(self, symbols: list[str], close: np.ndarray, holdings: np.ndarray,
-                 index: Any = None, scale: float = 100.0) -> None:
+                 index: Any = None, scale: float = 100.0, close_scale: float = 1.0) -> None:
         self.symbols = symbols
-        self.close = close
+        self._close = close  # int64 cents, or float currency converted on use (no copy kept)
+        self.close_scale = close_scale
         self.holdings = holdings
         self.index = index
         self.scale = scale
+
+    @property
+    def close(self) -> np.ndarray:
+        """Closes in int64 cents (-1 = absent)."""
+        c = self._close
+        if c.dtype == np.int64:
+            return c
+        from .frames import to_cents
+
+        return to_cents(c, self.close_scale)
 
     def holdings_lists(self) -> list[list[tuple[str, float]]]:
         syms = np.array(self.symbols, dtype=object)
@@ -57,7 +68,10 @@ class DenseData:
         return out
 
     def symbol_return_array(self) -> np.ndarray:
-        c = self.close
+        return self._symbol_return_array(self.close)
+
+    @staticmethod
+    def _symbol_return_array(c: np.ndarray) -> np.ndarray:
         r = np.full(c.shape, np.nan)
         if c.shape[0] > 1:
             prev = c[:-1]
@@ -70,8 +84,9 @@ class DenseData:
 
     def symbol_returns_lists(self) -> list[list[tuple[str, float]]]:
         syms = np.array(self.symbols, dtype=object)
-        r = self.symbol_return_array()
-        present = self.close >= 0
+        c = self.close
+        r = self._symbol_return_array(c)
+        present = c >= 0
         out = []
         for t in range(r.shape[0]):
             m = present[t]

@@ -61,3 +61,28 @@ def test_record_list_engine(rec):
 def test_corpus_is_complete():
     assert len(RECORDS) == 62
     assert sum("err" in r["output"] for r in RECORDS) == 17
+
+
+STOP_RECORDS = [r for r in RECORDS if decode(r["input"])["stop_cfg"]]
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=[r["id"] for r in RECORDS])
+def test_record_dense_engine(rec):
+    # forced onto the Cython kernel (stops included); only inputs with a
+    # symbol twice in one period cannot be laid out densely
+    try:
+        _check(rec, "dense")
+    except ValueError as e:
+        if "engine='dense' needs" not in str(e):
+            raise
+        pytest.skip("input repeats a symbol within a period")
+
+
+def test_stop_records_run_on_the_kernel(monkeypatch):
+    import nanobook.portfolio.backtest as bt
+
+    assert len(STOP_RECORDS) >= 5
+    monkeypatch.setattr(bt, "run_general", lambda *a, **k: pytest.fail("list engine used"))
+    for rec in STOP_RECORDS:
+        if "err" not in rec["output"]:
+            _check(rec)

@@ -175,3 +175,50 @@ def test_fixed_universe_bulk_conversion_equals_list_engine(sc, bps, policy, data
     c = backtest_weights(weights, closes, cash, bps, engine="list")
     d = backtest_weights(weights, closes, cash, bps)
     assert _same(c.to_dict(), d.to_dict())
+
+
+@pytest.mark.skipif(not kernel_available(), reason="compiled kernel not built")
+@SETTINGS
+@given(
+    scenario(),
+    st.sampled_from([0.0, 10.0]),
+    st.sampled_from([0, 300]),
+    st.sampled_from([0.0, 9.0]),
+    st.sampled_from([
+        {"fixed_stop_pct": 0.05}, {"trailing_stop_pct": 0.08}, {"atr_multiple": 1.5, "atr_period": 3},
+        {"fixed_stop_pct": 0.1, "trailing_stop_pct": 0.05, "atr_multiple": 2.0, "atr_period": 2},
+        {"atr_multiple": 0.5, "atr_period": 1}, {"atr_multiple": 1.0, "atr_period": 40},
+        {"fixed_stop_pct": 0.0, "trailing_stop_pct": 0.0},
+    ]),
+    st.sampled_from(["SignalBarClose", "NextBarOpen", "NextBarTypical"]),
+    st.sampled_from([{}, {"quantity_step": 250_000}, {"max_trades_per_rebalance": 1}]),
+)
+def test_dense_engine_equals_list_engine_with_stops(sc, bps, minc, slip, stop_cfg, policy, opts):
+    syms, weights, prices, cash = sc
+    ws, _ = lists_of(syms, weights, prices)
+    ps = [[(s, BarPrices(p, p + p // 50, max(0, p - p // 40), p)) for s, p in zip(syms, row)] for row in prices]
+    cm = CostModel(bps, slip, minc)
+    pol = getattr(FillPolicy, policy)
+    a = backtest_weights(ws, ps, cash, cm, pol, 252.0, 0.0, stop_cfg, engine="list", **opts)
+    b = backtest_weights(ws, ps, cash, cm, pol, 252.0, 0.0, stop_cfg, engine="dense", **opts)
+    c = backtest_weights(ws, ps, cash, cm, pol, 252.0, 0.0, stop_cfg, **opts)
+    assert _same(a.to_dict(), b.to_dict())
+    assert _same(a.to_dict(), c.to_dict())
+
+
+@pytest.mark.skipif(not kernel_available(), reason="compiled kernel not built")
+@SETTINGS
+@given(scenario(min_targets=1), st.sampled_from([{"trailing_stop_pct": 0.05}, {"atr_multiple": 1.0, "atr_period": 2}]),
+       st.sampled_from(["SignalBarClose", "NextBarOpen"]))
+def test_pandas_stops_equal_list_engine(sc, stop_cfg, policy):
+    pd = pytest.importorskip("pandas")
+    syms, weights, prices, cash = sc
+    order = list(syms)
+    weights = [sorted(row, key=lambda t: order.index(t[0])) for row in weights]
+    ws, ps = lists_of(syms, weights, prices)
+    pol = getattr(FillPolicy, policy)
+    r_list = backtest_weights(ws, ps, cash, CostModel(10.0), pol, 252.0, 0.0, stop_cfg, engine="list")
+    W = pd.DataFrame([{s: w for s, w in row} for row in weights], columns=syms, dtype=float)
+    P = pd.DataFrame(np.array(prices, dtype=np.float64) / 100.0, columns=syms)
+    r_df = backtest_weights(W, P, cash / 100.0, CostModel(10.0), pol, 252.0, 0.0, stop_cfg)
+    assert _same(r_list.to_dict(), r_df.to_dict())
