@@ -25,7 +25,9 @@ from ._engine import (
     save_events,
 )
 
-from . import analytics, feeds, portfolio  # noqa: E402  (after the engine they use)
+from . import analytics, feeds, portfolio, sim  # noqa: E402  (after the engine they use)
+from ._capabilities import capabilities, py_capabilities, register_capability  # noqa: E402
+from .analytics import scenarios  # noqa: E402  (nanobook.scenarios, as in the reference)
 from .analytics import *  # noqa: F401,F403,E402
 from .feeds import *  # noqa: F401,F403,E402
 from .portfolio import *  # noqa: F401,F403,E402
@@ -36,6 +38,7 @@ _ENGINE = [
     "BookSnapshot", "CancelResult", "Event", "Exchange", "LevelSnapshot",
     "ModifyResult", "MultiExchange", "Order", "StopSubmitResult", "SubmitResult",
     "Trade", "events_from_array", "load_events", "save_events", "dtypes",
+    "capabilities", "py_capabilities", "register_capability", "scenarios", "sim",
 ]
 
 __all__ = sorted(set(_ENGINE) | set(portfolio.__all__) | set(analytics.__all__)

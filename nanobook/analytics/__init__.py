@@ -91,31 +91,3 @@ __all__ = sorted(
     | {"spearman", "quintile_spread", "deflated_sharpe", "realized_vol", "time_series_split"}
     | {n for n in list(globals()) if n.startswith("py_")}
 )
-
-
-def _register_capabilities() -> None:
-    """Add this area's capability names to ``nanobook.capabilities()``.
-
-    The reference's analytics names (garch_ewma_forecast, the optimizers,
-    inverse CVaR/CDaR) are registered by ``portfolio/capabilities.py``; these
-    are the ones we add.  Probes only look for the optional dependency.
-    """
-    import importlib.util
-
-    try:
-        from ..portfolio.capabilities import register_capability
-    except ImportError:  # capabilities registry not available: nothing to report to
-        return
-
-    def has(*mods):
-        return lambda: all(importlib.util.find_spec(m) is not None for m in mods)
-
-    register_capability("garch_forecast", has("arch", "pandas"), replace=True)
-    register_capability("optimize_hrp", has("scipy"), replace=True)
-    register_capability("optimize_portfolio", has("cvxpy"), replace=True)
-    register_capability("parameter_sweep", has("pandas", "tqdm"), replace=True)
-    register_capability("parameter_sweep_dask", has("pandas", "tqdm", "distributed"),
-                        replace=True)
-
-
-_register_capabilities()

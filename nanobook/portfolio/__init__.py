@@ -4,7 +4,6 @@ Pure Python on numpy; pandas and matplotlib are imported lazily inside the
 functions that need them.
 """
 from ._types import BarPrices, FillPolicy
-from .capabilities import capabilities, py_capabilities, register_capability
 from .datasets import load_sp100
 from .attribution import decompose_backtest, py_decompose_backtest, py_tear_sheet, tear_sheet
 from .backtest import backtest_weights, py_backtest_weights
@@ -34,10 +33,7 @@ __all__ = [
     "Portfolio",
     "Position",
     "backtest_weights",
-    "capabilities",
     "load_sp100",
-    "py_capabilities",
-    "register_capability",
     "decompose_backtest",
     "py_decompose_backtest",
     "py_tear_sheet",

@@ -1,4 +1,4 @@
-"""rebalance_lob, run_backtest, sweep_equal_weight, capabilities, report and the demo.
+"""rebalance_lob, run_backtest, sweep_equal_weight, report and the demo.
 
 Expected numbers marked "reference" were produced by nanobook 0.19.2 on the
 same calls (run once by hand; the reference is not imported by tests)."""
@@ -11,13 +11,9 @@ from nanobook.portfolio import (
     CostModel,
     Portfolio,
     backtest_weights,
-    capabilities,
-    py_capabilities,
-    register_capability,
     run_backtest,
     sweep_equal_weight,
 )
-from nanobook.portfolio.capabilities import _PROBES, registered_capabilities
 
 
 def _book():
@@ -74,36 +70,6 @@ def test_run_backtest_strategy_errors_propagate():
 
     r = run_backtest(spy, [{"A": 100}, {"A": 110}], 1000)
     assert seen[0] == (0, {"A": 100}, 1000) and r.portfolio.cash == 500
-
-
-def test_capabilities_names_are_true_and_documented():
-    names = capabilities()
-    assert names == py_capabilities()
-    for required in ("backtest_stops", "backtest_holdings", "backtest_pandas", "backtest_conventions"):
-        assert required in names
-    from pathlib import Path
-
-    doc = Path(__file__).resolve().parents[2] / "docs" / "capabilities.md"
-    if doc.exists():
-        text = doc.read_text()
-        for name in registered_capabilities():
-            assert f"`{name}`" in text, name
-
-
-def test_register_capability_probes_and_failures():
-    try:
-        register_capability("zz_test_ok", lambda: True)
-        register_capability("zz_test_broken", lambda: 1 / 0)
-        register_capability("zz_test_missing", lambda: False)
-        names = capabilities()
-        assert "zz_test_ok" in names and "zz_test_broken" not in names and "zz_test_missing" not in names
-        with pytest.raises(ValueError, match="already registered"):
-            register_capability("zz_test_ok", lambda: True)
-        with pytest.raises(TypeError):
-            register_capability("zz_x", "not callable")
-    finally:
-        for k in ("zz_test_ok", "zz_test_broken", "zz_test_missing"):
-            _PROBES.pop(k, None)
 
 
 def test_report_and_result_views(tmp_path):

@@ -3,11 +3,12 @@
 A registry maps each capability name to a small *probe*: a function that
 returns True when the feature is importable and works here (an optional
 dependency that is missing makes its probe return False, so the name is
-absent). Any area of the package registers its names with
-:func:`register_capability`; ``capabilities()`` runs every probe (an
-exception counts as False) and lists the names that pass, in registration
-order: the reference's names first, then ours. Every name is documented in
-``docs/capabilities.md``.
+absent).  Every name of every area is registered below, in one place:
+the reference's names first (spec section 13, in its order), then ours.
+``capabilities()`` runs every probe (an exception counts as False) and
+lists the names that pass.  Every name is documented in
+``docs/capabilities.md``; code outside the package may add its own with
+:func:`register_capability`.
 """
 from __future__ import annotations
 
@@ -87,8 +88,7 @@ def _all(*probes: Callable[[], bool]) -> Callable[[], bool]:
 
 
 def _probe_backtest_stops() -> bool:
-    from ._types import BarPrices
-    from .backtest import backtest_weights
+    from .portfolio import BarPrices, backtest_weights
 
     bars = [[("A", BarPrices(100, 100, 100, 100))], [("A", BarPrices(50, 50, 50, 50))]]
     r = backtest_weights([[("A", 0.5)], [("A", 0.5)]], bars, 10_000, None, None, 252.0, 0.0, {"fixed_stop_pct": 0.1})
@@ -96,14 +96,14 @@ def _probe_backtest_stops() -> bool:
 
 
 def _probe_backtest_holdings() -> bool:
-    from .backtest import backtest_weights
+    from .portfolio import backtest_weights
 
     r = backtest_weights([[("A", 0.5)]], [[("A", 100)]], 10_000)
     return r["holdings"] == [[("A", 0.5)]] and len(r["symbol_returns"]) == 1
 
 
 def _probe_dense() -> bool:
-    from .engine import kernel_available
+    from .portfolio.engine import kernel_available
 
     return kernel_available()
 
@@ -113,7 +113,7 @@ def _probe_pandas_backtest() -> bool:
         return False
     import pandas as pd
 
-    from .backtest import backtest_weights
+    from .portfolio import backtest_weights
 
     r = backtest_weights(pd.DataFrame({"A": [0.5]}), pd.DataFrame({"A": [1.0]}), 100.0)
     return len(r.equity) == 1
@@ -121,6 +121,13 @@ def _probe_pandas_backtest() -> bool:
 
 def _probe_plot() -> bool:
     return _has_module("matplotlib") and _has_module("pandas")
+
+
+def _broker_available(kind: str) -> bool:
+    # brokers sit above nanobook: looked up only when asked, never imported by it
+    if not _has_module("nanobook_broker"):
+        return False
+    return kind in importlib.import_module("nanobook_broker").available_brokers()
 
 
 def _probe_lob() -> bool:
@@ -149,4 +156,16 @@ register_capability("backtest_pandas", _probe_pandas_backtest)
 register_capability("backtest_conventions", _probe_pandas_backtest)
 register_capability("tear_sheet_report", _probe_plot)
 register_capability("portfolio_rebalance_lob", _probe_lob)
+register_capability("garch_forecast", lambda: _has_module("arch") and _has_module("pandas"))
+register_capability("optimize_hrp", lambda: _has_module("scipy"))
+register_capability("optimize_portfolio", lambda: _has_module("cvxpy"))
+register_capability("parameter_sweep", lambda: _has_module("pandas") and _has_module("tqdm"))
+register_capability("parameter_sweep_dask",
+                    lambda: _has_module("pandas") and _has_module("tqdm") and _has_module("distributed"))
+register_capability("lob_batch", _attr("nanobook", "events_from_array"))
+register_capability("mm_simulator", lambda: _has_module("nanobook.sim"))
+register_capability("risk_engine", lambda: _has_module("nanobook_risk"))
+for _name in ("paper", "ibkr", "binance"):
+    register_capability(f"broker_{_name}", lambda _n=_name: _broker_available(_n))
+register_capability("rebalancer_cli", lambda: _has_module("nanobook_rebalancer"))
 del _name, _fn
