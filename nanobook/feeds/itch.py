@@ -204,6 +204,29 @@ def moldudp64_to_binaryfile(data: bytes) -> tuple[bytes, np.ndarray, int]:
     return b"".join(chunks), mold, packets
 
 
+def _mold_fast(data) -> tuple | None:
+    """:func:`moldudp64_to_binaryfile` in C (pcap walk and packet split); None
+    if the capture is malformed, so that the Python path words the error."""
+    from ._mdp3 import udp_index
+
+    ix = udp_index(data)
+    if ix is None:
+        return None
+    off, ln, _flow = ix
+    res = _itch.mold_split(data, off, ln)
+    if res is None:
+        return None
+    stream, msg_pkt, seq = res
+    src = np.frombuffer(data, np.uint8) if not isinstance(data, np.ndarray) else data
+    # the 10-byte session of each packet, then of each message
+    sess_pkt = src[off[:, None] + np.arange(10)] if len(off) else np.empty((0, 10), np.uint8)
+    mold = np.zeros(len(seq), _MOLD_DTYPE)
+    mold["index"] = np.arange(len(seq), dtype=np.uint64)
+    mold["session"] = np.ascontiguousarray(sess_pkt[msg_pkt]).view("S10").reshape(-1)
+    mold["sequence"] = seq
+    return stream, mold, len(off)
+
+
 def read_itch(source: Source, *, strict: bool = True, lenient: bool | None = None) -> ItchMessages:
     """Decode a whole ITCH 5.0 file or buffer into structured arrays.
 
@@ -242,7 +265,8 @@ def read_itch(source: Source, *, strict: bool = True, lenient: bool | None = Non
     mold = None
     packets = 0
     if is_pcap(bytes(memoryview(data)[:4])):
-        data, mold, packets = moldudp64_to_binaryfile(bytes(data))
+        fast = _mold_fast(data)
+        data, mold, packets = fast if fast is not None else moldudp64_to_binaryfile(bytes(data))
     arrays, _consumed, nmsg, skipped = _itch.decode(data, strict, True, 0, 0)
     return ItchMessages(arrays, nmsg, skipped, mold, packets)
 

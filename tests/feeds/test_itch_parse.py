@@ -243,3 +243,20 @@ def test_dedicated_writers_equal_the_layout_table_byte_for_byte(stream):
     assert n1 == n2 and fast.keys() == slow.keys()
     for t in fast:
         assert fast[t].tobytes() == slow[t].tobytes(), t   # padding bytes zeroed too
+
+
+def _same_mold(fast, ref):
+    s1, m1, p1 = fast
+    s2, m2, p2 = ref
+    assert bytes(s1) == s2 and p1 == p2
+    assert m1.dtype == m2.dtype and all(np.array_equal(m1[f], m2[f]) for f in m1.dtype.names)
+
+
+def test_moldudp64_split_in_c_equals_the_python_path(data_dir):
+    from nanobook.feeds.itch import _mold_fast, moldudp64_to_binaryfile
+
+    for p in sorted((data_dir / "itch").glob("*.pcap")):
+        raw = p.read_bytes()
+        fast = _mold_fast(raw)
+        assert fast is not None, p.name
+        _same_mold(fast, moldudp64_to_binaryfile(raw))
