@@ -164,12 +164,23 @@ def worker(side: str, path: str, style: str, repeat: int) -> dict:
             times.append(time.perf_counter() - t0)
             cpus.append(time.process_time() - c0)
         final = r["equity_curve"][-1]
+        del r
+        traced = None
+        if style != "lists":  # Python-object inputs would only measure the interpreter
+            import gc
+            import tracemalloc
+
+            gc.collect()
+            tracemalloc.start()
+            r = backtest_weights(*args, **kw)
+            traced = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
     if isinstance(final, float):
         return {"build": build, "run": min(times), "cpu": min(cpus), "final": final, "rss_mb": _maxrss_mb(),
-                "base_rss_mb": base_rss, "input_mb": (cents.nbytes + w.nbytes) / 2**20}
+                "base_rss_mb": base_rss, "input_mb": (cents.nbytes + w.nbytes) / 2**20, "traced_mb": traced}
     input_mb = (cents.nbytes + w.nbytes) / 2**20
     return {"build": build, "run": min(times), "cpu": min(cpus), "final": int(final), "rss_mb": _maxrss_mb(),
-            "base_rss_mb": base_rss, "input_mb": input_mb}
+            "base_rss_mb": base_rss, "input_mb": input_mb, "traced_mb": None if side == "ref" else traced}
 
 
 def spawn(python: str, side: str, path: str, style: str, repeat: int, cwd: str | None) -> dict:
@@ -203,7 +214,7 @@ def main() -> int:
     print(f"backtest_weights, daily SignalBarClose, {COST_BPS:g} bps; best of {args.repeat}; "
           f"reference = nanobook 0.19.2 ({args.ref_python}); vectorbt from {args.vbt_python or '(skipped)'}")
     hdr = (f"{'case':<11} {'T x N':>11} {'impl/input':<18} {'wall s':>8} {'cpu s':>8} {'ratio':>7} {'build s':>8} "
-           f"{'peak MB':>8} {'input MB':>8} {'vs vbt':>7}  same")
+           f"{'peak MB':>8} {'input MB':>8} {'extra MB':>8} {'vs vbt':>7}  same")
     print(hdr)
     print("-" * len(hdr))
     with tempfile.TemporaryDirectory() as tmp:
@@ -215,11 +226,12 @@ def main() -> int:
             ref = spawn(args.ref_python, "ref", path, "lists", rep, cwd=tmp)
             print(f"{case:<11} {shape:>11} {'0.19.2 / lists':<18} {ref['run']:8.3f} {ref['cpu']:8.3f} {1.0:7.3f} "
                   f"{ref['build']:8.3f} "
-                  f"{ref['rss_mb']:8.0f} {ref['input_mb']:8.1f}")
+                  f"{ref['rss_mb']:8.0f} {ref['input_mb']:8.1f} {'-':>8}")
             vb = spawn(args.vbt_python, "vbt", path, "vbt", rep, cwd=tmp) if args.vbt_python else None
             if vb is not None:
                 print(f"{'':<11} {'':>11} {'vectorbt':<18} {vb['run']:8.3f} {vb['cpu']:8.3f} "
-                      f"{vb['cpu'] / ref['cpu']:7.3f} {vb['build']:8.3f} {vb['rss_mb']:8.0f} {vb['input_mb']:8.1f}")
+                      f"{vb['cpu'] / ref['cpu']:7.3f} {vb['build']:8.3f} {vb['rss_mb']:8.0f} {vb['input_mb']:8.1f} "
+                      f"{'-':>8}")
             for style in ("ndarray", "DataFrame", "lists", "cash_limited"):
                 o = spawn(sys.executable, "ours", path, style, rep, cwd=repo)
                 if style == "cash_limited":
@@ -231,13 +243,16 @@ def main() -> int:
                 else:
                     same = "yes" if o["final"] == ref["final"] else f"NO ({o['final']} vs {ref['final']})"
                 vs = f"{o['cpu'] / vb['cpu']:7.3f}" if vb is not None else f"{'-':>7}"
+                tr = f"{o['traced_mb']:8.1f}" if o.get("traced_mb") is not None else f"{'-':>8}"
                 print(f"{'':<11} {'':>11} {'ours / ' + style:<18} {o['run']:8.3f} {o['cpu']:8.3f} "
                       f"{o['cpu'] / ref['cpu']:7.3f} "
-                      f"{o['build']:8.3f} {o['rss_mb']:8.0f} {o['input_mb']:8.1f} {vs}  {same}")
+                      f"{o['build']:8.3f} {o['rss_mb']:8.0f} {o['input_mb']:8.1f} {tr} {vs}  {same}")
             sys.stdout.flush()
     print("ratio = CPU time / the reference's CPU time for the call (lower is better; CPU time because the")
     print("machine is shared, wall times are shown too); vs vbt = our CPU time / vectorbt's;")
-    print("peak MB = the process's max RSS; same = ours ends at the reference's equity to the cent")
+    print("peak MB = the process's max RSS (interpreter and inputs included); extra MB = tracemalloc's peak")
+    print("during one call (what the call allocates beyond its inputs, result included);")
+    print("same = ours ends at the reference's equity to the cent")
     print("(cash_limited: relative difference of the final equity from vectorbt's)")
     return 0
 
