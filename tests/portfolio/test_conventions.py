@@ -125,3 +125,89 @@ def test_float_kernel_equals_numpy_oracle(case, convention, bps, slip, minc, pol
     np.testing.assert_allclose(r["equity_curve"], raw["equity_curve"], rtol=1e-9, atol=1e-6)
     np.testing.assert_allclose(r["final_cash"], raw["final_cash"], rtol=1e-9, atol=1e-6)
     assert r["skipped_rebalances"] == raw["skipped_rebalances"]
+
+
+# ----------------------------------------------------------------------------- dense input without copies
+
+def _panel(T=60, N=7, seed=5):
+    rng = np.random.default_rng(seed)
+    c = np.round(50.0 * np.exp(np.cumsum(rng.normal(0, 0.02, (T, N)), axis=0)), 2)
+    o = np.round(c * (1 + rng.normal(0, 0.003, (T, N))), 2)
+    h = np.round(np.maximum(o, c) * 1.01, 2)
+    lo = np.round(np.minimum(o, c) * 0.99, 2)
+    w = rng.random((T, N))
+    w[rng.random((T, N)) < 0.2] = np.nan
+    w /= np.nansum(w, axis=1, keepdims=True) * 1.05
+    w[rng.random(T) < 0.3] = np.nan
+    return w, o, h, lo, c
+
+
+@pytest.mark.parametrize("policy", ["SignalBarClose", "NextBarOpen", "NextBarTypical"])
+@pytest.mark.parametrize("convention", ["integer", "fractional", "cash_limited"])
+def test_strided_and_fortran_inputs_equal_c_ordered(policy, convention):
+    w, o, h, lo, c = _panel()
+    syms = [f"S{j}" for j in range(w.shape[1])]
+    base = backtest_weights(w, {"open": o, "high": h, "low": lo, "close": c}, 50_000.0, CostModel(10, 5),
+                            policy, symbols=syms, convention=convention)
+    F = {k: np.asfortranarray(v) for k, v in (("open", o), ("high", h), ("low", lo), ("close", c))}
+    r_f = backtest_weights(np.asfortranarray(w), F, 50_000.0, CostModel(10, 5), policy, symbols=syms,
+                           convention=convention)
+    big = np.full((w.shape[0], 2 * w.shape[1]), 0.123)  # every other column: a strided view
+    big[:, ::2] = w
+    bigc = {k: np.repeat(v, 2, axis=1) for k, v in (("open", o), ("high", h), ("low", lo), ("close", c))}
+    r_s = backtest_weights(big[:, ::2], {k: v[:, ::2] for k, v in bigc.items()}, 50_000.0, CostModel(10, 5),
+                           policy, symbols=syms, convention=convention)
+    for r in (r_f, r_s):
+        assert r["equity_curve"] == base["equity_curve"]
+        assert r["final_cash"] == base["final_cash"]
+        np.testing.assert_array_equal(r.holdings.to_numpy(), base.holdings.to_numpy())
+
+
+@pytest.mark.parametrize("policy", ["NextBarOpen", "NextBarTypical"])
+def test_frames_next_bar_policies_equal_list_input(policy):
+    from _portfolio_corpus import same
+
+    from nanobook.portfolio import BarPrices
+    from nanobook.portfolio.frames import to_cents
+
+    w, o, h, lo, c = _panel(T=40, N=5, seed=9)
+    w[np.isnan(w).all(axis=1)] = 0.1  # lists cannot say "hold"
+    syms = [f"S{j}" for j in range(w.shape[1])]
+    r = backtest_weights(w, {"open": o, "high": h, "low": lo, "close": c}, 50_000.0, CostModel(10, 5), policy,
+                         symbols=syms)
+    oc, hc, lc, cc = (to_cents(x) for x in (o, h, lo, c))
+    ws = [[(s, float(x)) for s, x in zip(syms, row) if not np.isnan(x)] for row in w]
+    ps = [[(s, BarPrices(int(oc[t, j]), int(hc[t, j]), int(lc[t, j]), int(cc[t, j]))) for j, s in enumerate(syms)]
+          for t in range(len(c))]
+    ref = backtest_weights(ws, ps, 5_000_000, CostModel(10, 5), policy, engine="list")
+    assert same(r.to_dict(), ref.to_dict())
+
+
+def test_dense_call_does_not_copy_its_inputs():
+    import tracemalloc
+
+    pd = pytest.importorskip("pandas")
+    T, N = 400, 300
+    rng = np.random.default_rng(2)
+    W = pd.DataFrame(rng.random((T, N)) / N, columns=[f"S{j:03d}" for j in range(N)])
+    P = pd.DataFrame(np.round(rng.uniform(10, 100, (T, N)), 2), columns=W.columns)
+    backtest_weights(W.iloc[:5], P.iloc[:5], 1e6, CostModel(10))  # imports and first-call caches
+    tracemalloc.start()
+    r = backtest_weights(W, P, 1e6, CostModel(10))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    one = T * N * 8
+    # the result's float64 holdings (one panel) plus small masks; a copy of the
+    # weights or the prices (C order, int64 cents) would add a whole panel
+    assert peak < 1.6 * one, peak / one
+    assert len(r["equity_curve"]) == T + 1
+
+
+def test_empty_schedule_and_unpriced_holding_on_dense_input():
+    w = np.array([[0.5], [np.nan]])
+    c = np.array([[10.0], [np.nan]])
+    with pytest.raises(ValueError, match=r"unpriced holding A at period 1 \(close\)"):
+        backtest_weights(w, c, 1000.0, CostModel.zero(), symbols=["A"])
+    r = backtest_weights(np.zeros((0, 2)), np.zeros((0, 2)), 1000.0, CostModel.zero(), symbols=["A", "B"],
+                         stop_cfg={"fixed_stop_pct": 0.1})
+    assert r["equity_curve"] == [100_000] and r["returns"] == []
