@@ -31,7 +31,7 @@ import numpy as np
 from ._arith import fmt_float
 from ._types import FillPolicy
 from .portfolio import CostModel
-from .result import BacktestWeightsResult, DenseData, lazy
+from .result import BacktestWeightsResult
 
 __all__ = ["backtest_frames", "to_cents"]
 
