@@ -8,7 +8,8 @@ timed with numpy arrays in and out (no list conversion).  Each figure is the
 best of ``--repeat`` runs.
 
     python benches/bench_indicators.py [--n 1000000] [--repeat 3] [--rounds 3]
-        [--ref-python /work/refvenv/bin/python]
+        [--ref-python PATH]   (default $NANOBOOK_REF_PYTHON or .venv/ref/bin/python,
+                               which `make bench` creates with nanobook==0.19.2)
 
 Prints one row per indicator: ms for the reference, ms for ours (lists),
 ms for ours (numpy), and the speed-up ``reference / ours`` (> 1 means we
@@ -119,7 +120,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=3,
                     help="alternate reference and ours this many times; keep the best of all")
-    ap.add_argument("--ref-python", default="/work/refvenv/bin/python")
+    ap.add_argument("--ref-python",
+                    default=os.environ.get("NANOBOOK_REF_PYTHON", ".venv/ref/bin/python"))
     args = ap.parse_args(argv)
 
     data = make_data(args.n)
