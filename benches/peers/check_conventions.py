@@ -217,6 +217,11 @@ def main() -> int:
     ap.add_argument("--s", type=float)
     ap.add_argument("--record", metavar="JSON", help="write the small recorded case for the tests and exit")
     args = ap.parse_args()
+    if not os.path.exists(args.peer_python):
+        print(f"peer interpreter {args.peer_python} not found; make it with:\n"
+              f"  python3 -m venv /work/peervenv && /work/peervenv/bin/pip install vectorbt cvxportfolio",
+              file=sys.stderr)
+        return 2
     if args.record:
         record(args.record, args.peer_python)
         return 0
