@@ -210,6 +210,10 @@ def main() -> int:
         print(json.dumps(worker(args.worker, args.path, args.style, args.repeat)))
         return 0
     cases = args.cases.split(",") + (["synth-2000"] if args.large else [])
+    if args.vbt_python and not os.path.exists(args.vbt_python):
+        print(f"vectorbt interpreter {args.vbt_python} not found (python3 -m venv /work/peervenv && "
+              f"/work/peervenv/bin/pip install vectorbt); running without it")
+        args.vbt_python = ""
     repo = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
     print(f"backtest_weights, daily SignalBarClose, {COST_BPS:g} bps; best of {args.repeat}; "
           f"reference = nanobook 0.19.2 ({args.ref_python}); vectorbt from {args.vbt_python or '(skipped)'}")
