@@ -1,9 +1,12 @@
 from typing import Iterable
 
+from typing_extensions import disjoint_base
+
 import numpy as np
 
 TRADE_DTYPE: np.dtype
 
+@disjoint_base
 class ItchBookCore:
     depth: int
     record_trades: bool
@@ -25,6 +28,7 @@ class ItchBookCore:
     def orders_array(self) -> np.ndarray: ...
     def check(self) -> bool: ...
 
+@disjoint_base
 class L2Book:
     def set(self, side: int, price: int, qty: int, count: int = ...) -> None: ...
     def add(self, side: int, price: int, dqty: int) -> int: ...
@@ -36,6 +40,7 @@ class L2Book:
     def n_levels(self) -> tuple[int, int]: ...
     def get(self, side: int, price: int) -> int: ...
 
+@disjoint_base
 class OrderBook:
     def add(self, ref: int, side: int, price: int, qty: int) -> bool: ...
     def reduce(self, ref: int, qty: int) -> int: ...

@@ -3,6 +3,8 @@ import numpy as np
 DTYPES: dict[str, np.dtype]
 NAMES: dict[str, str]
 WIRE_LENGTHS: dict[str, int]
+HEADER: list[tuple[str, int, str]]
+MESSAGES: dict[str, tuple[str, list[tuple[str, int, str]]]]
 
 def decode(
     buf: bytes | bytearray | memoryview | np.ndarray,
