@@ -2,9 +2,9 @@
 
 Every measurement runs in its own subprocess (so peak memory is per run):
 ours with this interpreter, the reference with ``--ref-python`` (default
-``/work/refvenv/bin/python``, a virtualenv where nanobook 0.19.2 is installed;
+``$NANOBOOK_REF_PYTHON`` or ``.venv/ref/bin/python``, a virtualenv where nanobook 0.19.2 is installed;
 it is run from a temporary directory so it imports the installed package),
-vectorbt with ``--vbt-python`` (default ``/work/peervenv/bin/python``, a
+vectorbt with ``--vbt-python`` (default ``$NANOBOOK_PEER_PYTHON`` or ``.venv/peers/bin/python``, a
 virtualenv with ``pip install vectorbt``; ``--vbt-python ''`` skips it).
 Inputs are generated once, saved to an ``.npz`` and loaded by every side;
 every row also checks that ours produced the reference's final equity to the
@@ -202,8 +202,8 @@ def main() -> int:
     ap.add_argument("--style", default="ndarray")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--large", action="store_true", help="also run 2000 x 5040")
-    ap.add_argument("--ref-python", default="/work/refvenv/bin/python")
-    ap.add_argument("--vbt-python", default="/work/peervenv/bin/python")
+    ap.add_argument("--ref-python", default=os.environ.get("NANOBOOK_REF_PYTHON", ".venv/ref/bin/python"))
+    ap.add_argument("--vbt-python", default=os.environ.get("NANOBOOK_PEER_PYTHON", ".venv/peers/bin/python"))
     ap.add_argument("--cases", default="momentum,random,synth-500")
     args = ap.parse_args()
     if args.worker:
@@ -211,8 +211,7 @@ def main() -> int:
         return 0
     cases = args.cases.split(",") + (["synth-2000"] if args.large else [])
     if args.vbt_python and not os.path.exists(args.vbt_python):
-        print(f"vectorbt interpreter {args.vbt_python} not found (python3 -m venv /work/peervenv && "
-              f"/work/peervenv/bin/pip install vectorbt); running without it")
+        print(f"vectorbt interpreter {args.vbt_python} not found (`make peers` creates it); running without it")
         args.vbt_python = ""
     repo = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
     print(f"backtest_weights, daily SignalBarClose, {COST_BPS:g} bps; best of {args.repeat}; "

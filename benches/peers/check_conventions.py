@@ -16,7 +16,7 @@ the very same numbers.
 
 The product never imports the peers: this script runs *ours* with the current
 interpreter and each peer with ``--peer-python`` (default
-``/work/peervenv/bin/python``, a virtualenv with ``pip install vectorbt
+``$NANOBOOK_PEER_PYTHON`` or ``.venv/peers/bin/python``, a virtualenv with ``pip install vectorbt
 cvxportfolio``) in a subprocess; data goes through ``.npz`` files.
 
 Usage::
@@ -208,7 +208,7 @@ def record(path: str, python: str) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--peer-python", default="/work/peervenv/bin/python")
+    ap.add_argument("--peer-python", default=os.environ.get("NANOBOOK_PEER_PYTHON", ".venv/peers/bin/python"))
     ap.add_argument("--tol", type=float, default=1e-9)
     ap.add_argument("--peer", choices=["cvxportfolio", "vectorbt"])
     ap.add_argument("--path")
@@ -219,7 +219,7 @@ def main() -> int:
     args = ap.parse_args()
     if not os.path.exists(args.peer_python):
         print(f"peer interpreter {args.peer_python} not found; make it with:\n"
-              f"  python3 -m venv /work/peervenv && /work/peervenv/bin/pip install vectorbt cvxportfolio",
+              f"  make peers",
               file=sys.stderr)
         return 2
     if args.record:
