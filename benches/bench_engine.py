@@ -166,6 +166,8 @@ def mixed_stream(n, seed=1):
             price = mid - int(offs[i]) if side == 0 else mid + int(offs[i])
             op["kind"], op["side"], op["price"], op["quantity"] = d.SUBMIT_LIMIT, side, price, int(qtys[i])
             r = ex.submit_limit("buy" if side == 0 else "sell", price, int(qtys[i]))
+            for t in r.trades:              # a "passive" order can cross a moved book
+                traded.add((1 - side, t.price))
             if r.resting_quantity:
                 live.append((r.order_id, side, price))
         elif x < 0.70:
@@ -190,6 +192,8 @@ def mixed_stream(n, seed=1):
                 price = mid - int(offs[i]) if side == 0 else mid + int(offs[i])
                 op["kind"], op["side"], op["price"], op["quantity"] = d.SUBMIT_LIMIT, side, price, int(qtys[i])
                 r = ex.submit_limit("buy" if side == 0 else "sell", price, int(qtys[i]))
+                for t in r.trades:
+                    traded.add((1 - side, t.price))
                 if r.resting_quantity:
                     live.append((r.order_id, side, price))
                 continue

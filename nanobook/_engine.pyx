@@ -884,6 +884,7 @@ cdef str _debug_price(int64_t p):
 
 
 @cython.final
+@cython.freelist(256)
 cdef class Event:
     """One state-changing call, as recorded in the event log.
 
@@ -1244,6 +1245,7 @@ cdef class Exchange:
                     continue
                 fill = o.remaining if o.remaining < p.remaining else p.remaining
                 t = <TradeRec*>buf_push(&self.trade_log)
+                memset(t, 0, sizeof(TradeRec))      # no stray padding bytes in exports
                 t.trade_id = self.next_trade_id
                 self.next_trade_id += 1
                 t.price = lv.price
