@@ -243,7 +243,6 @@ def ref_main(args):
     import nanobook as nb
     res = {"version": nb.__version__}
     res["per_call"] = per_call(nb, args.n)
-    res["memory"] = memory_per_order(nb, args.mem_orders)
     ops = np.load(args.ops)
     side = ("buy", "sell")
     tif = ("gtc", "ioc", "fok")
@@ -286,9 +285,22 @@ def main():
     ap.add_argument("--ref-python", default=os.environ.get("NANOBOOK_REF_PYTHON", ".venv/ref/bin/python"))
     ap.add_argument("--ref", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--ops", help=argparse.SUPPRESS)
+    ap.add_argument("--memory-worker", choices=["on", "off", "ref"], help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.memory_worker:
+        import nanobook as nb
+        kw = {"event_log": False} if args.memory_worker == "off" else {}
+        print(memory_per_order(nb, args.mem_orders, **kw))
+        return
     if args.ref:
         return ref_main(args)
+
+    def memory(python, mode):
+        """Bytes per resting order, measured in a fresh process (no reused heap)."""
+        out = subprocess.run([python, os.path.abspath(__file__), "--memory-worker", mode,
+                              "--mem-orders", str(args.mem_orders)],
+                             capture_output=True, text=True, cwd=tempfile.gettempdir())
+        return float(out.stdout) if out.returncode == 0 else float("nan")
 
     import nanobook as nb
     print(f"building a mixed stream of {args.batch:,} operations ...", flush=True)
@@ -310,8 +322,9 @@ def main():
             print(f"reference interpreter {args.ref_python} not found: `make bench` creates it")
     print("running nanobook ...", flush=True)
     ours = per_call(nb, args.n)
-    mem_on = memory_per_order(nb, args.mem_orders)
-    mem_off = memory_per_order(nb, args.mem_orders, event_log=False)
+    mem_on = memory(sys.executable, "on")
+    mem_off = memory(sys.executable, "off")
+    mem_ref = memory(args.ref_python, "ref") if ref else float("nan")
     batch = ours_batch(ops)
 
     print()
@@ -337,7 +350,7 @@ def main():
     print(f"  ours, event log on : {mem_on:6.1f} B/order")
     print(f"  ours, event log off: {mem_off:6.1f} B/order")
     if ref:
-        print(f"  ref               : {ref['memory']:6.1f} B/order")
+        print(f"  ref               : {mem_ref:6.1f} B/order")
 
 
 if __name__ == "__main__":
