@@ -39,81 +39,104 @@ def _timed(fn, n):
     return dt / n
 
 
-def per_call(nb, n):
-    """ns/op of each Python-level call; every loop is the same on both sides."""
-    out = {}
+def _workloads(nb, n):
+    """(name, setup) pairs; ``setup()`` builds a fresh book and returns
+    ``(timed_loop, calls)``.  Every loop is the same on both sides."""
     rng = np.random.default_rng(7)
     prices = [int(p) for p in 10_000 - 1 - rng.integers(0, 200, n)]   # bids below 10_000
     sells = [int(p) for p in 10_000 + rng.integers(0, 200, n)]
-
-    ex = nb.Exchange()
-
-    def submit_no_match():
-        sub = ex.submit_limit
-        for p in prices:
-            sub("buy", p, 10)
-    out["submit (no match)"] = _timed(submit_no_match, n)
-
-    # one resting sell per aggressive buy: each call prints exactly one trade
-    ex = nb.Exchange()
-    for p in sells:
-        ex.submit_limit("sell", p, 10)
-
-    def submit_match():
-        sub = ex.submit_limit
-        for _ in range(n):
-            sub("buy", 20_000, 10)
-    out["submit (1 fill)"] = _timed(submit_match, n)
-
-    # IOC sweeps of 5 levels, 2 orders each, on a deep book
-    ex = nb.Exchange()
-    levels = n // 10 * 5 + 5
-    for i in range(levels):
-        ex.submit_limit("sell", 10_000 + i, 5)
-        ex.submit_limit("sell", 10_000 + i, 5)
-    m = n // 10
-
-    def ioc_sweep():
-        sub = ex.submit_limit
-        for i in range(m):
-            sub("buy", 10_000 + 5 * i + 4, 50, "ioc")
-    out["IOC sweep (5 levels)"] = _timed(ioc_sweep, m)
-
-    ex = nb.Exchange()
-    ids = [ex.submit_limit("buy", p, 10).order_id for p in prices]
-
-    def cancel():
-        c = ex.cancel
-        for i in ids:
-            c(i)
-    out["cancel"] = _timed(cancel, n)
-
-    ex = nb.Exchange()
-    ids = [ex.submit_limit("buy", p, 10).order_id for p in prices]
     newp = [p - 1 for p in prices]
 
-    def modify():
-        mod = ex.modify
-        for i, p in zip(ids, newp):
-            mod(i, p, 10)
-    out["modify"] = _timed(modify, n)
+    def submit_no_match():
+        ex = nb.Exchange()
+        sub = ex.submit_limit
 
-    ex = nb.Exchange()
-    for i in range(100):
-        ex.submit_limit("buy", 9_999 - i, 10)
-        ex.submit_limit("sell", 10_001 + i, 10)
+        def loop():
+            for p in prices:
+                sub("buy", p, 10)
+        return loop, n
+
+    def submit_match():             # one resting sell per aggressive buy: one trade per call
+        ex = nb.Exchange()
+        for p in sells:
+            ex.submit_limit("sell", p, 10)
+        sub = ex.submit_limit
+
+        def loop():
+            for _ in range(n):
+                sub("buy", 20_000, 10)
+        return loop, n
+
+    def ioc_sweep():                # IOC sweeps of 5 levels, 2 orders each, on a deep book
+        ex = nb.Exchange()
+        m = n // 10
+        for i in range(5 * m + 5):
+            ex.submit_limit("sell", 10_000 + i, 5)
+            ex.submit_limit("sell", 10_000 + i, 5)
+        sub = ex.submit_limit
+
+        def loop():
+            for i in range(m):
+                sub("buy", 10_000 + 5 * i + 4, 50, "ioc")
+        return loop, m
+
+    def cancel():
+        ex = nb.Exchange()
+        ids = [ex.submit_limit("buy", p, 10).order_id for p in prices]
+        c = ex.cancel
+
+        def loop():
+            for i in ids:
+                c(i)
+        return loop, n
+
+    def modify():
+        ex = nb.Exchange()
+        ids = [ex.submit_limit("buy", p, 10).order_id for p in prices]
+        mod = ex.modify
+
+        def loop():
+            for i, p in zip(ids, newp):
+                mod(i, p, 10)
+        return loop, n
+
+    def two_sided():
+        ex = nb.Exchange()
+        for i in range(100):
+            ex.submit_limit("buy", 9_999 - i, 10)
+            ex.submit_limit("sell", 10_001 + i, 10)
+        return ex
 
     def bba():
-        f = ex.best_bid_ask
-        for _ in range(n):
-            f()
-    out["best_bid_ask"] = _timed(bba, n)
+        f = two_sided().best_bid_ask
+
+        def loop():
+            for _ in range(n):
+                f()
+        return loop, n
 
     def depth():
-        f = ex.depth
-        for _ in range(n):
-            f(10)
-    out["depth(10)"] = _timed(depth, n)
+        f = two_sided().depth
+
+        def loop():
+            for _ in range(n):
+                f(10)
+        return loop, n
+
+    return [("submit (no match)", submit_no_match), ("submit (1 fill)", submit_match),
+            ("IOC sweep (5 levels)", ioc_sweep), ("cancel", cancel), ("modify", modify),
+            ("best_bid_ask", bba), ("depth(10)", depth)]
+
+
+def per_call(nb, n, repeat=3):
+    """ns/op of each Python-level call, best of ``repeat`` runs on fresh books."""
+    out = {}
+    for name, setup in _workloads(nb, n):
+        best = float("inf")
+        for _ in range(repeat):
+            loop, calls = setup()
+            best = min(best, _timed(loop, calls))
+        out[name] = best
     return out
 
 
@@ -329,7 +352,7 @@ def main():
 
     print()
     print(f"nanobook {nb.__version__} vs reference {ref['version'] if ref else '(missing)'}; "
-          f"per-call figures over {args.n:,} calls")
+          f"per-call figures over {args.n:,} calls, best of 3")
     print(f"{'operation':<24}{'ours ns/op':>12}{'ref ns/op':>12}{'ours/ref':>10}")
     for k, v in ours.items():
         r = ref["per_call"][k] if ref else float("nan")

@@ -273,32 +273,28 @@ cdef str _describe(object v):
     return f"{v!r} ({type(v).__name__})"
 
 
-cdef int _parse_side(object side) except -1:
+cdef int _parse_choice(object value, dict table, str name, str invalid) except -1:
+    """Case-insensitive lookup of a str option; exact matches skip ``lower()``."""
     cdef object v
-    if type(side) is str:
-        v = _SIDES.get(side)
+    if type(value) is str:
+        v = table.get(value)
         if v is not None:
             return v
-    elif not isinstance(side, str):
-        raise TypeError(f"side must be a str, got {_describe(side)}")
-    v = _SIDES.get(side.lower())
+    elif not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {_describe(value)}")
+    v = table.get(value.lower())
     if v is None:
-        raise ValueError(f"Invalid side '{side}'. Use 'buy' or 'sell'.")
+        raise ValueError(invalid.format(value))
     return v
 
 
-cdef int _parse_tif(object tif) except -1:
-    cdef object v
-    if type(tif) is str:
-        v = _TIFS.get(tif)
-        if v is not None:
-            return v
-    elif not isinstance(tif, str):
-        raise TypeError(f"tif must be a str, got {_describe(tif)}")
-    v = _TIFS.get(tif.lower())
-    if v is None:
-        raise ValueError(f"Invalid time_in_force '{tif}'. Use 'gtc', 'ioc', or 'fok'.")
-    return v
+cdef inline int _parse_side(object side) except -1:
+    return _parse_choice(side, _SIDES, "side", "Invalid side '{}'. Use 'buy' or 'sell'.")
+
+
+cdef inline int _parse_tif(object tif) except -1:
+    return _parse_choice(tif, _TIFS, "tif",
+                         "Invalid time_in_force '{}'. Use 'gtc', 'ioc', or 'fok'.")
 
 
 cdef object _as_int(object v, str name):
@@ -364,14 +360,9 @@ cdef double _to_f64(object v, str name) except? -1.0:
 
 cdef int _parse_trail(EventRec* ev, object trail_type, object trail_value,
                       object atr_period) except -1:
-    cdef object t
+    cdef int t = _parse_choice(trail_type, _TRAILS, "trail_type", "Invalid trail_type '{}'. "
+                               "Use 'fixed', 'percentage', or 'sma_abs_change'.")
     cdef double value
-    if not isinstance(trail_type, str):
-        raise TypeError(f"trail_type must be a str, got {_describe(trail_type)}")
-    t = _TRAILS.get(trail_type.lower())
-    if t is None:
-        raise ValueError(f"Invalid trail_type '{trail_type}'. "
-                         "Use 'fixed', 'percentage', or 'sma_abs_change'.")
     value = _to_f64(trail_value, "trail_value")
     if not isfinite(value):
         raise ValueError(f"trail_value must be finite, got {trail_value!r}")

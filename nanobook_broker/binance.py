@@ -34,7 +34,7 @@ import logging
 import os
 import time
 import uuid
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 
 from nanobook_risk._validate import as_float, as_symbol, as_u64

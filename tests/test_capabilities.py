@@ -3,7 +3,6 @@ from pathlib import Path
 
 import pytest
 
-import nanobook
 from nanobook import capabilities, py_capabilities, register_capability
 from nanobook._capabilities import _PROBES, registered_capabilities
 

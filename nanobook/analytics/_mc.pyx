@@ -70,6 +70,9 @@ cdef class ChaCha20Rng:
     cdef uint32_t buf[16]
     cdef int idx
 
+    def __init__(self, seed):
+        pass
+
     def __cinit__(self, seed):
         cdef uint64_t state = <uint64_t>(int(seed) & 0xFFFFFFFFFFFFFFFF)
         cdef uint32_t xs, rot

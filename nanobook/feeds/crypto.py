@@ -6,15 +6,13 @@ Cython :class:`~nanobook.feeds._books.L2Book` (sorted level arrays).
 """
 from __future__ import annotations
 
-import gzip
 import json
-import os
 import zlib
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
 
 import numpy as np
 
+from ._io import text_lines
 from ._books import L2Book
 from ._errors import FeedError, FeedFormatError, SequenceGapError
 
@@ -170,22 +168,6 @@ class BinanceReplay:
         return int(ok.sum()), int(bad.sum())
 
 
-def _lines(source) -> Iterator[str]:
-    if isinstance(source, (str, os.PathLike)):
-        opener = gzip.open if str(source).endswith(".gz") else open
-        with opener(source, "rt", encoding="utf-8") as fh:
-            yield from fh
-    elif isinstance(source, (bytes, bytearray)):
-        data = bytes(source)
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-        yield from data.decode("utf-8").splitlines()
-    elif isinstance(source, Iterable):
-        yield from source
-    else:
-        raise TypeError(f"source must be a path, bytes or an iterable of lines, got {type(source).__name__}")
-
-
 def replay_binance(source, *, price_decimals: int = 8, qty_decimals: int = 8,
                    market: str = "spot") -> BinanceReplay:
     """Replay an hftbacktest-style Binance capture (``<local ns> <json>`` per line).
@@ -213,7 +195,7 @@ def replay_binance(source, *, price_decimals: int = 8, qty_decimals: int = 8,
         else:
             skipped += 1
 
-    for lineno, line in enumerate(_lines(source), 1):
+    for lineno, line in enumerate(text_lines(source), 1):
         line = line.strip()
         if not line:
             continue
@@ -347,7 +329,7 @@ def replay_kraken(source, *, depth: int | None = None) -> dict[str, KrakenBook]:
     update's checksum is verified (see ``checked``/``mismatches`` per book).
     """
     books: dict[str, KrakenBook] = {}
-    for lineno, line in enumerate(_lines(source), 1):
+    for lineno, line in enumerate(text_lines(source), 1):
         head, sep, js = line.partition(": ")
         if not sep or not js.startswith("["):
             continue

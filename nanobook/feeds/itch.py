@@ -19,7 +19,7 @@ from typing import Iterator, Union
 import numpy as np
 
 from . import _itch
-from ._errors import FeedError, FeedFormatError
+from ._errors import FeedFormatError
 from ._pcap import is_pcap, iter_udp
 
 __all__ = [

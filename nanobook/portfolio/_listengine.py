@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._arith import MICRO, f2i, mul_div_trunc, round_half_away
+from ._arith import f2i, round_half_away
 from .portfolio import Portfolio
 
 __all__ = ["run_lists", "StopConfig"]

@@ -16,7 +16,7 @@ import numpy as np
 
 from ._listengine import StopConfig
 from .portfolio import CostModel
-from .result import BacktestWeightsResult, DenseData, lazy
+from .result import DenseData, lazy
 
 try:  # the compiled kernel is optional: without it the list engine runs
     from . import _kernel

@@ -26,13 +26,11 @@ they touch, or -1 for an order that was already resting when the data starts
 """
 from __future__ import annotations
 
-import gzip
 import json
-import os
-from typing import Iterable, Iterator
 
 import numpy as np
 
+from ..feeds._io import text_lines
 from ._errors import StreamError
 
 __all__ = [
@@ -262,22 +260,6 @@ def from_lobster(messages: np.ndarray, book: np.ndarray, *, mode: str = "l3") ->
 # ------------------------------------------------------------------ Binance
 
 
-def _lines(source) -> Iterator[str]:
-    if isinstance(source, (str, os.PathLike)):
-        opener = gzip.open if str(source).endswith(".gz") else open
-        with opener(source, "rt", encoding="utf-8") as fh:
-            yield from fh
-    elif isinstance(source, (bytes, bytearray)):
-        data = bytes(source)
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-        yield from data.decode("utf-8").splitlines()
-    elif isinstance(source, Iterable):
-        yield from source
-    else:
-        raise TypeError(f"source must be a path, bytes or an iterable of lines, got {type(source).__name__}")
-
-
 def from_binance(source, *, price_decimals: int = 8, qty_decimals: int = 8,
                  market: str = "spot") -> np.ndarray:
     """Stream from an hftbacktest-style Binance capture (``<local ns> <json>``
@@ -312,7 +294,7 @@ def from_binance(source, *, price_decimals: int = 8, qty_decimals: int = 8,
         for p, q in ev["a"]:
             rows.append((exch, local, decimal_to_int(p, pd), decimal_to_int(q, qd), 0, -1, DEPTH, 1, _BOTH))
 
-    for lineno, line in enumerate(_lines(source), 1):
+    for lineno, line in enumerate(text_lines(source), 1):
         line = line.strip()
         if not line:
             continue

@@ -7,7 +7,7 @@ unique and increasing, and replaying the event log rebuilds the same book.
 """
 import hypothesis.strategies as st
 from hypothesis import settings
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 import nanobook
 from refbook import RefBook

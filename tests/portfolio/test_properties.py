@@ -1,11 +1,10 @@
 """Hypothesis properties of the simulator (issue 3) and engine equivalence."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nanobook.portfolio import BarPrices, CostModel, FillPolicy, Portfolio, backtest_weights

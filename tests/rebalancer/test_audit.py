@@ -1,5 +1,4 @@
 """Audit log, client order ids, run lock and kill switch."""
-import json
 import os
 import stat
 import subprocess

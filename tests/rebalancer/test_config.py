@@ -1,5 +1,4 @@
 """Config loading: precedence, strict keys, types, ranges, secrets."""
-import os
 from pathlib import Path
 
 import pytest

@@ -1,5 +1,4 @@
 """Hypothesis properties of the risk engine."""
-import math
 
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -4,7 +4,7 @@ import pathlib
 
 import pytest
 
-from nanobook_risk import ReasonCode, RiskEngine, Status
+from nanobook_risk import ReasonCode, RiskEngine
 
 CASES = json.loads((pathlib.Path(__file__).parents[1] / "data" / "risk" / "reference_cases.json").read_text())
 

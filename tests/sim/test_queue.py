@@ -2,7 +2,6 @@
 property) and exact L3 queues against a brute-force FIFO list."""
 from __future__ import annotations
 
-import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from nanobook.sim import LogProb, PowerProb, RiskAverse, Sim
