@@ -22,7 +22,11 @@ import sys
 import tempfile
 import time
 
-import numpy as np
+# OpenBLAS worker threads spin on the second core after numpy starts; nothing
+# here uses BLAS, so keep them from stealing cycles from the timed loops.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 
 
 # ---------------------------------------------------------------------------
