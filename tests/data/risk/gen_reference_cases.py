@@ -1,6 +1,6 @@
 """Record RiskEngine outputs of the reference nanobook 0.19.2.
 
-Run with the reference interpreter only:  /work/refvenv/bin/python gen_reference_cases.py
+Run with the reference interpreter only:  .venv/ref/bin/python gen_reference_cases.py  (make bench creates .venv/ref)
 Writes reference_cases.json next to this file.
 """
 import json
