@@ -161,7 +161,8 @@ class OrderRequest:
     def same_order(self, other: dict[str, Any]) -> bool:
         """True if an order dict describes the same instruction (for idempotency).
 
-        Fields the venue no longer reports (``None``) are not compared.
+        Fields the venue does not report (``None`` or absent) are not compared;
+        ``stop_price_cents`` is compared only where the adapter reports it.
         """
         if other.get("symbol") != self.symbol or other.get("side") != self.side:
             return False
@@ -172,6 +173,9 @@ class OrderRequest:
             return False
         lim = other.get("limit_price_cents")
         if self.order_type in ("limit", "stop_limit") and lim is not None and lim != self.limit_price_cents:
+            return False
+        stp = other.get("stop_price_cents")
+        if self.order_type in ("stop", "stop_limit") and stp is not None and stp != self.stop_price_cents:
             return False
         return True
 

@@ -4,7 +4,9 @@ Each quoted symbol has a book holding two "house" orders, a bid and an ask of
 ``liquidity`` lots (unlimited by default) at the quoted prices. Our market
 orders take the house's liquidity; our limit orders that do not cross rest in
 the book and fill when a later quote moves the house across them (at our
-limit price, the resting price). Everything is integers: cents and lots.
+limit price, the resting price). Stop and stop-limit orders wait in the
+account (not in the book) until the trigger price crosses their stop, then
+enter the book as a market or limit order. Everything is integers: cents and lots.
 
 The account (cash, positions, orders, fills, quotes) is persisted to a JSON
 file after every change with an atomic replace under an exclusive file lock,
@@ -32,7 +34,6 @@ from .errors import (
     BrokerError,
     ClientOrderIdConflict,
     InsufficientFunds,
-    InvalidOrder,
     NotConnected,
     OrderNotFound,
     OrderRejected,
@@ -44,6 +45,8 @@ log = logging.getLogger("nanobook_broker")
 
 _FORMAT = "nanobook-paper/1"
 _UNLIMITED = 10**15
+_STOP_TRIGGERS = ("last", "quote")
+_STOP_TYPES = ("stop", "stop_limit")
 
 
 def _round_half_away(x: Fraction) -> int:
@@ -91,12 +94,20 @@ class PaperBroker:
         Whether sells may take a position below zero.
     leverage : float
         Buying power is ``equity * leverage - gross position value`` (1 = cash account).
+    stop_trigger : {"last", "quote"}
+        What triggers stop and stop-limit orders. ``"last"`` (default, as in
+        ``nanobook.Exchange``): the last price, buy stops when ``last >= stop``,
+        sell stops when ``last <= stop``; the last price comes from quotes that
+        carry one and from paper fills. ``"quote"``: the touch, buy stops when
+        ``ask >= stop``, sell stops when ``bid <= stop``.
 
     Notes
     -----
-    Market and limit orders are supported; stop orders raise
-    :class:`~nanobook_broker.errors.InvalidOrder`. A rejected order raises
-    (no order id is created); see the ``errors`` module.
+    Market, limit, stop and stop-limit orders are supported. A stop waits
+    (status ``Submitted``, ``triggered=False``) until the trigger price crosses
+    its stop, then executes as a market order (remainder cancelled) or rests
+    as a limit order. A rejected order raises (no order id is created); see
+    the ``errors`` module.
     """
 
     def __init__(
@@ -112,6 +123,7 @@ class PaperBroker:
         liquidity: int | None = None,
         allow_short: bool = True,
         leverage: float = 1.0,
+        stop_trigger: str = "last",
     ) -> None:
         self._path = None if state_path is None else os.fspath(state_path)
         self._initial_cash = as_i64(initial_cash_cents, "initial_cash_cents")
@@ -137,6 +149,9 @@ class PaperBroker:
         self._leverage = as_float(leverage, "leverage")
         if not (1.0 <= self._leverage <= 100.0):
             raise ValueError(f"leverage must be in [1, 100], got {leverage!r}")
+        if not isinstance(stop_trigger, str) or stop_trigger not in _STOP_TRIGGERS:
+            raise ValueError(f"stop_trigger must be 'last' or 'quote', got {stop_trigger!r}")
+        self._stop_trigger = stop_trigger
         self._seed_quotes: dict[str, tuple[int, int, int | None]] = {}
         if prices is not None:
             if not isinstance(prices, Mapping):
@@ -311,10 +326,15 @@ class PaperBroker:
             self._post_house(sym, reseed=False)
         for oid in sorted(st["orders"], key=int):
             o = st["orders"][oid]
-            if o["status"] in OPEN_STATUSES and o["order_type"] == "limit":
+            if o["status"] in OPEN_STATUSES and self._in_book(o):
                 res = self._book.submit_limit(o["symbol"], o["side"], o["limit_price_cents"], o["quantity"] - o["filled"])
                 self._link(o["symbol"], res.order_id, o["id"])
                 self._apply_trades(o["symbol"], res.trades)
+
+    @staticmethod
+    def _in_book(o: dict[str, Any]) -> bool:
+        """A working order that rests in the book: a limit, or a triggered stop-limit."""
+        return o["order_type"] == "limit" or (o["order_type"] == "stop_limit" and bool(o.get("triggered")))
 
     def _link(self, sym: str, book_id: int, our_id: int) -> None:
         self._book2ours[(sym, book_id)] = our_id
@@ -463,6 +483,7 @@ class PaperBroker:
         if last is not None:
             q["last"] = last
         self._post_house(sym, reseed=True)
+        self._process_stops(sym)
 
     def quote(self, symbol: str) -> dict[str, Any]:
         """``{"symbol", "bid_cents", "ask_cents", "last_cents", "volume"}`` (volume includes paper fills)."""
@@ -536,13 +557,44 @@ class PaperBroker:
             avg_fill_price_cents=o["fill_value_cents"] // filled if filled else 0,
             client_order_id=o["client_order_id"], symbol=o["symbol"], side=o["side"],
             quantity=o["quantity"], order_type=o["order_type"], limit_price_cents=o["limit_price_cents"],
-        ) | {"commission_cents": o["commission_cents"]}
+        ) | {"commission_cents": o["commission_cents"], "stop_price_cents": o.get("stop_price_cents"),
+             "triggered": o.get("triggered") if o["order_type"] in _STOP_TYPES else None,
+             "reason": o.get("reason")}
 
     def _exposure_increase(self, st: dict[str, Any], sym: str, side: str, qty: int) -> int:
         pos = st["positions"].get(sym, {"quantity": 0})["quantity"]
         if side == "buy":
             return max(0, qty - max(0, -pos))
         return max(0, qty - max(0, pos))
+
+    @staticmethod
+    def _reserve_px(o: dict[str, Any]) -> int:
+        """Price at which a working order reserves buying power (limit, else stop)."""
+        return o["limit_price_cents"] or o.get("stop_price_cents") or 0
+
+    def _check_funds(self, st: dict[str, Any], sym: str, side: str, qty: int, est_px: int,
+                     exclude: int | None = None) -> None:
+        """Raise ``InsufficientFunds`` if the order cannot be carried (shorting, buying power).
+
+        ``exclude``: an order id whose own reservation is not counted (a stop being triggered).
+        """
+        pos = st["positions"].get(sym, {"quantity": 0})["quantity"]
+        if side == "sell" and not self._allow_short and qty > max(0, pos):
+            raise InsufficientFunds(f"short selling not allowed: sell {qty} {sym} with position {pos}")
+        need = self._exposure_increase(st, sym, side, qty) * est_px
+        reserved = 0
+        for o in st["orders"].values():
+            if o["status"] in OPEN_STATUSES and o["id"] != exclude:
+                reserved += self._exposure_increase(st, o["symbol"], o["side"], o["quantity"] - o["filled"]) * (
+                    self._reserve_px(o))
+        if need:
+            comm = max(self._min_commission, _round_half_away(Fraction(need) * Fraction(self._commission_bps) / 10_000))
+            bp = self._account(st)["buying_power_cents"]
+            if need + comm > bp - reserved:
+                raise InsufficientFunds(
+                    f"insufficient buying power: need {need + comm} cents, have {bp - reserved} "
+                    f"({bp} less {reserved} reserved by open orders)"
+                )
 
     def submit_order(
         self,
@@ -554,17 +606,27 @@ class PaperBroker:
         client_order_id: str | None = None,
         stop_price_cents: int | None = None,
     ) -> int:
-        """Place a market or limit order; returns the paper order id.
+        """Place a market, limit, stop or stop-limit order; returns the paper order id.
+
+        A stop (``order_type="stop"``) or stop-limit order waits, status
+        ``Submitted`` with ``triggered=False``, until the trigger price
+        (``stop_trigger``) crosses ``stop_price_cents``: a buy stop when it
+        rises to the stop or above, a sell stop when it falls to it or below.
+        It is checked on submission and after every quote and fill. Then a
+        stop becomes a market order (filled at the touch, remainder
+        cancelled) and a stop-limit a limit order at ``limit_price_cents``
+        (filled if marketable, otherwise resting); the order keeps its id.
 
         Raises
         ------
         ValueError, TypeError, OverflowError
             Malformed arguments (nothing changes).
-        InvalidOrder
-            Stop orders (not simulated).
         InsufficientFunds
             The order's exposure increase exceeds buying power less what open
             orders reserve, or it would go short when shorting is disallowed.
+            Limit and stop-limit orders are costed at their limit, pending
+            stops at ``max(stop, ask)`` for buys and at the stop for sells,
+            market orders at the touch.
         ClientOrderIdConflict
             ``client_order_id`` already names a different order.
         OrderRejected
@@ -585,54 +647,95 @@ class PaperBroker:
                     f"({existing['side']} {existing['quantity']} {existing['symbol']})",
                     order_id=int(existing["id"]),
                 )
-        if req.order_type not in ("market", "limit"):
-            raise InvalidOrder(f"PaperBroker supports market and limit orders, got {req.order_type!r}")
         q = st["quotes"].get(req.symbol)
         if q is None:
             raise OrderRejected(f"no quote for {req.symbol}")
-        pos = st["positions"].get(req.symbol, {"quantity": 0})["quantity"]
-        if req.side == "sell" and not self._allow_short and req.quantity > max(0, pos):
-            raise InsufficientFunds(f"short selling not allowed: sell {req.quantity} {req.symbol} with position {pos}")
-        if req.order_type == "limit":
-            assert req.limit_price_cents is not None
+        if req.limit_price_cents is not None:  # limit, stop_limit
             est_px = req.limit_price_cents
+        elif req.order_type == "stop":
+            assert req.stop_price_cents is not None
+            est_px = max(req.stop_price_cents, q["ask"]) if req.side == "buy" else req.stop_price_cents
         else:
             est_px = q["ask"] if req.side == "buy" else q["bid"]
-        need = self._exposure_increase(st, req.symbol, req.side, req.quantity) * est_px
-        reserved = 0
-        for o in st["orders"].values():
-            if o["status"] in OPEN_STATUSES:
-                reserved += self._exposure_increase(st, o["symbol"], o["side"], o["quantity"] - o["filled"]) * (
-                    o["limit_price_cents"] or 0)
-        if need:
-            comm = max(self._min_commission, _round_half_away(Fraction(need) * Fraction(self._commission_bps) / 10_000))
-            bp = self._account(st)["buying_power_cents"]
-            if need + comm > bp - reserved:
-                raise InsufficientFunds(
-                    f"insufficient buying power: need {need + comm} cents, have {bp - reserved} "
-                    f"({bp} less {reserved} reserved by open orders)"
-                )
+        self._check_funds(st, req.symbol, req.side, req.quantity, est_px)
         oid = st["next_order_id"]
         st["next_order_id"] = oid + 1
         o = {
             "id": oid, "client_order_id": req.client_order_id, "symbol": req.symbol, "side": req.side,
             "quantity": req.quantity, "order_type": req.order_type, "limit_price_cents": req.limit_price_cents,
+            "stop_price_cents": req.stop_price_cents,
             "status": OrderStatus.SUBMITTED.value, "filled": 0, "fill_value_cents": 0, "commission_cents": 0,
             "created_ns": time.time_ns(),
         }
+        if req.order_type in _STOP_TYPES:
+            o["triggered"] = False
         st["orders"][str(oid)] = o
-        if req.order_type == "market":
-            res = self._book.submit_market(req.symbol, req.side, req.quantity)
-            self._link(req.symbol, res.order_id, oid)
-            self._apply_trades(req.symbol, res.trades)
+        if req.order_type not in _STOP_TYPES:
+            self._enter_book(o)
+        # this order's trades may have moved the last price; a new stop may trigger at once
+        self._process_stops(req.symbol)
+        log.info("paper order %s: %s %s %s %s -> %s", oid, req.side, req.quantity, req.symbol, req.order_type, o["status"])
+        return oid
+
+    def _enter_book(self, o: dict[str, Any]) -> None:
+        """Send a market or limit order (or a triggered stop as one) to the book."""
+        sym = o["symbol"]
+        if o["order_type"] in ("market", "stop"):
+            res = self._book.submit_market(sym, o["side"], o["quantity"])
+            self._link(sym, res.order_id, o["id"])
+            self._apply_trades(sym, res.trades)
             if o["status"] in OPEN_STATUSES:  # remainder of a market order is cancelled
                 o["status"] = OrderStatus.CANCELLED.value
         else:
-            res = self._book.submit_limit(req.symbol, req.side, req.limit_price_cents, req.quantity)
-            self._link(req.symbol, res.order_id, oid)
-            self._apply_trades(req.symbol, res.trades)
-        log.info("paper order %s: %s %s %s %s -> %s", oid, req.side, req.quantity, req.symbol, req.order_type, o["status"])
-        return oid
+            res = self._book.submit_limit(sym, o["side"], o["limit_price_cents"], o["quantity"])
+            self._link(sym, res.order_id, o["id"])
+            self._apply_trades(sym, res.trades)
+
+    def _stop_triggers(self, st: dict[str, Any], o: dict[str, Any]) -> bool:
+        q = st["quotes"][o["symbol"]]
+        stop = o["stop_price_cents"]
+        if self._stop_trigger == "quote":
+            return q["ask"] >= stop if o["side"] == "buy" else q["bid"] <= stop
+        last = q.get("last")
+        if last is None:
+            return False
+        return last >= stop if o["side"] == "buy" else last <= stop
+
+    def _process_stops(self, sym: str) -> None:
+        """Trigger the pending stops of ``sym`` whose condition holds, in submission order.
+
+        Like ``Exchange`` stop processing: all stops that trigger at the
+        current price are triggered together, then executed by ascending id;
+        if their fills moved the price, the next round looks again. Each stop
+        triggers at most once, so this ends.
+        """
+        st = self._state
+        assert st is not None
+        while True:
+            due = [o for o in st["orders"].values()
+                   if o["symbol"] == sym and o["order_type"] in _STOP_TYPES and not o.get("triggered")
+                   and o["status"] in OPEN_STATUSES and self._stop_triggers(st, o)]
+            if not due:
+                return
+            due.sort(key=lambda o: o["id"])
+            for o in due:
+                o["triggered"] = True
+                o["triggered_ns"] = time.time_ns()
+            for o in due:
+                q = st["quotes"][sym]
+                if o["order_type"] == "stop_limit":
+                    est_px = o["limit_price_cents"]
+                else:
+                    est_px = q["ask"] if o["side"] == "buy" else q["bid"]
+                try:
+                    self._check_funds(st, sym, o["side"], o["quantity"], est_px, exclude=o["id"])
+                except InsufficientFunds as exc:
+                    o["status"] = OrderStatus.REJECTED.value
+                    o["reason"] = str(exc)
+                    log.warning("paper stop order %s rejected on trigger: %s", o["id"], exc)
+                    continue
+                self._enter_book(o)
+                log.info("paper stop order %s triggered -> %s", o["id"], o["status"])
 
     def order_status(self, order_id: int) -> dict[str, Any]:
         """Status dict of a paper order (``OrderNotFound`` if unknown)."""

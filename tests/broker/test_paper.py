@@ -13,7 +13,6 @@ from nanobook_broker import (
     Broker,
     ClientOrderIdConflict,
     InsufficientFunds,
-    InvalidOrder,
     NotConnected,
     OrderNotFound,
     OrderRejected,
@@ -179,8 +178,8 @@ def test_rejections_leave_state_unchanged(tmp_path):
         b.submit_order("X", "sell", 1)
     with pytest.raises(OrderRejected, match="no quote for Y"):
         b.submit_order("Y", "buy", 1)
-    with pytest.raises(InvalidOrder):
-        b.submit_order("X", "buy", 1, "stop", stop_price_cents=1100)
+    with pytest.raises(InsufficientFunds, match="insufficient buying power"):
+        b.submit_order("X", "buy", 100, "stop", stop_price_cents=1100)  # costed at max(stop, ask)
     # open orders reserve buying power
     b.submit_order("X", "buy", 90, "limit", 1000)
     with pytest.raises(InsufficientFunds):
