@@ -204,6 +204,7 @@ cdef class Exchange:
     cdef Buf event_buf            # the event log, varint-encoded (see log_event)
     cdef size_t nevents
     cdef readonly bint event_log
+    cdef bint busy                # apply() is running with the GIL released
 
     # -- queries --------------------------------------------------------
     # Record of ``oid`` or NULL.
@@ -232,6 +233,8 @@ cdef class Exchange:
     cdef void compact_levels(self) noexcept nogil
 
     # -- Python result builders ---------------------------------------------
+    # Raise RuntimeError while apply() runs on another thread.
+    cdef int _ready(self) except -1
     cdef object _submit_call(self, EventRec* ev)
     cdef object _stop_call(self, EventRec* ev)
     cdef object _snapshot(self, size_t levels)

@@ -1573,6 +1573,12 @@ cdef class Exchange:
 
     # -- Python API: commands -------------------------------------------------
 
+    cdef inline int _ready(self) except -1:
+        if self.busy:
+            raise RuntimeError("this Exchange is running apply() on another thread; "
+                               "call it again when that returns")
+        return 0
+
     cdef object _submit_call(self, EventRec* ev):
         cdef ExecOut res
         self.run(ev, &res)
@@ -1613,6 +1619,7 @@ cdef class Exchange:
 
         Complexity: O(log L + F) for L levels on the side and F fills.
         """
+        self._ready()
         cdef EventRec ev
         ev.kind = EV_SUBMIT_LIMIT
         ev.side = _parse_side(side)
@@ -1635,6 +1642,7 @@ cdef class Exchange:
         Whatever does not fill is cancelled (``get_order`` says
         ``"cancelled"``).  Complexity: O(F) for F fills.
         """
+        self._ready()
         cdef EventRec ev
         memset(&ev, 0, sizeof(EventRec))
         ev.kind = EV_SUBMIT_MARKET
@@ -1649,6 +1657,7 @@ cdef class Exchange:
         Unknown ids give ``CancelResult(success=False, error='OrderNotFound')``,
         finished orders ``'OrderNotActive'``; both are recorded as events.
         """
+        self._ready()
         cdef EventRec ev
         cdef ExecOut res
         cdef CancelResult r = CancelResult.__new__(CancelResult)
@@ -1666,6 +1675,7 @@ cdef class Exchange:
         same side and tif, back of the queue) is submitted.  Its trades set
         the last trade price and trigger stops like any submission.
         """
+        self._ready()
         cdef EventRec ev
         cdef ExecOut res
         cdef ModifyResult r = ModifyResult.__new__(ModifyResult)
@@ -1688,6 +1698,7 @@ cdef class Exchange:
     def submit_stop_market(self, side, stop_price, quantity):
         """A stop that sends a market order when the last trade price
         reaches ``stop_price`` (buy: at or above, sell: at or below)."""
+        self._ready()
         cdef EventRec ev
         memset(&ev, 0, sizeof(EventRec))
         ev.kind = EV_STOP_MARKET
@@ -1699,6 +1710,7 @@ cdef class Exchange:
 
     def submit_stop_limit(self, side, stop_price, limit_price, quantity, tif="gtc"):
         """A stop that sends a limit order at ``limit_price`` with ``tif``."""
+        self._ready()
         cdef EventRec ev
         memset(&ev, 0, sizeof(EventRec))
         ev.kind = EV_STOP_LIMIT
@@ -1719,6 +1731,7 @@ cdef class Exchange:
         ``"atr"``: ``trail_value`` times the mean absolute change of the last
         ``atr_period`` trade prices).  The stop only ever tightens.
         """
+        self._ready()
         cdef EventRec ev
         memset(&ev, 0, sizeof(EventRec))
         ev.kind = EV_TRAIL_MARKET
@@ -1732,6 +1745,7 @@ cdef class Exchange:
     def submit_trailing_stop_limit(self, side, initial_stop_price, limit_price, quantity,
                                    trail_type, trail_value, tif="gtc", atr_period=None):
         """A trailing stop that sends a limit order at ``limit_price``."""
+        self._ready()
         cdef EventRec ev
         memset(&ev, 0, sizeof(EventRec))
         ev.kind = EV_TRAIL_LIMIT
@@ -1750,10 +1764,12 @@ cdef class Exchange:
         Has no observable effect on the book; matching skips tombstones
         anyway.  O(resting orders + tombstones).
         """
+        self._ready()
         self.compact_levels()
 
     def clear_trades(self):
         """Empty the trade history (trade ids keep counting)."""
+        self._ready()
         self.trade_log.n = 0
 
     def clear_order_history(self):
@@ -1762,6 +1778,7 @@ cdef class Exchange:
         Returns the number of regular orders removed.  Pages of the order
         table with nothing left in them are freed.
         """
+        self._ready()
         cdef size_t p, i, j = 0
         cdef OrderRec* r
         cdef uint64_t removed = 0
@@ -1796,18 +1813,21 @@ cdef class Exchange:
 
     def best_bid(self):
         """Highest bid price or None.  O(1)."""
+        self._ready()
         if self.side_n[BUY] == 0:
             return None
         return self.side_entries[BUY][self.side_n[BUY] - 1].price
 
     def best_ask(self):
         """Lowest ask price or None.  O(1)."""
+        self._ready()
         if self.side_n[SELL] == 0:
             return None
         return self.side_entries[SELL][self.side_n[SELL] - 1].price
 
     def best_bid_ask(self):
         """``(best_bid, best_ask)``, each None when its side is empty.  O(1)."""
+        self._ready()
         return (None if self.side_n[BUY] == 0
                 else self.side_entries[BUY][self.side_n[BUY] - 1].price,
                 None if self.side_n[SELL] == 0
@@ -1815,6 +1835,7 @@ cdef class Exchange:
 
     def spread(self):
         """``best_ask - best_bid`` or None.  O(1)."""
+        self._ready()
         if self.side_n[BUY] == 0 or self.side_n[SELL] == 0:
             return None
         return (self.side_entries[SELL][self.side_n[SELL] - 1].price
@@ -1823,11 +1844,13 @@ cdef class Exchange:
     def last_trade_price(self):
         """Price of the last trade that set it (submissions, modifies, stop
         cascades), or None."""
+        self._ready()
         return self.last_price if self.has_last else None
 
     def get_order(self, order_id):
         """Snapshot of order ``order_id`` or None (unknown, a stop, a
         rejected FOK, or purged by ``clear_order_history``).  O(1)."""
+        self._ready()
         cdef oid_t oid = _to_u64(order_id, "order_id")
         cdef OrderRec* r = self.rec(oid)
         cdef Order o
@@ -1854,6 +1877,7 @@ cdef class Exchange:
         (None for stop-market), ``quantity, status`` (``pending``,
         ``triggered``, ``cancelled``), ``timestamp``.
         """
+        self._ready()
         cdef oid_t oid = _to_u64(order_id, "order_id")
         cdef OrderRec* r = self.rec(oid)
         cdef StopRec* s
@@ -1867,14 +1891,17 @@ cdef class Exchange:
 
     def pending_stop_count(self):
         """Number of pending stops.  O(1)."""
+        self._ready()
         return self.pending_live
 
     def trades(self):
         """All trades since creation or the last ``clear_trades`` (``list[Trade]``)."""
+        self._ready()
         return _trade_list(<TradeRec*>self.trade_log.data, self.trade_log.n)
 
     def trades_array(self):
         """The trade history as an array of ``nanobook.dtypes.TRADE_DTYPE`` (a copy)."""
+        self._ready()
         return _trades_array(<TradeRec*>self.trade_log.data, self.trade_log.n)
 
     def events(self):
@@ -1884,6 +1911,7 @@ cdef class Exchange:
     def events_array(self):
         """The event log as an array of ``nanobook.dtypes.EVENT_DTYPE`` (decoded
         from its compact in-memory form)."""
+        self._ready()
         arr = np.empty(self.nevents, dtype=_dt.EVENT_DTYPE)
         cdef unsigned char[::1] raw
         if self.nevents:
@@ -1895,6 +1923,7 @@ cdef class Exchange:
 
     def event_count(self):
         """Number of recorded events.  O(1)."""
+        self._ready()
         return self.nevents
 
     cdef object _snapshot(self, size_t levels):
@@ -1921,10 +1950,12 @@ cdef class Exchange:
 
     def depth(self, levels=10):
         """``BookSnapshot`` of the best ``levels`` levels of each side.  O(levels)."""
+        self._ready()
         return self._snapshot(_to_u64(levels, "levels"))
 
     def full_book(self):
         """``BookSnapshot`` of every level.  O(L)."""
+        self._ready()
         return self._snapshot(<size_t>-1)
 
     def __repr__(self):
@@ -1949,6 +1980,7 @@ cdef class Exchange:
         numpy.ndarray of ``nanobook.dtypes.TRADE_DTYPE``
             The trades printed by these operations (stop cascades included).
         """
+        self._ready()
         arr = _validate_ops(ops)
         cdef const EventRec* e
         cdef size_t n = arr.shape[0], i, start = self.trade_log.n
@@ -1957,11 +1989,15 @@ cdef class Exchange:
         if n:
             raw = arr.view(np.uint8).reshape(-1)
             e = <const EventRec*>&raw[0]
-            with nogil:
-                if self.event_log:
-                    buf_reserve(&self.event_buf, n * 8)
-                for i in range(n):
-                    self.run(<EventRec*>&e[i], &res)
+            self.busy = True
+            try:
+                with nogil:
+                    if self.event_log:
+                        buf_reserve(&self.event_buf, n * 8)
+                    for i in range(n):
+                        self.run(<EventRec*>&e[i], &res)
+            finally:
+                self.busy = False
         return _trades_array((<TradeRec*>self.trade_log.data) + start, self.trade_log.n - start)
 
     @staticmethod
@@ -1979,6 +2015,7 @@ cdef class Exchange:
 
     def copy(self):
         """An independent deep copy of the book, stops, logs and counters."""
+        self._ready()
         cdef Exchange c = Exchange(event_log=self.event_log)
         cdef size_t p
         c.npages = self.npages
@@ -2046,6 +2083,7 @@ cdef class Exchange:
     def _check(self):
         """Verify every book invariant; raise AssertionError naming the first
         broken one.  O(orders + levels).  For tests."""
+        self._ready()
         cdef int s
         cdef size_t i, live_pending = 0
         cdef Level* lv

@@ -365,3 +365,30 @@ def test_event_log_can_be_switched_off():
     ex = nanobook.Exchange(event_log=False)
     ex.submit_limit("buy", 100, 1)
     assert ex.events() == [] and ex.event_count() == 0 and not ex.event_log
+
+
+def test_calls_during_apply_on_another_thread_are_refused_not_racing():
+    import threading
+
+    n = 400_000
+    ops = np.zeros(n, dtype=d.EVENT_DTYPE)
+    ops["kind"] = d.SUBMIT_LIMIT
+    ops["side"] = np.arange(n) % 2
+    ops["price"] = np.where(ops["side"] == 0, 100 - np.arange(n) % 50, 101 + np.arange(n) % 50)
+    ops["quantity"] = 1
+    ex = nanobook.Exchange()
+    worker = threading.Thread(target=ex.apply, args=(ops,))
+    refused = accepted = 0
+    worker.start()
+    while worker.is_alive():
+        for name, args in (("submit_limit", ("buy", 1, 1)), ("depth", (5,))):
+            try:
+                getattr(ex, name)(*args)
+                accepted += name == "submit_limit"
+            except RuntimeError as exc:
+                assert "running apply() on another thread" in str(exc)
+                refused += 1
+    worker.join()
+    ex._check()
+    assert ex.event_count() == n + accepted
+    # every concurrent call was either refused or fully applied
