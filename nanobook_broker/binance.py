@@ -22,8 +22,12 @@ Safety
   encode identically); one is generated when none is given.
 * The clock offset to the server is measured at ``connect()`` and again after
   a ``-1021`` answer; ``recvWindow`` is 5000 ms.
-* 429/418 answers are honoured (``Retry-After``, else exponential back-off)
-  and retried a bounded number of times.
+* Requests are paced from the usage headers (``X-MBX-USED-WEIGHT-1M``,
+  ``X-MBX-ORDER-COUNT-10S``/``-1D``) against the limits in ``exchangeInfo``:
+  when the next request would take a window past ``pace_fraction`` of its
+  limit, the broker waits for the window to roll over instead of provoking a
+  429. 429/418 answers are still honoured (``Retry-After``, else exponential
+  back-off) and retried a bounded number of times.
 * An order POST is never retried blindly: after a timeout, a dropped
   connection or a 5xx answer, the order is looked up by its client order id
   first; only if the venue does not have it is it sent again (same id).
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 import uuid
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
@@ -109,6 +114,18 @@ class BinanceBroker:
         Decimal places of the integer quantity unit (default 8).
     recv_window_ms : int
         ``recvWindow`` sent with signed requests (<= 60000).
+    max_backoff : float
+        Longest wait (seconds) after a 429/418 or a transient failure.
+    pace_fraction : float or None
+        Share of each venue rate limit (request weight per minute, orders per
+        10 s and per day) the broker lets itself use before it waits for the
+        window to roll over; in (0, 1]. ``None`` disables pacing.
+    max_pace_wait : float
+        Longest pacing wait (seconds); a longer one (a daily order limit)
+        raises :class:`~nanobook_broker.errors.RateLimited` with ``retry_after``.
+    sleep, clock : callables
+        ``time.sleep`` and ``time.time`` by default; injectable for tests.
+        ``clock`` plus the measured server offset places the venue's windows.
     """
 
     TESTNET_URL = "https://testnet.binance.vision"
@@ -127,6 +144,9 @@ class BinanceBroker:
         recv_window_ms: int = 5000,
         max_backoff: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        pace_fraction: float | None = 0.9,
+        max_pace_wait: float = 61.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         for name, v in (("api_key", api_key), ("secret_key", secret_key)):
             if not isinstance(v, str) or not v:
@@ -155,7 +175,21 @@ class BinanceBroker:
         if not (1 <= self.recv_window_ms <= 60000):
             raise ValueError(f"recv_window_ms must be in [1, 60000], got {recv_window_ms}")
         self.max_backoff = as_float(max_backoff, "max_backoff")
+        if not callable(sleep):
+            raise TypeError(f"sleep must be callable, got {sleep!r}")
+        if not callable(clock):
+            raise TypeError(f"clock must be callable, got {clock!r}")
         self._sleep = sleep
+        self._clock = clock
+        self._pacer: _Pacer | None = None
+        if pace_fraction is not None:
+            frac = as_float(pace_fraction, "pace_fraction")
+            if not (0 < frac <= 1):
+                raise ValueError(f"pace_fraction must be in (0, 1] or None, got {pace_fraction!r}")
+            wait = as_float(max_pace_wait, "max_pace_wait")
+            if not (wait >= 0):
+                raise ValueError(f"max_pace_wait must be >= 0 seconds, got {max_pace_wait!r}")
+            self._pacer = _Pacer(frac, clock, sleep, wait)
         self._client: Any = None
         self._rules: dict[str, dict[str, Any]] = {}
         self._weight_limit = 6000
@@ -225,13 +259,24 @@ class BinanceBroker:
         d = retry_after if retry_after is not None else min(self.max_backoff, 0.25 * 2**attempt)
         return max(0.0, d)
 
-    def _note_headers(self) -> None:
+    def _server_now_ms(self) -> int:
+        """The venue's clock as we estimate it: ``clock()`` plus the measured offset."""
+        return int(self._clock() * 1000) + int(getattr(self._client, "timestamp_offset", 0) or 0)
+
+    def _note_headers(self, sent_ms: int | None = None) -> None:
         resp = getattr(self._client, "response", None)
         if resp is None:
             return
         w = resp.headers.get("X-MBX-USED-WEIGHT-1M")
         if w and w.isdigit():
             self.used_weight = int(w)
+        if self._pacer is not None and sent_ms is not None:
+            self._pacer.observe(resp.headers, sent_ms)
+
+    @property
+    def pacing_waits(self) -> list[float]:
+        """Seconds slept by proactive pacing so far (empty when pacing is off or never needed)."""
+        return list(self._pacer.waits) if self._pacer is not None else []
 
     def _map_api_error(self, exc: Any) -> BrokerError:
         status = getattr(exc, "status_code", 0)
@@ -261,10 +306,17 @@ class BinanceBroker:
         import requests
         from binance.exceptions import BinanceAPIException, BinanceRequestException
 
+        sent_ms = None
+        if self._pacer is not None:
+            self._pacer.before(_request_weight(fn, params), 1 if getattr(fn, "__name__", "") == "create_order" else 0,
+                               self._server_now_ms)
+            sent_ms = self._server_now_ms()
+        if self._client is not None:
+            self._client.response = None  # so a transport failure does not re-read the previous answer
         try:
             out = fn(**params)
         except BinanceAPIException as exc:
-            self._note_headers()
+            self._note_headers(sent_ms)
             if exc.status_code >= 500:
                 raise _Unknown(f"HTTP {exc.status_code}: {exc.message}") from exc
             if exc.code == -1021:
@@ -274,7 +326,7 @@ class BinanceBroker:
             raise _Unknown(f"{type(exc).__name__}: {SECRET_FILTER.scrub(str(exc))}") from exc
         except BinanceRequestException as exc:
             raise _Unknown(str(exc.message)) from exc
-        self._note_headers()
+        self._note_headers(sent_ms)
         return out
 
     def _call(self, fn: Callable[..., Any], **params: Any) -> Any:
@@ -359,6 +411,8 @@ class BinanceBroker:
         for rl in info.get("rateLimits", []):
             if rl.get("rateLimitType") == "REQUEST_WEIGHT" and rl.get("interval") == "MINUTE":
                 self._weight_limit = int(rl["limit"])
+        if self._pacer is not None:
+            self._pacer.load_limits(info.get("rateLimits", []))
         rules = {}
         for s in info.get("symbols", []):
             f = {x["filterType"]: x for x in s.get("filters", [])}
@@ -687,3 +741,109 @@ class BinanceBroker:
 
 class _ClockSkew(Exception):
     """Internal: -1021, resynchronise the clock offset and retry."""
+
+
+# --------------------------------------------------------------------------
+# proactive pacing from the venue's usage headers
+
+_INTERVAL_SECONDS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400}
+_LETTER_SECONDS = {"S": 1, "M": 60, "H": 3600, "D": 86400}
+_USAGE_HEADER = re.compile(r"X-MBX-(USED-WEIGHT|ORDER-COUNT)-(\d+)([SMHD])", re.IGNORECASE)
+
+# Request weight of each SDK call the broker makes (Binance spot, single symbol).
+# An upper estimate used *before* sending; the response header then gives the truth.
+_WEIGHTS = {
+    "ping": 1, "get_server_time": 1, "get_exchange_info": 20, "get_account": 20,
+    "get_orderbook_ticker": 2, "get_ticker": 2, "get_order": 4, "create_order": 1, "cancel_order": 1,
+}
+
+
+def _request_weight(fn: Callable[..., Any], params: dict[str, Any]) -> int:
+    name = getattr(fn, "__name__", "")
+    if name == "get_open_orders":
+        return 6 if params.get("symbol") else 80
+    return _WEIGHTS.get(name, 20)
+
+
+class _Pacer:
+    """Keeps each rate-limit window below ``fraction`` of the venue's limit.
+
+    Binance counts request weight (``REQUEST_WEIGHT``, per IP) and new orders
+    (``ORDERS``, per account) in fixed windows aligned to the server clock (a
+    1-minute window starts every minute) and reports the current counts in
+    ``X-MBX-USED-WEIGHT-<n><unit>`` / ``X-MBX-ORDER-COUNT-<n><unit>``. The
+    counts are shared with every other client on the IP or account, so the
+    headers, not our own tally, are the truth; between two answers our own
+    requests are added to the last count.
+
+    Before a request of weight ``w`` (``o`` = 1 for a new order): if
+    ``count + w > fraction * limit`` in some window, wait until that window
+    ends (plus ``margin`` seconds for clock error) and look again. A wait
+    longer than ``max_wait`` raises :class:`RateLimited` with
+    ``retry_after`` instead (a daily order limit).
+    """
+
+    def __init__(self, fraction: float, clock: Callable[[], float], sleep: Callable[[float], None],
+                 max_wait: float, margin: float = 0.25) -> None:
+        self.fraction = fraction
+        self.clock = clock
+        self.sleep = sleep
+        self.max_wait = max_wait
+        self.margin = margin
+        self.limits: dict[tuple[str, int], int] = {}  # ("weight"|"orders", window seconds) -> limit
+        self.used: dict[tuple[str, int], tuple[int, int]] = {}  # key -> (window index, count)
+        self.waits: list[float] = []  # every pacing wait, in seconds (for logs and tests)
+
+    def load_limits(self, rate_limits: list[dict[str, Any]]) -> None:
+        limits = {}
+        for rl in rate_limits:
+            kind = {"REQUEST_WEIGHT": "weight", "ORDERS": "orders"}.get(rl.get("rateLimitType", ""))
+            secs = _INTERVAL_SECONDS.get(rl.get("interval", ""))
+            if kind is None or secs is None:
+                continue
+            limits[(kind, secs * int(rl.get("intervalNum", 1)))] = int(rl["limit"])
+        self.limits = limits
+
+    def observe(self, headers: Any, now_ms: int) -> None:
+        """Record the counts the venue reported with an answer received at ``now_ms``."""
+        for name, value in headers.items():
+            m = _USAGE_HEADER.fullmatch(name)
+            if m is None or not str(value).isdigit():
+                continue
+            kind = "weight" if m.group(1).upper() == "USED-WEIGHT" else "orders"
+            secs = int(m.group(2)) * _LETTER_SECONDS[m.group(3).upper()]
+            self.used[(kind, secs)] = (now_ms // (secs * 1000), int(value))
+
+    def count(self, key: tuple[str, int], now_ms: int) -> int:
+        win, n = self.used.get(key, (None, 0))
+        return n if win == now_ms // (key[1] * 1000) else 0
+
+    def before(self, weight: int, orders: int, now_ms: Callable[[], int]) -> None:
+        """Block until a request of ``weight`` (and ``orders`` new orders) fits every window."""
+        while True:
+            now = now_ms()
+            wait_ms = 0
+            for key, limit in self.limits.items():
+                n = weight if key[0] == "weight" else orders
+                if n == 0:
+                    continue
+                have = self.count(key, now)
+                if have and have + n > self.fraction * limit:
+                    end = (now // (key[1] * 1000) + 1) * key[1] * 1000
+                    wait_ms = max(wait_ms, end - now)
+            if wait_ms == 0:
+                for key in self.limits:
+                    n = weight if key[0] == "weight" else orders
+                    if n:
+                        self.used[key] = (now // (key[1] * 1000), self.count(key, now) + n)
+                return
+            wait = wait_ms / 1000 + self.margin
+            if wait > self.max_wait:
+                raise RateLimited(
+                    f"binance rate limit nearly used up: next window in {wait:.0f}s (more than max_pace_wait "
+                    f"{self.max_wait:.0f}s)", retry_after=wait)
+            log.warning("binance pacing: %s; sleeping %.2fs until the window rolls over",
+                        ", ".join(f"{k[0]}/{k[1]}s {self.count(k, now)}/{v}" for k, v in sorted(self.limits.items())),
+                        wait)
+            self.waits.append(wait)
+            self.sleep(wait)

@@ -54,6 +54,7 @@ def fake(data_dir):
 def make(fake, **kw):
     kw.setdefault("timeout", 1.0)
     kw.setdefault("max_retries", 3)
+    kw.setdefault("sleep", lambda s: None)  # back-off waits are not slept for real (tests stay bounded)
     b = BinanceBroker(kw.pop("api_key", KEY), kw.pop("secret_key", SECRET), base_url=fake.base_url, **kw)
     return b
 
@@ -238,9 +239,13 @@ def test_lookup_failure_before_sending_sends_nothing(broker, fake):
     assert fake.requests_to("/api/v3/order", "POST") == []
 
 
-def test_rate_limits_backoff_and_ban(broker, fake):
+def test_rate_limits_backoff_and_ban(fake):
+    slept = []
+    broker = make(fake, sleep=slept.append)
+    broker.connect()
     fake.inject("/api/v3/account", "http", status=429, retry_after=1, body={"code": -1003, "msg": "Too many requests"})
     assert broker.account()["cash_cents"] == 10_000_000
+    assert slept == [1.0]  # Retry-After honoured before the retry
     fake.inject("/api/v3/account", "http", status=418, retry_after=120, body={"code": -1003, "msg": "IP banned"})
     with pytest.raises(RateLimited) as ei:
         broker.account()
@@ -248,13 +253,14 @@ def test_rate_limits_backoff_and_ban(broker, fake):
     assert broker.used_weight > 0
 
 
-def test_weight_budget_exhausted_gives_429(fake):
+def test_weight_budget_exhausted_gives_429_without_pacing(fake):
     fake.weight_limit = 60
-    b = make(fake, max_retries=0)
+    b = make(fake, max_retries=0, pace_fraction=None)
     with pytest.raises(RateLimited):
         b.connect()
         for _ in range(10):
             b.account()
+    assert fake.throttled and fake.throttled[0][2] == -1003
 
 
 def test_dropped_connection_is_retried_for_queries(broker, fake):

@@ -3,8 +3,12 @@
 It checks what the real venue checks on signed endpoints (API key header,
 HMAC-SHA256 signature over the parameters exactly as sent, timestamp within
 recvWindow), applies exchangeInfo filters, rejects duplicate client order ids
-among open orders, reports used weight in headers and answers 429/418 when
-asked or when the weight budget is exhausted. Faults are injected per path:
+among open orders, reports used weight and order counts in headers and
+answers 429/418 when asked or when the weight or order-count budget of the
+current window is exhausted. Windows are aligned to ``clock()`` like the real
+venue's (a 1-minute window starts every minute); ``clock`` is injectable so
+tests can jump time while request timestamps are still checked against the
+real time the SDK stamps them with. Faults are injected per path:
 HTTP errors, dropped connections, slow answers, and "accept then 503/timeout"
 for order placement (the order exists but the client never sees the answer).
 """
@@ -80,10 +84,14 @@ class FakeBinance:
     """State + HTTP server. Use as a context manager; ``base_url`` is the REST root."""
 
     def __init__(self, api_key: str = "test-key", secret: str = "test-secret", *, skew_ms: int = 0,
-                 weight_limit: int = 6000) -> None:
+                 weight_limit: int = 6000, order_limit_10s: int = 100, order_limit_1d: int = 200000,
+                 clock=time.time) -> None:
         self.keys = {api_key: secret}
         self.skew_ms = skew_ms
         self.weight_limit = weight_limit
+        self.order_limit_10s = order_limit_10s
+        self.order_limit_1d = order_limit_1d
+        self.clock = clock
         self.rules: dict[str, SymbolRules] = {}
         self.books: dict[str, tuple[D, D]] = {}
         self.last: dict[str, D] = {}
@@ -94,8 +102,12 @@ class FakeBinance:
         self._ids = itertools.count(1000)
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str, dict]] = []  # (method, path, params) of every request
-        self.used_weight = 0
-        self.order_count = 0
+        self.used_weight = 0  # in the current 1-minute window
+        self.order_count = 0  # in the current 10-second window
+        self.order_count_1d = 0
+        self.peak_weight = 0  # highest 1-minute weight reached
+        self._windows = (None, None, None)  # (minute, 10 s, day) indexes of the counters above
+        self.throttled: list[tuple[str, str, int]] = []  # (method, path, code) of every rate-limit answer
         self.lock = threading.RLock()
         self.server: ThreadingHTTPServer | None = None
 
@@ -160,7 +172,25 @@ class FakeBinance:
         return f"http://{host}:{port}"
 
     def server_time(self) -> int:
+        """Milliseconds the signed-request timestamps are checked against (the real clock + skew)."""
         return int(time.time() * 1000) + self.skew_ms
+
+    def window_time(self) -> int:
+        """Milliseconds the rate-limit windows follow (``clock`` + skew)."""
+        return int(self.clock() * 1000) + self.skew_ms
+
+    def _roll_windows(self) -> None:
+        now = self.window_time()
+        m, t, d = now // 60_000, now // 10_000, now // 86_400_000
+        pm, pt, pd = self._windows
+        if m != pm:
+            self.used_weight = 0
+        if t != pt:
+            self.order_count = 0
+        if d != pd:
+            self.order_count_1d = 0
+        self.peak_weight = 0  # highest 1-minute weight reached
+        self._windows = (m, t, d)
 
     # ------------------------------------------------------------- matching
     def _match(self, o: FakeOrder) -> None:
@@ -210,22 +240,37 @@ class FakeBinance:
                     fault = f
                     f.remaining -= 1
                     break
-        weight = {"/api/v3/exchangeInfo": 20, "/api/v3/account": 20, "/api/v3/openOrders": 6}.get(path, 2)
+        weight = _weight(method, path, params)
         with self.lock:
+            self._roll_windows()
             self.used_weight += weight
+            self.peak_weight = max(self.peak_weight, self.used_weight)
             hdr = {"X-MBX-USED-WEIGHT-1M": str(self.used_weight)}
         if fault is not None and fault.kind == "http":
             if fault.retry_after is not None:
                 hdr["Retry-After"] = str(fault.retry_after)
-            return fault.status, hdr, fault.body or {"code": -1000 if fault.status >= 500 else -1003,
-                                                     "msg": "injected"}, None
+            body = fault.body or {"code": -1000 if fault.status >= 500 else -1003, "msg": "injected"}
+            if fault.status in (429, 418):
+                self.throttled.append((method, path, body.get("code", -1003)))
+            return fault.status, hdr, body, None
         if fault is not None and fault.kind == "drop":
             return 0, hdr, {}, "drop"
         if fault is not None and fault.kind == "sleep":
             time.sleep(fault.seconds)
         if self.used_weight > self.weight_limit:
             hdr["Retry-After"] = "1"
+            self.throttled.append((method, path, -1003))
             return 429, hdr, {"code": -1003, "msg": "Too much request weight used; current limit is %d request weight per 1 MINUTE." % self.weight_limit}, None
+        if path == "/api/v3/order" and method == "POST":
+            with self.lock:
+                over = [(n, lim, per) for n, lim, per in ((self.order_count, self.order_limit_10s, "10 SECOND"),
+                                                          (self.order_count_1d, self.order_limit_1d, "1 DAY"))
+                        if n + 1 > lim]
+            if over:
+                self.throttled.append((method, path, -1015))
+                hdr["Retry-After"] = "1"
+                return 429, hdr, {"code": -1015, "msg": "Too many new orders; current limit is %d orders per %s."
+                                  % (over[0][1], over[0][2])}, None
         try:
             status, out = self._route(method, path, params, query, body, headers)
         except _ApiError as e:
@@ -233,8 +278,9 @@ class FakeBinance:
         if path == "/api/v3/order" and method == "POST" and status == 200:
             with self.lock:
                 self.order_count += 1
+                self.order_count_1d += 1
                 hdr["X-MBX-ORDER-COUNT-10S"] = str(self.order_count)
-                hdr["X-MBX-ORDER-COUNT-1D"] = str(self.order_count)
+                hdr["X-MBX-ORDER-COUNT-1D"] = str(self.order_count_1d)
             if fault is not None and fault.kind == "accept_then_http":
                 return fault.status, hdr, {"code": -1000, "msg": "An unknown error occurred while processing the request."}, None
             if fault is not None and fault.kind == "accept_then_sleep":
@@ -420,9 +466,27 @@ class FakeBinance:
         return {"timezone": "UTC", "serverTime": self.server_time(),
                 "rateLimits": [
                     {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": self.weight_limit},
-                    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
-                    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000}],
+                    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": self.order_limit_10s},
+                    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": self.order_limit_1d},
+                    {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000}],
                 "exchangeFilters": [], "symbols": syms}
+
+
+def _weight(method: str, path: str, params: dict) -> int:
+    """Request weight of the spot endpoints the broker uses (Binance's published figures)."""
+    if path in ("/api/v3/ping", "/api/v3/time"):
+        return 1
+    if path in ("/api/v3/exchangeInfo", "/api/v3/account"):
+        return 20
+    if path == "/api/v3/ticker/bookTicker":
+        return 2 if "symbol" in params else 4
+    if path == "/api/v3/ticker/24hr":
+        return 2 if "symbol" in params else 80
+    if path == "/api/v3/openOrders":
+        return 6 if "symbol" in params else 80
+    if path == "/api/v3/order":
+        return 4 if method == "GET" else 1
+    return 2
 
 
 class _ApiError(Exception):
@@ -437,6 +501,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *a) -> None:  # silence
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        import socket
+
+        # headers and body go out in separate writes: without this, Nagle plus the
+        # client's delayed ACK add ~40 ms to every keep-alive request on loopback
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _serve(self, method: str) -> None:
         parts = urlsplit(self.path)
@@ -453,13 +525,16 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             return
         data = json.dumps(out).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in hdr.items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json;charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in hdr.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
+            self.close_connection = True
 
     def do_GET(self) -> None:  # noqa: N802
         self._serve("GET")
