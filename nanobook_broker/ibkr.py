@@ -15,8 +15,14 @@ Behaviour
   delayed data otherwise (IBKR notice 10167).
 * A dropped connection is noticed through ``disconnectedEvent``; the next call
   reconnects (bounded attempts with back-off) and re-synchronises open orders
-  (``reqAllOpenOrders``) and fills (``reqExecutions``), so fills that happened
-  while disconnected are not lost.
+  (``reqAllOpenOrders``), fills (``reqExecutions``) and final statuses
+  (``reqCompletedOrders``), so fills that happened while disconnected are not
+  lost and an order that ended while we were away gets its true status.
+* An order placed by an earlier process and no longer open is rebuilt from
+  its executions and its completed-order record (``reqCompletedOrders``:
+  final status, total and filled quantity, type, limit), so one partially
+  filled then cancelled reads ``Cancelled`` with its filled quantity, not
+  ``Filled``.
 * Requests are throttled below IBKR's 50 messages/second
   (``max_requests_per_sec``, 40 by default); error 100 (pacing) is mapped to
   :class:`~nanobook_broker.errors.RateLimited`.
@@ -356,20 +362,27 @@ class IbkrBroker:
         """After a reconnect: open orders from every client, then every execution."""
         ib = self._ib
 
-        async def go() -> set[int]:
+        async def go() -> tuple[set[int], list[Any]]:
             open_trades = await ib.reqAllOpenOrdersAsync()
             await ib.reqExecutionsAsync()
-            return {t.order.orderId for t in open_trades}
+            completed = await ib.reqCompletedOrdersAsync(False)
+            return {t.order.orderId for t in open_trades}, completed
 
-        still_open = self._run(go(), self.timeout * 2 + 1)
+        still_open, completed = self._run(go(), self.timeout * 3 + 1)
+        final = {t.order.permId: t for t in completed if t.order.permId}
         for trade in list(ib.wrapper.trades.values()):
             oid = trade.order.orderId
-            if trade.order.clientId not in (0, self._active_client_id):
+            if not oid or trade.order.clientId not in (0, self._active_client_id):
                 continue
             if _STATUS.get(trade.orderStatus.status) in OPEN_STATUSES and oid not in still_open:
-                filled = self._filled(trade)
-                self._overrides[oid] = (OrderStatus.FILLED.value if filled >= trade.order.totalQuantity
-                                        else OrderStatus.CANCELLED.value)
+                done = final.get(trade.order.permId)
+                st = _STATUS.get(done.orderStatus.status) if done is not None else None
+                if st is not None and st not in OPEN_STATUSES:
+                    self._overrides[oid] = st  # what TWS says it ended as
+                else:  # not (yet) among the completed orders: judge by the fills
+                    filled = self._filled(trade)
+                    self._overrides[oid] = (OrderStatus.FILLED.value if filled >= trade.order.totalQuantity
+                                            else OrderStatus.CANCELLED.value)
 
     # ------------------------------------------------------------------ helpers
 
@@ -423,6 +436,9 @@ class IbkrBroker:
         return [t for t in ib.trades() if t.order.clientId in (0, self._active_client_id) or t.order.permId]
 
     def _trade(self, order_id: int) -> Any:
+        # completed-order records carry no order id (0): they are matched through executions instead
+        if not order_id:
+            return None
         for t in self._ensure().trades():
             if t.order.orderId == order_id and t.order.clientId in (0, self._active_client_id):
                 return t
@@ -511,37 +527,98 @@ class IbkrBroker:
         return sorted([d for d in out if d["status"] in OPEN_STATUSES], key=lambda d: d["id"])
 
     def order_status(self, order_id: int) -> dict[str, Any]:
-        """Status of an order placed by this client id (this or an earlier session)."""
+        """Status of an order placed by this client id (this or an earlier session).
+
+        An order of an earlier session that is no longer open is found through
+        its executions and its completed-order record; one that ended without
+        any execution has no order id left at IBKR and is only found by
+        :meth:`find_order`.
+        """
         oid = as_u64(order_id, "order_id")
         t = self._trade(oid)
         if t is None:
-            d = self._from_fills(lambda e: e.orderId == oid and e.clientId in (0, self._active_client_id))
+            d = self._finished(order_id=oid) if oid else None
             if d is None:
                 raise OrderNotFound(f"order {oid} not found")
             return d
         return self._trade_dict(t)
 
-    def _from_fills(self, match: Any) -> dict[str, Any] | None:
-        """An order known only through executions (placed by an earlier process, no longer open)."""
-        fills = [f for f in self._ensure().fills() if match(f.execution)]
-        if not fills:
+    def _completed_orders(self) -> list[Any]:
+        """``reqCompletedOrders``: the orders TWS lists as finished (filled, cancelled, inactive)."""
+        ib = self._ensure()
+
+        async def go() -> Any:
+            return await asyncio.wait_for(ib.reqCompletedOrdersAsync(False), self.timeout)
+
+        try:
+            return list(self._run(go()))
+        except (asyncio.TimeoutError, TimeoutError) as exc:
+            raise BrokerConnectionError("IBKR completed-orders request timed out") from exc
+
+    def _finished(self, *, order_id: int | None = None, client_order_id: str | None = None) -> dict[str, Any] | None:
+        """An order not working in this session (an earlier process placed it and it ended).
+
+        Executions give the order id, the permId and the fills; the completed
+        order with that permId (or, without executions, with that orderRef)
+        gives the final status, the total quantity, the type and the limit.
+        Completed orders carry no order id, so one that ended without any
+        execution is reported with ``id`` 0. When TWS no longer lists the
+        order as completed (the list covers its current session), only the
+        executions are left: ``Filled`` with the executed quantity.
+        """
+        ib = self._ensure()
+        if order_id is not None:
+            fills = [f for f in ib.fills()
+                     if f.execution.orderId == order_id and f.execution.clientId in (0, self._active_client_id)]
+        else:
+            fills = [f for f in ib.fills() if f.execution.orderRef == client_order_id]
+            if fills:  # the latest order carrying that reference
+                perm = max(f.execution.permId for f in fills)
+                fills = [f for f in fills if f.execution.permId == perm]
+        completed = self._completed_orders()
+        if fills:
+            perm = fills[0].execution.permId
+            done = next((t for t in completed if t.order.permId == perm), None)
+        else:
+            cands = [t for t in completed if client_order_id is not None and t.order.orderRef == client_order_id]
+            done = max(cands, key=lambda t: t.order.permId) if cands else None
+        if not fills and done is None:
             return None
-        e0 = fills[0].execution
         shares = sum(f.execution.shares for f in fills)
-        avg = sum(f.execution.shares * f.execution.price for f in fills) / shares
-        return order_dict(order_id=int(e0.orderId), status=OrderStatus.FILLED.value, filled=int(shares), remaining=0,
-                          avg_fill_price_cents=_cents0(avg), client_order_id=e0.orderRef or None,
-                          symbol=fills[0].contract.symbol, side="buy" if e0.side == "BOT" else "sell",
-                          quantity=int(shares), order_type=None, limit_price_cents=None)
+        avg = sum(f.execution.shares * f.execution.price for f in fills) / shares if shares else 0.0
+        oid = int(fills[0].execution.orderId) if fills else 0
+        if done is None:
+            e0 = fills[0].execution
+            log.warning("IBKR order %s is not among the completed orders; reporting its executions as Filled", oid)
+            return order_dict(order_id=oid, status=OrderStatus.FILLED.value, filled=int(shares), remaining=0,
+                              avg_fill_price_cents=_cents0(avg), client_order_id=e0.orderRef or None,
+                              symbol=fills[0].contract.symbol, side="buy" if e0.side == "BOT" else "sell",
+                              quantity=int(shares), order_type=None, limit_price_cents=None)
+        o = done.order
+        qty = int(o.totalQuantity)
+        fq = o.filledQuantity if isinstance(o.filledQuantity, (int, float)) and 0 <= o.filledQuantity < 1e300 else 0
+        filled = int(max(shares, float(fq)))
+        status = _STATUS.get(done.orderStatus.status, done.orderStatus.status)
+        if filled >= qty > 0:
+            status = OrderStatus.FILLED.value
+        otype = _TYPES.get(o.orderType, o.orderType.lower())
+        lim = _cents(o.lmtPrice) if otype in ("limit", "stop_limit") and o.lmtPrice < 1e300 else None
+        return order_dict(order_id=oid, status=status, filled=filled,
+                          remaining=qty - filled if status in OPEN_STATUSES else 0,
+                          avg_fill_price_cents=_cents0(avg), client_order_id=o.orderRef or None,
+                          symbol=done.contract.symbol, side="buy" if o.action == "BUY" else "sell",
+                          quantity=qty, order_type=otype, limit_price_cents=lim)
 
     def find_order(self, client_order_id: str) -> dict[str, Any] | None:
-        """The order whose ``orderRef`` is ``client_order_id`` (open, or seen in executions)."""
+        """The order whose ``orderRef`` is ``client_order_id``: working or seen in this
+        session, else finished in an earlier one (executions and completed orders;
+        ``id`` 0 when it ended without an execution, see :meth:`_finished`)."""
         if not isinstance(client_order_id, str):
             raise TypeError(f"client_order_id must be a str, got {type(client_order_id).__name__}")
         for t in sorted(self._ensure().trades(), key=lambda t: t.order.orderId):
-            if t.order.orderRef == client_order_id:
+            if t.order.orderId and t.order.orderRef == client_order_id:
                 return self._trade_dict(t)
-        return self._from_fills(lambda e: e.orderRef == client_order_id)
+        return self._finished(client_order_id=client_order_id)
 
     # ------------------------------------------------------------------ orders
 
@@ -573,6 +650,11 @@ class IbkrBroker:
         if req.client_order_id is not None:
             existing = self.find_order(req.client_order_id)
             if existing is not None:
+                if not existing["id"]:
+                    raise ClientOrderIdConflict(
+                        f"client_order_id {req.client_order_id!r} was used by an order of an earlier session that "
+                        f"ended {existing['status']} without executions; IBKR no longer reports its order id",
+                        order_id=None)
                 if req.same_order(existing):
                     return int(existing["id"])
                 raise ClientOrderIdConflict(
@@ -636,6 +718,9 @@ class IbkrBroker:
         oid = as_u64(order_id, "order_id")
         t = self._trade(oid)
         if t is None:
+            # not working in this session: an earlier session's finished order is a no-op
+            if oid and self._finished(order_id=oid) is not None:
+                return
             raise OrderNotFound(f"order {oid} not found")
         if self._trade_dict(t)["status"] not in OPEN_STATUSES:
             return

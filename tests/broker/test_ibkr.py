@@ -254,3 +254,76 @@ def test_api_connection_refused_by_gateway(tws):
     tws.accepting = False
     with pytest.raises(BrokerConnectionError):
         make(tws, timeout=1.5).connect()
+
+
+def test_partial_fill_then_cancel_read_by_a_later_process(tws):
+    """A later process rebuilds a partially filled then cancelled order from its executions and
+    its completed-order record: Cancelled with 4 of 10 filled (not Filled with quantity 4)."""
+    b = make(tws)
+    b.connect()
+    tws.fill_cap["AAPL"] = 4
+    ask = tws.stocks["AAPL"].ask
+    oid = b.submit_order("AAPL", "buy", 10, "limit", round(ask * 100), client_order_id="pfc-1")
+    assert wait_until(lambda: b.order_status(oid)["filled_quantity"] == 4)
+    b.cancel_order(oid)
+    here = b.order_status(oid)
+    assert (here["status"], here["filled_quantity"], here["remaining_quantity"]) == ("Cancelled", 4, 0)
+    b.disconnect()
+
+    c = make(tws)  # a new process with the same client id: the order is neither open nor in its session
+    c.connect()
+    st = c.order_status(oid)
+    assert (st["status"], st["filled_quantity"], st["remaining_quantity"], st["quantity"]) == ("Cancelled", 4, 0, 10)
+    assert (st["order_type"], st["limit_price_cents"], st["side"], st["symbol"]) == ("limit", round(ask * 100), "buy", "AAPL")
+    assert st["avg_fill_price_cents"] == here["avg_fill_price_cents"] and st["client_order_id"] == "pfc-1"
+    assert c.find_order("pfc-1") == st
+    assert c.open_orders() == []
+    # the idempotent resubmit returns the finished order and sends nothing
+    assert c.submit_order("AAPL", "buy", 10, "limit", round(ask * 100), client_order_id="pfc-1") == oid
+    assert len(tws.orders) == 1
+    c.cancel_order(oid)  # already final: no-op
+    assert any(m[0] == "99" for m in tws.received)  # reqCompletedOrders went over the wire
+    c.disconnect()
+
+
+def test_finished_orders_of_an_earlier_process_filled_and_unfilled(tws):
+    b = make(tws)
+    b.connect()
+    full = b.submit_order("KO", "buy", 5, "market", client_order_id="done-full")
+    ko_bid = tws.stocks["KO"].bid
+    idle = b.submit_order("KO", "buy", 3, "limit", round(ko_bid * 100) - 500, client_order_id="done-idle")
+    assert wait_until(lambda: b.order_status(full)["status"] == "Filled")
+    b.cancel_order(idle)
+    b.disconnect()
+    c = make(tws)
+    c.connect()
+    st = c.order_status(full)
+    assert (st["status"], st["filled_quantity"], st["quantity"], st["order_type"]) == ("Filled", 5, 5, "market")
+    # cancelled without a fill: no execution, and completed orders carry no order id
+    with pytest.raises(OrderNotFound):
+        c.order_status(idle)
+    d = c.find_order("done-idle")
+    assert (d["id"], d["status"], d["filled_quantity"], d["quantity"]) == (0, "Cancelled", 0, 3)
+    with pytest.raises(ClientOrderIdConflict, match="ended Cancelled without executions"):
+        c.submit_order("KO", "buy", 3, "limit", round(ko_bid * 100) - 500, client_order_id="done-idle")
+    assert len(tws.orders) == 2
+    c.disconnect()
+
+
+def test_order_ended_while_disconnected_gets_its_true_status_on_resync(tws):
+    """The re-sync after a reconnect asks for completed orders: an order IBKR deactivated while we
+    were away (Inactive, e.g. a margin check) reads Rejected, not a guess from its fills."""
+    b = make(tws)
+    b.connect()
+    tws.fill_cap["AAPL"] = 4
+    tws.drop_after_fills = 1
+    ask = tws.stocks["AAPL"].ask
+    oid = b.submit_order("AAPL", "buy", 10, "limit", round(ask * 100), client_order_id="away-1")
+    assert wait_until(lambda: not b.connected)
+    o = tws.orders[oid]
+    tws.call(lambda: o.complete("Inactive", "Rejected: insufficient margin"))
+    st = b.order_status(oid)  # reconnects, re-syncs open orders, executions, completed orders
+    assert b.reconnects == 1
+    assert (st["status"], st["filled_quantity"], st["remaining_quantity"]) == ("Rejected", 4, 0)
+    assert b.open_orders() == []
+    b.disconnect()

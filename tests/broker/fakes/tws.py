@@ -10,7 +10,9 @@ client sends ``startApi``, the server sends ``managedAccounts`` and
 It implements positions, account updates and summaries, executions with
 commission reports, contract details, snapshot market data (delayed data with
 10167 when the symbol is not "subscribed"), orders (placement, partial and
-full fills, cancels, rejections) with the order lifecycle real TWS emits, the
+full fills, cancels, rejections) with the order lifecycle real TWS emits,
+completed orders (``reqCompletedOrders``: one ``completedOrder`` message per
+finished order, without an order id as in the real protocol), the
 error codes 100/103/135/200/201/202/326/354/434/10148, a per-connection pacing
 limit, duplicate client ids, and injected disconnects.
 """
@@ -69,6 +71,13 @@ class FakeOrder:
     status: str = "PreSubmitted"
     filled: float = 0.0
     value: float = 0.0
+    completed_time: str = ""
+    completed_status: str = ""
+
+    def complete(self, status: str, why: str) -> None:
+        self.status = status
+        self.completed_time = time.strftime("%Y%m%d %H:%M:%S UTC", time.gmtime())
+        self.completed_status = why
 
     @property
     def remaining(self) -> float:
@@ -277,7 +286,10 @@ class FakeTWS:
                     self._open_order(s, o)
                     self._order_status(s, o)
             self._send(s, 53, 1)
-        elif mid == 99:  # reqCompletedOrders
+        elif mid == 99:  # reqCompletedOrders [apiOnly]; every order here came through the API
+            for o in sorted(self.orders.values(), key=lambda o: o.perm_id):
+                if o.status in ("Filled", "Cancelled", "Inactive"):
+                    self._completed_order(s, o)
             self._send(s, 102)
         elif mid == 6:  # reqAccountUpdates
             acct = f[3]
@@ -416,6 +428,37 @@ class FakeTWS:
         fields += ["", "", "", "", ""]  # minTradeQty .. midOffsetAtHalf
         self._send(s, *fields)
 
+    def _completed_order(self, s: Session, o: FakeOrder) -> None:
+        """``completedOrder`` (101), field for field as ib_async's decoder reads it.
+
+        Unlike ``openOrder`` it has no order id and no client id: the
+        permId and the orderRef are what identify the order.
+        """
+        st = self.stocks[o.symbol]
+        fields = [101, *st.c11(),
+                  o.action, o.qty, o.order_type, o.lmt if o.lmt is not None else "",
+                  o.aux if o.aux is not None else "", o.tif, "", o.account, "O", 0, o.order_ref, o.perm_id,
+                  0, 0, 0, "", "", "", ""]  # outsideRth, hidden, discretionaryAmt, goodAfterTime, faGroup/Method/Pct
+        if s.version < 177:
+            fields.append("")  # faProfile
+        fields += ["", "", "", "", "", 0, "", "", "", "", "", "", "", "", 0, 0, "", 0, 0, "", 0, "", ""]
+        # ^ modelCode .. deltaNeutralAuxPrice (deltaNeutralOrderType empty)
+        fields += [0, 0, "", "", ""]  # continuousUpdate, referencePriceType, trailStopPrice, trailingPercent, legs descr
+        fields += [0, 0, 0]  # combo legs, order combo legs, smart combo params
+        fields += ["", "", ""]  # scale init/subs level size, price increment (unset)
+        fields += [""]  # hedgeType
+        fields += ["", "", 0, 0]  # clearingAccount, clearingIntent, notHeld, dncPresent
+        fields += [""]  # algoStrategy
+        fields += [0, o.status, 0, 0]  # solicited, status, randomizeSize, randomizePrice
+        fields += [0]  # conditions
+        fields += ["", "", "", 0, 0, "", o.filled, 0, 0, "", 0, 0, "", o.completed_time, o.completed_status]
+        # ^ trailStopPrice, lmtPriceOffset, cashQty, dontUseAutoPriceForHedge, isOmsContainer, autoCancelDate,
+        #   filledQuantity, refFuturesConId, autoCancelParent, shareholder, imbalanceOnly, routeMarketableToBbo,
+        #   parentPermId, completedTime, completedStatus
+        if s.version >= 170:
+            fields += ["", "", "", "", ""]  # minTradeQty .. midOffsetAtHalf
+        self._send(s, *fields)
+
     def _order_status(self, s: Session, o: FakeOrder) -> None:
         last = self.executions[-1].price if self.executions else 0.0
         self._send(s, 3, o.order_id, o.status, o.filled, o.remaining, o.avg, o.perm_id, 0, last, o.client_id, "", 0.0)
@@ -459,7 +502,7 @@ class FakeTWS:
         if self.reject_next:
             code, msg = self.reject_next.pop(0)
             self.orders[oid] = o
-            o.status = "Inactive"
+            o.complete("Inactive", f"Rejected: {msg}")
             self._error(s, oid, code, msg)
             return
         self.orders[oid] = o
@@ -500,7 +543,10 @@ class FakeTWS:
     def _fill(self, o: FakeOrder, q: float, px: float) -> None:
         o.filled += q
         o.value += q * px
-        o.status = "Filled" if o.remaining <= 0 else "Submitted"
+        if o.remaining <= 0:
+            o.complete("Filled", f"Filled Size: {_fmt(o.filled)}")
+        else:
+            o.status = "Submitted"
         self._exec_seq += 1
         comm = max(1.0, q * self.commission_per_share)
         e = Execution(f"0000e0d5.{self._exec_seq:08x}.01.01", o, q, px, o.filled, o.avg,
@@ -542,7 +588,8 @@ class FakeTWS:
         if o.status not in ("PreSubmitted", "Submitted"):
             self._error(s, oid, 10148, f"OrderId {oid} that needs to be cancelled cannot be cancelled, state: {o.status}.")
             return
-        o.status = "Cancelled"
+        o.complete("Cancelled", "Cancelled by Trader" if not o.filled else
+                   f"Partially filled ({_fmt(o.filled)} of {_fmt(o.qty)}), then cancelled by Trader")
         for x in self._owner(o) or [s]:
             self._error(x, oid, 202, "Order Canceled - reason:")
             self._order_status(x, o)
