@@ -146,9 +146,11 @@ class Shape:
             self.index = None
             self.name = None
 
-    def wrap(self, arr: np.ndarray, name=None):
+    def wrap(self, arr, name=None):
+        """Return ``arr`` (an ndarray, or a list a kernel already built) in
+        the input's container."""
         if self.kind == "list":
-            return arr.tolist()
+            return arr if type(arr) is list else arr.tolist()
         if self.kind == "ndarray":
             return arr
         import pandas as pd

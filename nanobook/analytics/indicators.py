@@ -13,7 +13,8 @@ the results are bit-identical to nanobook 0.19.  Two things differ:
   column.
 
 The loops live in the Cython module ``_kernels``; this module converts and
-validates arguments once and dispatches.
+validates arguments once and dispatches.  For list input the kernels build
+the output list directly (``as_list``), with no intermediate array.
 """
 from __future__ import annotations
 
@@ -57,6 +58,11 @@ def _single(x, name="close"):
     return Shape(x), float_vector(x, name)
 
 
+def _as_list(shape):
+    """True when the kernel should build the output list itself."""
+    return shape.kind == "list"
+
+
 def _check_len(*arrays):
     n = arrays[0].shape[0]
     return all(a.shape[0] == n for a in arrays[1:])
@@ -95,7 +101,7 @@ def sma(close, period):
     if f is not None:
         return _per_column(sma, f, period)
     shape, x = _single(close)
-    return shape.wrap(_k.sma(x, period))
+    return shape.wrap(_k.sma(x, period, _as_list(shape)))
 
 
 def ema(close, period):
@@ -106,7 +112,7 @@ def ema(close, period):
     if f is not None:
         return _per_column(ema, f, period)
     shape, x = _single(close)
-    return shape.wrap(_k.ema(x, period))
+    return shape.wrap(_k.ema(x, period, _as_list(shape)))
 
 
 def rsi(close, period=14):
@@ -118,26 +124,11 @@ def rsi(close, period=14):
     if f is not None:
         return _per_column(rsi, f, period)
     shape, x = _single(close)
-    return shape.wrap(_k.rsi(x, period))
+    return shape.wrap(_k.rsi(x, period, _as_list(shape)))
 
 
-def _macd_arrays(x, fast, slow, signal):
-    n = x.shape[0]
-    nan = np.full(n, np.nan)
-    if n < slow or fast == 0 or slow == 0 or signal == 0 or fast >= slow:
-        return nan, nan.copy(), nan.copy()
-    off = slow - fast
-    fe = _k.ema(np.ascontiguousarray(x[off:]), fast)
-    se = _k.ema(x, slow)
-    first = slow - 1
-    line = np.full(n, np.nan)
-    with np.errstate(invalid="ignore"):
-        line[first:] = fe[first - off:] - se[first:]
-        sig = np.full(n, np.nan)
-        sig[first:] = _k.ema(np.ascontiguousarray(line[first:]), signal)
-        hist = line - sig
-    line[: slow + signal - 2] = np.nan
-    return line, sig, hist
+def _macd_arrays(x, fast, slow, signal, as_list=False):
+    return _k.macd(x, fast, slow, signal, as_list)
 
 
 def macd(close, fast_period=12, slow_period=26, signal_period=9):
@@ -156,13 +147,11 @@ def macd(close, fast_period=12, slow_period=26, signal_period=9):
     if f is not None:
         return _per_column(macd, f, fast, slow, signal)
     shape, x = _single(close)
-    return tuple(shape.wrap(a) for a in _macd_arrays(x, fast, slow, signal))
+    return tuple(shape.wrap(a) for a in _macd_arrays(x, fast, slow, signal, _as_list(shape)))
 
 
-def _bbands_arrays(x, period, up, dn):
-    mid = _k.sma(x, period)
-    std = _k.rolling_std_pop(x, period)
-    return mid + up * std, mid, mid - dn * std
+def _bbands_arrays(x, period, up, dn, as_list=False):
+    return _k.bbands(x, period, up, dn, as_list)
 
 
 def bbands(close, period=20, num_std_up=2.0, num_std_dn=2.0):
@@ -175,7 +164,7 @@ def bbands(close, period=20, num_std_up=2.0, num_std_dn=2.0):
     if f is not None:
         return _per_column(bbands, f, period, up, dn)
     shape, x = _single(close)
-    return tuple(shape.wrap(a) for a in _bbands_arrays(x, period, up, dn))
+    return tuple(shape.wrap(a) for a in _bbands_arrays(x, period, up, dn, _as_list(shape)))
 
 
 bollinger = bbands
@@ -193,7 +182,7 @@ def atr(high, low, close, period=14):
     shape, h, l, c = _hlc(high, low, close)
     if not _check_len(h, l, c):
         return Shape(high).wrap(np.full(h.shape[0], np.nan))
-    return shape.wrap(_k.atr(h, l, c, period))
+    return shape.wrap(_k.atr(h, l, c, period, _as_list(shape)))
 
 
 wilder_atr = atr
@@ -205,7 +194,7 @@ def natr(high, low, close, period=14):
     shape, h, l, c = _hlc(high, low, close)
     if not _check_len(h, l, c):
         return Shape(high).wrap(np.full(h.shape[0], np.nan))
-    return shape.wrap(_k.natr(h, l, c, period))
+    return shape.wrap(_k.natr(h, l, c, period, _as_list(shape)))
 
 
 def trange(high, low, close):
@@ -213,7 +202,7 @@ def trange(high, low, close):
     shape, h, l, c = _hlc(high, low, close)
     if not _check_len(h, l, c):
         return Shape(high).wrap(np.full(h.shape[0], np.nan))
-    return shape.wrap(_k.trange(h, l, c))
+    return shape.wrap(_k.trange(h, l, c, _as_list(shape)))
 
 
 # ---------------------------------------------------------------------------
@@ -245,7 +234,7 @@ def stoch(high, low, close, fastk_period=5, slowk_period=3, slowd_period=3):
     first = fk + sk + sd - 3
     if fk >= 1 and sk >= 1 and sd >= 1 and fk <= n < first:
         raise _too_short("stoch", first, n)
-    k, d = _k.stoch(h, l, c, fk, sk, sd)
+    k, d = _k.stoch(h, l, c, fk, sk, sd, _as_list(shape))
     return shape.wrap(k), shape.wrap(d)
 
 
@@ -265,7 +254,7 @@ def stochf(high, low, close, fastk_period=5, fastd_period=3):
     first = fk + fd - 2
     if fk >= 1 and fd >= 1 and fk <= n < first:
         raise _too_short("stochf", first, n)
-    k, d = _k.stochf(h, l, c, fk, fd)
+    k, d = _k.stochf(h, l, c, fk, fd, _as_list(shape))
     return shape.wrap(k), shape.wrap(d)
 
 
@@ -289,7 +278,7 @@ def stochrsi(close, timeperiod=14, fastk_period=5, fastd_period=3):
     first = tp + fk + fd - 2
     if fk >= 1 and fd >= 1 and 1 <= n < first:
         raise _too_short("stochrsi", first, n)
-    k, d = _k.stochrsi(x, tp, fk, fd)
+    k, d = _k.stochrsi(x, tp, fk, fd, _as_list(shape))
     return shape.wrap(k), shape.wrap(d)
 
 
@@ -298,7 +287,7 @@ def _dmi_call(high, low, close, period, which):
     shape, h, l, c = _hlc(high, low, close)
     if not _check_len(h, l, c):
         return Shape(high).wrap(np.full(h.shape[0], np.nan))
-    return shape.wrap(_k.dmi(h, l, c, period)[which])
+    return shape.wrap(_k.dmi(h, l, c, period, which, _as_list(shape)))
 
 
 def plus_di(high, low, close, period=14):
@@ -326,7 +315,7 @@ def cci(high, low, close, period=14):
     period = as_uint(period, "period")
     shape, h, l, c = _hlc(high, low, close)
     _require_same_len(h, l, c)
-    return shape.wrap(_k.cci(h, l, c, period))
+    return shape.wrap(_k.cci(h, l, c, period, _as_list(shape)))
 
 
 def willr(high, low, close, period=14):
@@ -334,7 +323,7 @@ def willr(high, low, close, period=14):
     period = as_uint(period, "period")
     shape, h, l, c = _hlc(high, low, close)
     _require_same_len(h, l, c)
-    return shape.wrap(_k.willr(h, l, c, period))
+    return shape.wrap(_k.willr(h, l, c, period, _as_list(shape)))
 
 
 def ultosc(high, low, close, period1=7, period2=14, period3=28):
@@ -344,30 +333,16 @@ def ultosc(high, low, close, period1=7, period2=14, period3=28):
                  as_uint(period3, "period3")))
     shape, h, l, c = _hlc(high, low, close)
     _require_same_len(h, l, c)
-    return shape.wrap(_k.ultosc(h, l, c, ps[0], ps[1], ps[2]))
+    return shape.wrap(_k.ultosc(h, l, c, ps[0], ps[1], ps[2], _as_list(shape)))
+
+
+_LAGGED_OPS = {"mom": 0, "roc": 1, "rocp": 2, "rocr": 3}
 
 
 def _lagged(close, period, op):
     period = as_uint(period, "period")
     shape, x = _single(close)
-    n = x.shape[0]
-    out = np.full(n, np.nan)
-    if period == 0 or period >= n:
-        return shape.wrap(out)
-    cur = x[period:]
-    prev = x[:-period]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if op == "mom":
-            out[period:] = cur - prev
-        else:
-            if op == "roc":
-                v = 100.0 * (cur - prev) / prev
-            elif op == "rocp":
-                v = (cur - prev) / prev
-            else:
-                v = cur / prev
-            out[period:] = np.where(prev == 0.0, 0.0, v)
-    return shape.wrap(out)
+    return shape.wrap(_k.lagged(x, period, _LAGGED_OPS[op], _as_list(shape)))
 
 
 def mom(close, period=10):
@@ -414,11 +389,7 @@ def obv(close, volume):
     v = float_vector(volume, "volume")
     if c.shape[0] == 0 or c.shape[0] != v.shape[0]:
         return shape.wrap(np.empty(0))
-    return shape.wrap(_k.obv(c, v)) if shape.kind != "series" else _series_or_empty(shape, _k.obv(c, v))
-
-
-def _series_or_empty(shape, arr):
-    return shape.wrap(arr)
+    return shape.wrap(_k.obv(c, v, _as_list(shape)))
 
 
 def ad(high, low, close, volume):
@@ -428,7 +399,7 @@ def ad(high, low, close, volume):
     v = float_vector(volume, "volume")
     if not _check_len(h, l, c, v):
         return shape.wrap(np.empty(0)) if shape.kind != "series" else np.empty(0)
-    return shape.wrap(_k.ad(h, l, c, v))
+    return shape.wrap(_k.ad(h, l, c, v, _as_list(shape)))
 
 
 def adosc(high, low, close, volume, fast_period=3, slow_period=10):
@@ -439,7 +410,7 @@ def adosc(high, low, close, volume, fast_period=3, slow_period=10):
     shape, h, l, c = _hlc(high, low, close)
     v = float_vector(volume, "volume")
     _require_same_len(h, l, c, v)
-    return shape.wrap(_k.adosc(h, l, c, v, fast, slow))
+    return shape.wrap(_k.adosc(h, l, c, v, fast, slow, _as_list(shape)))
 
 
 # ---------------------------------------------------------------------------

@@ -220,3 +220,99 @@ def test_bounds(c):
         a = np.asarray(arr)
         a = a[~np.isnan(a)]
         assert np.all(a >= lo_b - 1e-9) and np.all(a <= hi_b + 1e-9)
+
+
+# ---------------------------------------------------------------------------
+# list in / list out: built by the kernels in place, same bits as the arrays
+# ---------------------------------------------------------------------------
+
+ALL_FNS = {
+    **{k: ("c", v) for k, v in CLOSE_FNS.items()},
+    **{k: ("hlc", v) for k, v in HLC_FNS.items()},
+    "obv": ("cv", ()), "ad": ("hlcv", ()), "adosc": ("hlcv", (3, 10)),
+}
+SHORT_PARAMS = {  # small periods so that short inputs still produce values
+    "sma": (3,), "ema": (3,), "rsi": (2,), "mom": (2,), "roc": (2,), "rocp": (2,), "rocr": (2,),
+    "macd": (2, 4, 2), "bbands": (3, 2.0, 1.5), "stochrsi": (2, 2, 2), "atr": (2,), "natr": (2,),
+    "trange": (), "stoch": (2, 2, 2), "stochf": (2, 2), "plus_di": (2,), "minus_di": (2,),
+    "dx": (2,), "adx": (2,), "cci": (2,), "willr": (2,), "ultosc": (1, 2, 3), "obv": (),
+    "ad": (), "adosc": (2, 3),
+}
+
+
+def _bits(x):
+    return np.asarray(x, dtype=np.float64).view(np.uint64)
+
+
+def _call_all(cols, params=None):
+    """Every indicator on ``cols`` (dict of h/l/c/v); stochastic short-input
+    errors are returned as values so both paths can be compared."""
+    out = {}
+    for name, (kind, default) in ALL_FNS.items():
+        try:
+            out[name] = _parts(getattr(A, name)(*(cols[k] for k in kind),
+                                                *(params or {}).get(name, default)))
+        except ValueError as e:
+            out[name] = str(e)
+    return out
+
+
+special = st.sampled_from([math.nan, math.inf, -math.inf, 0.0, -0.0])
+values = st.one_of(st.floats(-1e6, 1e6), special)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(values, values, values, values), min_size=0, max_size=40),
+       st.booleans())
+def test_list_path_is_bit_identical_to_array_path(rows, short):
+    """Lists are computed by the kernels straight into the output list; the
+    floats must carry exactly the bits of the array path (NaN sign and
+    payload, -0.0), for inputs with NaN, infinities and zeros."""
+    cols = {k: [r[i] for r in rows] for i, k in enumerate("hlcv")}
+    params = SHORT_PARAMS if short else None
+    got = _call_all(cols, params)
+    ref = _call_all({k: np.array(v, dtype=np.float64) for k, v in cols.items()}, params)
+    for name in ALL_FNS:
+        if isinstance(ref[name], str):
+            assert got[name] == ref[name], name
+            continue
+        for g, r in zip(got[name], ref[name]):
+            assert type(g) is list and all(type(v) is float for v in g), name
+            assert np.array_equal(_bits(g), _bits(r)), name
+
+
+def test_list_results_are_ordinary_lists():
+    """Fresh float objects (no sharing), and the list is tracked by the
+    garbage collector again once built (it is untracked while the kernel
+    writes doubles into its slots)."""
+    import gc
+
+    h, lo, c, v = (x.tolist() for x in _ohlcv(200))
+    for name, (kind, params) in ALL_FNS.items():
+        for res in _parts(getattr(A, name)(*({"h": h, "l": lo, "c": c, "v": v}[k] for k in kind),
+                                           *params)):
+            assert type(res) is list and len(res) == 200 and gc.is_tracked(res), name
+            assert len({id(x) for x in res}) == 200, name
+    res = A.sma([1.0, 2.0, 3.0], 2)
+    res.append(res)  # a cycle through the result is collectable
+    del res
+    gc.collect()
+
+
+def test_list_input_with_ints_converts_like_float():
+    """Exact ints in a float list take the one-pass C conversion and round as
+    ``float(i)`` does (2**53 + 1 is not representable); ints beyond a double,
+    bools, numpy scalars and float subclasses give the same values too."""
+
+    class F(float):
+        pass
+
+    for xs in ([1.0, 2, 2**53 + 1, 4.5, -7, 10**20, 3],
+               [True, 2.0, np.float32(3.5), np.int64(4), F(1.5), 2**64 + 1, False]):
+        as_floats = [float(x) for x in xs]
+        for name in ("sma", "ema", "mom", "rocr"):
+            got = getattr(A, name)(xs, 2)
+            assert type(got) is list
+            assert np.array_equal(_bits(got), _bits(getattr(A, name)(as_floats, 2))), name
+    with pytest.raises(OverflowError):
+        A.sma([1.0, 10**400], 1)
