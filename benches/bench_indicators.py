@@ -1,30 +1,34 @@
 """Benchmark: every indicator on 1M points, ours against nanobook 0.19.2.
 
-The reference package lives in a separate virtualenv; it is run in a
-subprocess on the same data (a seeded random walk written to a temporary
-.npy file) and the same call list.  Both sides are timed with the
-reference's calling convention, Python lists in and lists out; ours is also
-timed with numpy arrays in and out (no list conversion).  Each figure is the
-best of ``--repeat`` runs.
+Both sides run in worker processes started the same way (the reference in
+its own virtualenv, ours with this interpreter), each loading the same data
+(a seeded random walk written to a temporary .npz file) and keeping it as
+Python lists (the reference's calling convention: lists in, lists out) and,
+for ours, also as numpy arrays (no list conversion).  The driver then asks
+the workers in turn for a small batch of timed calls of one indicator, so the
+two sides alternate every few calls and a busy moment on the shared machine
+hits both alike; the order of the sides is reversed every round.  Each call
+is one sample; the table reports the median of all samples per indicator
+and side, and the speed-up as the ratio of the medians.
 
-    python benches/bench_indicators.py [--n 1000000] [--repeat 3] [--rounds 3]
+    python benches/bench_indicators.py [--n 1000000] [--repeat 3] [--rounds 7]
         [--ref-python PATH]   (default $NANOBOOK_REF_PYTHON or .venv/ref/bin/python,
                                which `make bench` creates with nanobook==0.19.2)
 
-Prints one row per indicator: ms for the reference, ms for ours (lists),
-ms for ours (numpy), and the speed-up ``reference / ours`` (> 1 means we
-are faster).
+Prints one row per indicator: median ms for the reference, for ours (lists)
+and ours (numpy), and the speed-ups ``reference / ours`` (> 1 means we are
+faster); ``best`` is the same ratio on the fastest sample of each side.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 
 import numpy as np
 
@@ -40,31 +44,38 @@ CASES = {
     "adosc": ("hlcv", (3, 10)),
 }
 
-RUNNER = textwrap.dedent("""
+# One worker per side.  Requests on stdin, one JSON line each:
+# [name, "list" | "np", repeat]; reply: a JSON list of per-call seconds.
+# The name "_alloc" times ndarray.tolist() of the close series (the cost of
+# one Python float per point, for scale).
+WORKER = textwrap.dedent("""
     import json, sys, time
     import numpy as np
     import nanobook
     data = np.load(sys.argv[1])
     cases = json.loads(sys.argv[2])
-    repeat = int(sys.argv[3])
-    cols = {k: data[k].tolist() for k in "hlcv"}
-    out = {}
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        data["c"].tolist()
-        best = min(best, time.perf_counter() - t)
-    out["_alloc"] = best
-    for name, (kind, params) in cases.items():
-        f = getattr(nanobook, "py_" + name)
-        args = [cols[k] for k in kind] + list(params)
-        best = float("inf")
-        for _ in range(repeat):
-            t = time.perf_counter()
-            f(*args)
-            best = min(best, time.perf_counter() - t)
-        out[name] = best
-    print(json.dumps(out))
+    arrays = {k: np.ascontiguousarray(data[k]) for k in "hlcv"}
+    lists = {k: a.tolist() for k, a in arrays.items()}
+    print("ready", flush=True)
+    for line in sys.stdin:
+        name, mode, repeat = json.loads(line)
+        times = []
+        if name == "_alloc":
+            a = arrays["c"]
+            for _ in range(repeat):
+                t = time.perf_counter()
+                a.tolist()
+                times.append(time.perf_counter() - t)
+        else:
+            kind, params = cases[name]
+            cols = lists if mode == "list" else arrays
+            f = getattr(nanobook, "py_" + name)
+            args = [cols[k] for k in kind] + list(params)
+            for _ in range(repeat):
+                t = time.perf_counter()
+                f(*args)
+                times.append(time.perf_counter() - t)
+        print(json.dumps(times), flush=True)
 """)
 
 
@@ -78,92 +89,100 @@ def make_data(n: int) -> dict:
     return {"h": h, "l": lo, "c": c, "v": v}
 
 
-def time_ours(data: dict, repeat: int, as_lists: bool) -> dict:
-    import nanobook
-
-    cols = {k: (a.tolist() if as_lists else a) for k, a in data.items()}
-    out = {}
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        data["c"].tolist()
-        best = min(best, time.perf_counter() - t)
-    out["_alloc"] = best
-    for name, (kind, params) in CASES.items():
-        f = getattr(nanobook, "py_" + name)
-        args = [cols[k] for k in kind] + list(params)
-        best = float("inf")
-        for _ in range(repeat):
-            t = time.perf_counter()
-            f(*args)
-            best = min(best, time.perf_counter() - t)
-        out[name] = best
-    return out
-
-
-def time_reference(data: dict, repeat: int, ref_python: str) -> dict | None:
-    if not os.path.exists(ref_python):
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "data.npz")
-        np.savez(path, **data)
-        proc = subprocess.run(
-            [ref_python, "-c", RUNNER, path, json.dumps(CASES), str(repeat)],
-            capture_output=True, text=True, check=True, cwd=tmp,
+class Worker:
+    def __init__(self, python: str, data_path: str, cwd: str):
+        self.proc = subprocess.Popen(
+            [python, "-c", WORKER, data_path, json.dumps(CASES)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=cwd,
         )
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        line = self.proc.stdout.readline().strip()
+        if line != "ready":
+            self.close()
+            raise RuntimeError(f"worker {python} failed to start")
+
+    def run(self, name: str, mode: str, repeat: int) -> list:
+        self.proc.stdin.write(json.dumps([name, mode, repeat]) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self):
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=60)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--rounds", type=int, default=3,
-                    help="alternate reference and ours this many times; keep the best of all")
+    ap.add_argument("--repeat", type=int, default=3, help="calls per batch")
+    ap.add_argument("--rounds", type=int, default=7,
+                    help="batches per indicator and side (sides alternate batch by batch)")
     ap.add_argument("--ref-python",
                     default=os.environ.get("NANOBOOK_REF_PYTHON", ".venv/ref/bin/python"))
     args = ap.parse_args(argv)
 
-    data = make_data(args.n)
-    ref = ours_l = ours_a = None
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    have_ref = os.path.exists(args.ref_python)
+    names = ["_alloc"] + list(CASES)
+    samples = {side: {nm: [] for nm in names} for side in ("ref", "list", "np")}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "data.npz")
+        np.savez(path, **make_data(args.n))
+        # the reference runs from an empty directory so that it cannot import
+        # this checkout; ours runs from the repository root
+        ref = Worker(args.ref_python, path, tmp) if have_ref else None
+        ours = Worker(sys.executable, path, repo)
+        try:
+            for rnd in range(max(1, args.rounds)):
+                for nm in names:
+                    sides = [("ref", ref, "list"), ("list", ours, "list"), ("np", ours, "np")]
+                    if nm == "_alloc":
+                        sides = sides[:2]
+                    if rnd % 2:
+                        sides.reverse()
+                    for side, worker, mode in sides:
+                        if worker is not None:
+                            samples[side][nm] += worker.run(nm, mode, args.repeat)
+        finally:
+            ours.close()
+            if ref is not None:
+                ref.close()
 
-    def best(old, new):
-        return new if old is None else {k: min(old[k], new[k]) for k in new}
+    def med(side, nm):
+        s = samples[side][nm]
+        return statistics.median(s) * 1e3 if s else float("nan")
 
-    # The machine is shared: alternate the two sides so a busy moment does not
-    # penalise only one of them, and keep the best time seen for each.
-    for _ in range(max(1, args.rounds)):
-        r = time_reference(data, args.repeat, args.ref_python)
-        ref = None if r is None else best(ref, r)
-        ours_l = best(ours_l, time_ours(data, args.repeat, as_lists=True))
-        ours_a = best(ours_a, time_ours(data, args.repeat, as_lists=False))
+    def best(side, nm):
+        s = samples[side][nm]
+        return min(s) * 1e3 if s else float("nan")
 
-    print(f"indicators on {args.n:,} points, best of {args.repeat} x {args.rounds} rounds "
-          f"(speed-up = reference / ours; > 1 means nanobook is faster)")
-    hdr = f"{'indicator':<10} {'ref ms':>9} {'ours ms':>9} {'ours np ms':>11} {'speed-up':>9} {'np speed-up':>12}"
+    count = max(1, args.rounds) * args.repeat
+    print(f"indicators on {args.n:,} points, median of {count} calls per side "
+          f"({args.rounds} alternating batches of {args.repeat}); "
+          "speed-up = reference / ours, > 1 means nanobook is faster")
+    hdr = (f"{'indicator':<10} {'ref ms':>8} {'ours ms':>8} {'np ms':>7} "
+           f"{'speed-up':>9} {'(best)':>7} {'np speed-up':>12}")
     print(hdr)
     print("-" * len(hdr))
     slower = []
-    for name in CASES:
-        r = ref[name] * 1e3 if ref else float("nan")
-        ol = ours_l[name] * 1e3
-        oa = ours_a[name] * 1e3
-        ratio = r / ol if ref else float("nan")
-        print(f"{name:<10} {r:>9.2f} {ol:>9.2f} {oa:>11.2f} {ratio:>8.2f}x {r / oa:>11.2f}x")
-        if ref and ratio < 1.0:
-            slower.append(name)
-    if ref:
-        print(f"{'baseline':<10} {ref['_alloc'] * 1e3:>9.2f} {ours_l['_alloc'] * 1e3:>9.2f} "
-              f"{'':>11} {ref['_alloc'] / ours_l['_alloc']:>8.2f}x   <- ndarray.tolist() of the "
-              "close series in each process")
+    for nm in CASES:
+        r, ol, oa = med("ref", nm), med("list", nm), med("np", nm)
+        rb = best("ref", nm) / best("list", nm)
+        print(f"{nm:<10} {r:>8.2f} {ol:>8.2f} {oa:>7.2f} {r / ol:>8.2f}x {rb:>6.2f}x {r / oa:>11.2f}x")
+        if have_ref and not r / ol >= 1.0:
+            slower.append(nm)
+    if have_ref:
+        r, ol = med("ref", "_alloc"), med("list", "_alloc")
+        print(f"{'baseline':<10} {r:>8.2f} {ol:>8.2f} {'':>7} {r / ol:>8.2f}x "
+              "  <- ndarray.tolist() of the close series in each worker")
         print("  (a list result costs one Python float per point: the baseline row is that cost "
               "alone, for scale)")
-    if ref is None:
+    if not have_ref:
         print(f"(reference interpreter {args.ref_python} not found: reference column is NaN)")
     elif slower:
-        print("slower than the reference (lists): " + ", ".join(slower))
+        print("slower than the reference (lists, medians): " + ", ".join(slower))
     else:
-        print("at least as fast as the reference on every indicator (lists in, lists out)")
+        print("at least as fast as the reference on every indicator (lists in, lists out; medians)")
     return 0
 
 
