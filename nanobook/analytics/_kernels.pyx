@@ -172,13 +172,28 @@ cdef void _sma_into(const double* x, Py_ssize_t n, Py_ssize_t p, double* out) no
 
 
 cdef void _sma_win_into(const double* x, Py_ssize_t n, Py_ssize_t p, double* out) noexcept nogil:
-    """out[p-1:] = SMA of x with the window sum recomputed per window."""
+    """out[p-1:] = SMA of x with the window sum recomputed per window (eight
+    windows side by side, see ``_std_pop_into``)."""
     cdef Py_ssize_t i, j
     cdef double s
     cdef double dp = <double>p
+    cdef double S[8]
+    cdef int t
+    cdef const double* w
     if p == 0 or n < p:
         return
-    for i in range(p - 1, n):
+    i = p - 1
+    while i + 7 < n:
+        w = x + (i + 1 - p)
+        for t in range(8):
+            S[t] = -0.0
+        for j in range(p):
+            for t in range(8):
+                S[t] += w[j + t]
+        for t in range(8):
+            out[i + t] = S[t] / dp
+        i += 8
+    for i in range(i, n):
         s = -0.0
         for j in range(i + 1 - p, i + 1):
             s += x[j]
@@ -503,12 +518,42 @@ def natr(cvec h, cvec l, cvec c, Py_ssize_t p, bint as_list=False):
 # stochastic family
 # ---------------------------------------------------------------------------
 
+cdef inline void _maxmin8(const double* h, const double* l, Py_ssize_t p,
+                          double* hh, double* ll) noexcept nogil:
+    """NaN-ignoring max of h and min of l over the eight windows
+    ``[t, t + p)``, t = 0..7, side by side (results are selected inputs, so
+    the order does not change them)."""
+    cdef Py_ssize_t j
+    cdef int t
+    for t in range(8):
+        hh[t] = -INFINITY
+        ll[t] = INFINITY
+    for j in range(p):
+        for t in range(8):
+            hh[t] = _fmax(hh[t], h[j + t])
+            ll[t] = _fmin(ll[t], l[j + t])
+
+
 cdef void _raw_k(const double* h, const double* l, const double* c, Py_ssize_t n,
                  Py_ssize_t fk, double flat, double* out) noexcept nogil:
     """out[i - fk + 1] = raw %K at i for i >= fk - 1 (window max/min scan)."""
     cdef Py_ssize_t i, j, ws
     cdef double hh, ll, r
-    for i in range(fk - 1, n):
+    cdef double HH[8]
+    cdef double LL[8]
+    cdef int t
+    i = fk - 1
+    while i + 7 < n:
+        ws = i + 1 - fk
+        _maxmin8(h + ws, l + ws, fk, HH, LL)
+        for t in range(8):
+            r = HH[t] - LL[t]
+            if r != 0.0:
+                out[ws + t] = (c[i + t] - LL[t]) / r * 100.0
+            else:
+                out[ws + t] = flat
+        i += 8
+    for i in range(i, n):
         ws = i + 1 - fk
         hh = -INFINITY
         ll = INFINITY
@@ -714,10 +759,35 @@ def cci(cvec h, cvec l, cvec c, Py_ssize_t p, bint as_list=False):
     tp_a = np.empty(n, dtype=np.float64)
     cdef vec tp = tp_a
     cdef double* o = oo.p
+    cdef double S[8]
+    cdef double M[8]
+    cdef int t
+    cdef const double* w
     with nogil:
         for i in range(n):
             tp[i] = (h[i] + l[i] + c[i]) / 3.0
-        for i in range(p - 1, n):
+        i = p - 1
+        while i + 7 < n:  # eight windows side by side, see _std_pop_into
+            w = &tp[i + 1 - p]
+            for t in range(8):
+                S[t] = 0.0
+                M[t] = 0.0
+            for j in range(p):
+                for t in range(8):
+                    S[t] += w[j + t]
+            for t in range(8):
+                S[t] /= <double>p
+            for j in range(p):
+                for t in range(8):
+                    M[t] += fabs(w[j + t] - S[t])
+            for t in range(8):
+                d = tp[i + t] - S[t]
+                if d != 0.0 and M[t] != 0.0:
+                    o[i + t] = d / (0.015 * (M[t] / <double>p))
+                else:
+                    o[i + t] = 0.0
+            i += 8
+        for i in range(i, n):
             avg = 0.0
             for j in range(i + 1 - p, i + 1):
                 avg += tp[j]
@@ -742,8 +812,21 @@ def willr(cvec h, cvec l, cvec c, Py_ssize_t p, bint as_list=False):
     if p < 2 or n < p:
         return oo.result()
     cdef double* o = oo.p
+    cdef double HH[8]
+    cdef double LL[8]
+    cdef int t
     with nogil:
-        for i in range(p - 1, n):
+        i = p - 1
+        while i + 7 < n:
+            _maxmin8(&h[i + 1 - p], &l[i + 1 - p], p, HH, LL)
+            for t in range(8):
+                r = HH[t] - LL[t]
+                if r != 0.0:
+                    o[i + t] = -100.0 * (HH[t] - c[i + t]) / r
+                else:
+                    o[i + t] = 0.0
+            i += 8
+        for i in range(i, n):
             hh = -INFINITY
             ll = INFINITY
             for j in range(i + 1 - p, i + 1):
