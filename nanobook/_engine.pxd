@@ -237,4 +237,7 @@ cdef class Exchange:
     cdef int _ready(self) except -1
     cdef object _submit_call(self, EventRec* ev)
     cdef object _stop_call(self, EventRec* ev)
+    cdef object _stop(self, uint8_t kind, object side, str stop_name, object stop_price,
+                      object limit_price, object quantity, object tif,
+                      object trail_type=*, object trail_value=*, object atr_period=*)
     cdef object _snapshot(self, size_t levels)

@@ -1695,32 +1695,35 @@ cdef class Exchange:
             r._take(self, res.sub.trade_start, res.sub.trade_end)
         return r
 
+    cdef object _stop(self, uint8_t kind, object side, str stop_name, object stop_price,
+                      object limit_price, object quantity, object tif,
+                      object trail_type=None, object trail_value=None, object atr_period=None):
+        """Validate the arguments of one of the four stop submitters (in the
+        reference's order: side, prices, quantity, tif, trail) and submit it."""
+        cdef EventRec ev
+        self._ready()
+        memset(&ev, 0, sizeof(EventRec))
+        ev.kind = kind
+        ev.side = _parse_side(side)
+        ev.price = _to_i64(stop_price, stop_name)
+        if limit_price is not None or kind == EV_STOP_LIMIT or kind == EV_TRAIL_LIMIT:
+            ev.limit_price = _to_i64(limit_price, "limit_price")
+        ev.quantity = _to_qty(quantity, "quantity")
+        if tif is not None:
+            ev.tif = _parse_tif(tif)
+        _check_positive(ev.quantity, "quantity")
+        if kind == EV_TRAIL_MARKET or kind == EV_TRAIL_LIMIT:
+            _parse_trail(&ev, trail_type, trail_value, atr_period)
+        return self._stop_call(&ev)
+
     def submit_stop_market(self, side, stop_price, quantity):
         """A stop that sends a market order when the last trade price
         reaches ``stop_price`` (buy: at or above, sell: at or below)."""
-        self._ready()
-        cdef EventRec ev
-        memset(&ev, 0, sizeof(EventRec))
-        ev.kind = EV_STOP_MARKET
-        ev.side = _parse_side(side)
-        ev.price = _to_i64(stop_price, "stop_price")
-        ev.quantity = _to_qty(quantity, "quantity")
-        _check_positive(ev.quantity, "quantity")
-        return self._stop_call(&ev)
+        return self._stop(EV_STOP_MARKET, side, "stop_price", stop_price, None, quantity, None)
 
     def submit_stop_limit(self, side, stop_price, limit_price, quantity, tif="gtc"):
         """A stop that sends a limit order at ``limit_price`` with ``tif``."""
-        self._ready()
-        cdef EventRec ev
-        memset(&ev, 0, sizeof(EventRec))
-        ev.kind = EV_STOP_LIMIT
-        ev.side = _parse_side(side)
-        ev.price = _to_i64(stop_price, "stop_price")
-        ev.limit_price = _to_i64(limit_price, "limit_price")
-        ev.quantity = _to_qty(quantity, "quantity")
-        ev.tif = _parse_tif(tif)
-        _check_positive(ev.quantity, "quantity")
-        return self._stop_call(&ev)
+        return self._stop(EV_STOP_LIMIT, side, "stop_price", stop_price, limit_price, quantity, tif)
 
     def submit_trailing_stop_market(self, side, initial_stop_price, quantity, trail_type,
                                     trail_value, atr_period=None):
@@ -1731,32 +1734,14 @@ cdef class Exchange:
         ``"atr"``: ``trail_value`` times the mean absolute change of the last
         ``atr_period`` trade prices).  The stop only ever tightens.
         """
-        self._ready()
-        cdef EventRec ev
-        memset(&ev, 0, sizeof(EventRec))
-        ev.kind = EV_TRAIL_MARKET
-        ev.side = _parse_side(side)
-        ev.price = _to_i64(initial_stop_price, "initial_stop_price")
-        ev.quantity = _to_qty(quantity, "quantity")
-        _check_positive(ev.quantity, "quantity")
-        _parse_trail(&ev, trail_type, trail_value, atr_period)
-        return self._stop_call(&ev)
+        return self._stop(EV_TRAIL_MARKET, side, "initial_stop_price", initial_stop_price, None,
+                          quantity, None, trail_type, trail_value, atr_period)
 
     def submit_trailing_stop_limit(self, side, initial_stop_price, limit_price, quantity,
                                    trail_type, trail_value, tif="gtc", atr_period=None):
         """A trailing stop that sends a limit order at ``limit_price``."""
-        self._ready()
-        cdef EventRec ev
-        memset(&ev, 0, sizeof(EventRec))
-        ev.kind = EV_TRAIL_LIMIT
-        ev.side = _parse_side(side)
-        ev.price = _to_i64(initial_stop_price, "initial_stop_price")
-        ev.limit_price = _to_i64(limit_price, "limit_price")
-        ev.quantity = _to_qty(quantity, "quantity")
-        ev.tif = _parse_tif(tif)
-        _check_positive(ev.quantity, "quantity")
-        _parse_trail(&ev, trail_type, trail_value, atr_period)
-        return self._stop_call(&ev)
+        return self._stop(EV_TRAIL_LIMIT, side, "initial_stop_price", initial_stop_price,
+                          limit_price, quantity, tif, trail_type, trail_value, atr_period)
 
     def compact(self):
         """Unlink cancelled orders (tombstones) from the level queues.

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 from typing import Iterable, Iterator
 
-__all__ = ["text_lines"]
+__all__ = ["text_lines", "timestamped_json"]
 
 
 def text_lines(source) -> Iterator[str]:
@@ -24,3 +25,19 @@ def text_lines(source) -> Iterator[str]:
         yield from source
     else:
         raise TypeError(f"source must be a path, bytes or an iterable of lines, got {type(source).__name__}")
+
+
+def timestamped_json(source) -> Iterator[tuple[int, object]]:
+    """``(timestamp, object)`` per non-blank ``<ns timestamp> <json>`` line
+    (hftbacktest-style captures); FeedFormatError names a malformed line."""
+    from ._errors import FeedFormatError
+
+    for lineno, line in enumerate(text_lines(source), 1):
+        line = line.strip()
+        if not line:
+            continue
+        ts_s, _, js = line.partition(" ")
+        try:
+            yield int(ts_s), json.loads(js)
+        except ValueError as exc:
+            raise FeedFormatError(f"line {lineno} is not '<ns timestamp> <json>': {exc}") from exc

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._io import text_lines
+from ._io import text_lines, timestamped_json
 from ._books import L2Book
 from ._errors import FeedError, FeedFormatError, SequenceGapError
 
@@ -195,16 +195,7 @@ def replay_binance(source, *, price_decimals: int = 8, qty_decimals: int = 8,
         else:
             skipped += 1
 
-    for lineno, line in enumerate(text_lines(source), 1):
-        line = line.strip()
-        if not line:
-            continue
-        ts_s, _, js = line.partition(" ")
-        try:
-            ts = int(ts_s)
-            obj = json.loads(js)
-        except ValueError as exc:
-            raise FeedFormatError(f"line {lineno} is not '<ns timestamp> <json>': {exc}") from exc
+    for ts, obj in timestamped_json(source):
         if "lastUpdateId" in obj:
             book.snapshot(obj)
             for pts, pev in pending:

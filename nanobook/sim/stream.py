@@ -26,11 +26,10 @@ they touch, or -1 for an order that was already resting when the data starts
 """
 from __future__ import annotations
 
-import json
 
 import numpy as np
 
-from ..feeds._io import text_lines
+from ..feeds._io import timestamped_json
 from ._errors import StreamError
 
 __all__ = [
@@ -281,7 +280,7 @@ def from_binance(source, *, price_decimals: int = 8, qty_decimals: int = 8,
     scaled by ``10**decimals`` (multiplier ``10**-(price_decimals +
     qty_decimals)``).
     """
-    from nanobook.feeds import BinanceDepthBook, FeedError, FeedFormatError, decimal_to_int
+    from nanobook.feeds import BinanceDepthBook, FeedError, decimal_to_int
     book = BinanceDepthBook(price_decimals, qty_decimals, market)
     pd, qd = price_decimals, qty_decimals
     rows: list[tuple] = []
@@ -294,16 +293,7 @@ def from_binance(source, *, price_decimals: int = 8, qty_decimals: int = 8,
         for p, q in ev["a"]:
             rows.append((exch, local, decimal_to_int(p, pd), decimal_to_int(q, qd), 0, -1, DEPTH, 1, _BOTH))
 
-    for lineno, line in enumerate(text_lines(source), 1):
-        line = line.strip()
-        if not line:
-            continue
-        ts_s, _, js = line.partition(" ")
-        try:
-            ts = int(ts_s)
-            obj = json.loads(js)
-        except ValueError as exc:
-            raise FeedFormatError(f"line {lineno} is not '<ns timestamp> <json>': {exc}") from exc
+    for ts, obj in timestamped_json(source):
         if "lastUpdateId" in obj:
             book.snapshot(obj)
             snap_seen = True
