@@ -8,7 +8,14 @@ answers 429/418 when asked or when the weight or order-count budget of the
 current window is exhausted. Windows are aligned to ``clock()`` like the real
 venue's (a 1-minute window starts every minute); ``clock`` is injectable so
 tests can jump time while request timestamps are still checked against the
-real time the SDK stamps them with. Faults are injected per path:
+real time the SDK stamps them with. Stop orders (``STOP_LOSS``, ``STOP_LOSS_LIMIT``) wait untriggered (``NEW``,
+``isWorking`` false) until the last trade price reaches the stop: a buy when
+``last >= stopPrice``, a sell when ``last <= stopPrice``; tests move the last
+price with :meth:`FakeBinance.set_last` (a trade printed by someone else) or
+through fills after :meth:`FakeBinance.set_book`. A stop that would trigger at
+once is refused with ``-2010 Stop price would trigger immediately.``. Once
+triggered, the order keeps its id and type and works as a market (expiring
+its unfilled rest) or GTC limit order. Faults are injected per path:
 HTTP errors, dropped connections, slow answers, and "accept then 503/timeout"
 for order placement (the order exists but the client never sees the answer).
 """
@@ -40,6 +47,7 @@ class SymbolRules:
     max_qty: D = D("9000")
     min_notional: D = D("5")
     legacy_min_notional: bool = False  # MIN_NOTIONAL instead of NOTIONAL
+    order_types: tuple = ("LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT")
 
 
 @dataclass
@@ -55,15 +63,28 @@ class FakeOrder:
     quote_qty: D = D(0)
     status: str = "NEW"
     time: int = 0
+    stop: D = D(0)
+    working: bool = True  # False for a stop that has not triggered
+    working_time: int = 0
+
+    @property
+    def market_like(self) -> bool:
+        return self.type in ("MARKET", "STOP_LOSS")
+
+    @property
+    def reserve_px(self) -> D:
+        """Quote price a buy locks funds at (limit, else stop); 0 for a market order."""
+        return self.price if self.type in ("LIMIT", "STOP_LOSS_LIMIT") else self.stop
 
     def as_json(self) -> dict:
         return {
             "symbol": self.symbol, "orderId": self.order_id, "orderListId": -1,
             "clientOrderId": self.client_id, "price": f"{self.price:.8f}", "origQty": f"{self.qty:.8f}",
             "executedQty": f"{self.executed:.8f}", "cummulativeQuoteQty": f"{self.quote_qty:.8f}",
-            "status": self.status, "timeInForce": "GTC" if self.type == "LIMIT" else "GTC",
-            "type": self.type, "side": self.side, "stopPrice": "0.00000000", "icebergQty": "0.00000000",
-            "time": self.time, "updateTime": self.time, "isWorking": self.status in ("NEW", "PARTIALLY_FILLED"),
+            "status": self.status, "timeInForce": "GTC",
+            "type": self.type, "side": self.side, "stopPrice": f"{self.stop:.8f}", "icebergQty": "0.00000000",
+            "time": self.time, "updateTime": self.time, "isWorking": self.working,
+            "workingTime": self.working_time if self.working else -1,
             "origQuoteOrderQty": "0.00000000", "selfTradePreventionMode": "EXPIRE_MAKER",
         }
 
@@ -128,8 +149,15 @@ class FakeBinance:
         with self.lock:
             self.books[symbol] = (D(bid), D(ask))
             for o in sorted(self.orders.values(), key=lambda o: o.order_id):
-                if o.symbol == symbol and o.status in ("NEW", "PARTIALLY_FILLED"):
+                if o.symbol == symbol and o.status in ("NEW", "PARTIALLY_FILLED") and o.working:
                     self._match(o)
+            self._trigger_stops(symbol)
+
+    def set_last(self, symbol: str, price: str) -> None:
+        """A trade printed at ``price`` by someone else: waiting stops it reaches trigger."""
+        with self.lock:
+            self.last[symbol] = D(price)
+            self._trigger_stops(symbol)
 
     def inject(self, path: str, kind: str, *, method: str = "*", status: int = 503, body: dict | None = None,
                seconds: float = 0.0, retry_after: int | None = None, times: int = 1) -> None:
@@ -193,16 +221,53 @@ class FakeBinance:
         self._windows = (m, t, d)
 
     # ------------------------------------------------------------- matching
-    def _match(self, o: FakeOrder) -> None:
+    @staticmethod
+    def _stop_reached(o: FakeOrder, last: D) -> bool:
+        return last >= o.stop if o.side == "BUY" else last <= o.stop
+
+    def _trigger_stops(self, symbol: str) -> None:
+        """Trigger every waiting stop the last price has reached, in id order; a
+        triggered stop's fills move the last price, so look again until none is left."""
+        while True:
+            due = [o for o in sorted(self.orders.values(), key=lambda o: o.order_id)
+                   if o.symbol == symbol and not o.working and o.status == "NEW"
+                   and self._stop_reached(o, self.last[symbol])]
+            if not due:
+                return
+            for o in due:
+                o.working = True
+                o.working_time = self.server_time()
+                self._match(o, incoming=True)
+                if o.type == "STOP_LOSS" and o.status != "FILLED":
+                    self._release(o)
+                    o.status = "EXPIRED"
+
+    def _release(self, o: FakeOrder) -> None:
+        """Unlock what the unfilled rest of ``o`` holds (cancel, expiry)."""
+        r = self.rules[o.symbol]
+        left = o.qty - o.executed
+        if o.type == "MARKET" or left <= 0:
+            return
+        if o.side == "BUY":
+            q = self.balances[r.quote]
+            q[1] -= left * o.reserve_px
+            q[0] += left * o.reserve_px
+        else:
+            b = self.balances[r.base]
+            b[1] -= left
+            b[0] += left
+
+    def _match(self, o: FakeOrder, incoming: bool | None = None) -> None:
         bid, ask = self.books[o.symbol]
         rules = self.rules[o.symbol]
         left = o.qty - o.executed
-        incoming = o.time == -1  # an aggressor takes the touch; a resting order fills at its limit
+        if incoming is None:  # an aggressor takes the touch; a resting order fills at its limit
+            incoming = o.time == -1
         if o.side == "BUY":
-            cross = o.type == "MARKET" or o.price >= ask
+            cross = o.market_like or o.price >= ask
             px = ask if incoming else o.price
         else:
-            cross = o.type == "MARKET" or o.price <= bid
+            cross = o.market_like or o.price <= bid
             px = bid if incoming else o.price
         if not cross or left <= 0:
             return
@@ -217,14 +282,14 @@ class FakeBinance:
         self.volume[o.symbol] += q
         base, quote = self.balances.setdefault(rules.base, [D(0), D(0)]), self.balances.setdefault(rules.quote, [D(0), D(0)])
         if o.side == "BUY":
-            if o.type == "LIMIT":
-                quote[1] -= q * o.price  # reserved at the limit
-                quote[0] += q * (o.price - px)
+            if o.type != "MARKET":
+                quote[1] -= q * o.reserve_px  # reserved at the limit (stop for a stop-market)
+                quote[0] += q * (o.reserve_px - px)
             else:
                 quote[0] -= q * px
             base[0] += q
         else:
-            base[1 if o.type == "LIMIT" else 0] -= q
+            base[1 if o.type != "MARKET" else 0] -= q
             quote[0] += q * px
 
     # ------------------------------------------------------------- request handling
@@ -351,16 +416,7 @@ class FakeBinance:
                 if o.status not in ("NEW", "PARTIALLY_FILLED"):
                     raise _ApiError(400, -2011, "Unknown order sent.")
                 o.status = "CANCELED"
-                r = self.rules[o.symbol]
-                left = o.qty - o.executed
-                if o.side == "BUY":
-                    q = self.balances[r.quote]
-                    q[1] -= left * o.price
-                    q[0] += left * o.price
-                else:
-                    b = self.balances[r.base]
-                    b[1] -= left
-                    b[0] += left
+                self._release(o)
                 return 200, o.as_json()
             if path == "/api/v3/order" and method == "POST":
                 return 200, self._new_order(params)
@@ -389,8 +445,11 @@ class FakeBinance:
         sym = self._sym(p)
         r = self.rules[sym]
         side, typ = p.get("side"), p.get("type")
-        if side not in ("BUY", "SELL") or typ not in ("LIMIT", "MARKET"):
+        if side not in ("BUY", "SELL") or typ not in ("LIMIT", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT"):
             raise _ApiError(400, -1116, "Invalid orderType.")
+        if typ not in r.order_types:
+            raise _ApiError(400, -1013, "Stop loss orders are not supported for this symbol."
+                            if typ.startswith("STOP") else "Order type not supported for this symbol.")
         cid = p.get("newClientOrderId") or f"srv{next(self._ids)}"
         import re
 
@@ -407,16 +466,31 @@ class FakeBinance:
         if qty < r.min_qty or qty > r.max_qty or (qty - r.min_qty) % r.step != 0:
             raise _ApiError(400, -1013, "Filter failure: LOT_SIZE")
         bid, ask = self.books[sym]
-        if typ == "LIMIT":
+
+        def filtered(name: str) -> D:
+            try:
+                v = D(p[name])
+            except Exception:
+                raise _ApiError(400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.") from None
+            if v < r.min_price or v > r.max_price or (v - r.min_price) % r.tick != 0:
+                raise _ApiError(400, -1013, "Filter failure: PRICE_FILTER")
+            return v
+
+        stop = D(0)
+        if typ in ("LIMIT", "STOP_LOSS_LIMIT"):
             if p.get("timeInForce") != "GTC":
                 raise _ApiError(400, -1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.")
-            price = D(p["price"])
-            if price < r.min_price or price > r.max_price or (price - r.min_price) % r.tick != 0:
-                raise _ApiError(400, -1013, "Filter failure: PRICE_FILTER")
+            price = filtered("price")
             ref = price
         else:
             price = D(0)
             ref = ask if side == "BUY" else bid
+        if typ in ("STOP_LOSS", "STOP_LOSS_LIMIT"):
+            stop = filtered("stopPrice")
+            if typ == "STOP_LOSS":
+                ref = stop
+        elif "stopPrice" in p:
+            raise _ApiError(400, -1106, "Parameter 'stopPrice' sent when not required.")
         if qty * ref < r.min_notional:
             raise _ApiError(400, -1013, "Filter failure: MIN_NOTIONAL" if r.legacy_min_notional else "Filter failure: NOTIONAL")
         base = self.balances.setdefault(r.base, [D(0), D(0)])
@@ -425,17 +499,23 @@ class FakeBinance:
         have = quote[0] if side == "BUY" else base[0]
         if need > have:
             raise _ApiError(400, -2010, "Account has insufficient balance for requested action.")
-        o = FakeOrder(sym, next(self._ids), cid, side, typ, qty, price, time=-1)
-        if typ == "LIMIT":  # reserve
+        is_stop = typ in ("STOP_LOSS", "STOP_LOSS_LIMIT")
+        if is_stop and self._stop_reached(FakeOrder(sym, 0, cid, side, typ, qty, price, stop=stop), self.last[sym]):
+            raise _ApiError(400, -2010, "Stop price would trigger immediately.")
+        o = FakeOrder(sym, next(self._ids), cid, side, typ, qty, price, time=-1, stop=stop, working=not is_stop)
+        if typ != "MARKET":  # reserve (a buy stop-market at its stop)
             if side == "BUY":
-                quote[0] -= qty * price
-                quote[1] += qty * price
+                quote[0] -= qty * o.reserve_px
+                quote[1] += qty * o.reserve_px
             else:
                 base[0] -= qty
                 base[1] += qty
         self.orders[(sym, o.order_id)] = o
-        self._match(o)
+        if o.working:
+            self._match(o)
         o.time = self.server_time()
+        if o.working:
+            o.working_time = o.time
         if typ == "MARKET" and o.status != "FILLED":
             o.status = "EXPIRED" if o.executed == 0 else "EXPIRED"
         out = o.as_json()
@@ -454,7 +534,7 @@ class FakeBinance:
             )
             syms.append({
                 "symbol": s, "status": "TRADING", "baseAsset": r.base, "baseAssetPrecision": 8, "quoteAsset": r.quote,
-                "quotePrecision": 8, "quoteAssetPrecision": 8, "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+                "quotePrecision": 8, "quoteAssetPrecision": 8, "orderTypes": list(r.order_types),
                 "isSpotTradingAllowed": True, "permissions": ["SPOT"],
                 "filters": [
                     {"filterType": "PRICE_FILTER", "minPrice": f"{r.min_price:.8f}", "maxPrice": f"{r.max_price:.8f}", "tickSize": f"{r.tick:.8f}"},
