@@ -15,7 +15,9 @@ Safety
   ``NOTIONAL`` or legacy ``MIN_NOTIONAL``) are applied with ``Decimal`` before
   sending: the quantity is rounded down to the step, a limit price to the
   tick in the direction that never worsens it (buy down, sell up), then
-  bounds and notional are checked; violations raise
+  bounds and notional are checked; a stop price is rounded to the tick away
+  from the market (buy up, sell down: it never triggers before the price
+  asked for); violations raise
   :class:`~nanobook_broker.errors.InvalidOrder` and nothing is sent. Numbers
   go on the wire as strings, never floats.
 * Client order ids are ``[A-Za-z0-9_-]{1,36}`` (characters that sign and
@@ -83,6 +85,12 @@ _STATUS = {
     "EXPIRED": OrderStatus.CANCELLED.value,
     "EXPIRED_IN_MATCH": OrderStatus.CANCELLED.value,
 }
+
+# Binance order type <-> ours. A stop keeps its id and type after it triggers
+# (``isWorking`` turns true); ``STOP_LOSS`` then works as a market order,
+# ``STOP_LOSS_LIMIT`` as a GTC limit order.
+_TYPES = {"market": "MARKET", "limit": "LIMIT", "stop": "STOP_LOSS", "stop_limit": "STOP_LOSS_LIMIT"}
+_OUR_TYPE = {v: k for k, v in _TYPES.items()}
 
 _AUTH_CODES = {-1022, -2014, -2015, -1002}
 _INVALID_CODES = {-1013, -1111, -1100, -1121, -1116, -1115, -1102, -1106, -1104}
@@ -417,7 +425,7 @@ class BinanceBroker:
         for s in info.get("symbols", []):
             f = {x["filterType"]: x for x in s.get("filters", [])}
             rules[s["symbol"]] = {"status": s.get("status"), "base": s.get("baseAsset"), "quote": s.get("quoteAsset"),
-                                  "filters": f}
+                                  "filters": f, "order_types": s.get("orderTypes")}
         self._rules = rules
 
     # ------------------------------------------------------------------ conversions
@@ -438,7 +446,27 @@ class BinanceBroker:
         Returns
         -------
         (quantity, price) : Decimal, Decimal or None
-            What will be sent (quantity in base units, price in quote units).
+            What will be sent (quantity in base units, limit price in quote
+            units); :meth:`apply_stop_filters` also returns the stop price.
+
+        Raises
+        ------
+        InvalidOrder
+        """
+        qty, price, _ = self.apply_stop_filters(req, reference_price)
+        return qty, price
+
+    def apply_stop_filters(self, req: OrderRequest, reference_price: Decimal | None = None
+                           ) -> tuple[Decimal, Decimal | None, Decimal | None]:
+        """:meth:`apply_filters` plus the stop price on the PRICE_FILTER grid.
+
+        The stop rounds away from the market (buy up, sell down). The notional
+        of a stop-market order is checked at its stop price, that of a
+        stop-limit order at its limit.
+
+        Returns
+        -------
+        (quantity, limit price, stop price) : Decimal, Decimal or None, Decimal or None
 
         Raises
         ------
@@ -453,7 +481,7 @@ class BinanceBroker:
         f = r["filters"]
         qty = self._qty_dec(req.quantity)
         lot = f.get("LOT_SIZE")
-        if req.order_type == "market" and f.get("MARKET_LOT_SIZE") and Decimal(f["MARKET_LOT_SIZE"]["stepSize"]) > 0:
+        if req.order_type in ("market", "stop") and f.get("MARKET_LOT_SIZE") and Decimal(f["MARKET_LOT_SIZE"]["stepSize"]) > 0:
             lot = f["MARKET_LOT_SIZE"]
         if lot:
             lo, hi, step = Decimal(lot["minQty"]), Decimal(lot["maxQty"]), Decimal(lot["stepSize"])
@@ -466,16 +494,14 @@ class BinanceBroker:
             raise InvalidOrder(f"{pair}: quantity rounds to zero")
         price = None
         if req.limit_price_cents is not None:
-            price = Decimal(req.limit_price_cents).scaleb(-2)
-            pf = f.get("PRICE_FILTER")
-            if pf:
-                lo, hi, tick = Decimal(pf["minPrice"]), Decimal(pf["maxPrice"]), Decimal(pf["tickSize"])
-                if tick > 0:
-                    rnd = ROUND_FLOOR if req.side == "buy" else ROUND_CEILING
-                    price = lo + ((price - lo) / tick).to_integral_value(rounding=rnd) * tick
-                if price < lo or (hi > 0 and price > hi):
-                    raise InvalidOrder(f"{pair} PRICE_FILTER: price {price.normalize()} outside [{lo.normalize()}, {hi.normalize()}]")
-        ref = price if price is not None else reference_price
+            # a limit never worsens: buy down, sell up
+            price = self._tick(pair, f, "price", req.limit_price_cents, ROUND_FLOOR if req.side == "buy" else ROUND_CEILING)
+        stop = None
+        if req.stop_price_cents is not None:
+            # a stop never triggers before the price asked for: buy up, sell down
+            stop = self._tick(pair, f, "stop price", req.stop_price_cents,
+                              ROUND_CEILING if req.side == "buy" else ROUND_FLOOR)
+        ref = price if price is not None else (stop if stop is not None else reference_price)
         nf = f.get("NOTIONAL") or f.get("MIN_NOTIONAL")
         if nf and ref is not None:
             applies = price is not None or nf.get("applyMinToMarket", nf.get("applyToMarket", True))
@@ -485,7 +511,21 @@ class BinanceBroker:
             mx = nf.get("maxNotional")
             if mx is not None and (price is not None or nf.get("applyMaxToMarket")) and qty * ref > Decimal(mx):
                 raise InvalidOrder(f"{pair} NOTIONAL: notional {(qty * ref).normalize()} > {Decimal(mx).normalize()}")
-        return qty, price
+        return qty, price, stop
+
+    @staticmethod
+    def _tick(pair: str, f: dict[str, Any], what: str, cents: int, rounding: str) -> Decimal:
+        """``cents`` as a quote price on the PRICE_FILTER grid (``rounding`` to the tick), bounds checked."""
+        price = Decimal(cents).scaleb(-2)
+        pf = f.get("PRICE_FILTER")
+        if pf:
+            lo, hi, tick = Decimal(pf["minPrice"]), Decimal(pf["maxPrice"]), Decimal(pf["tickSize"])
+            if tick > 0:
+                price = lo + ((price - lo) / tick).to_integral_value(rounding=rounding) * tick
+            if price < lo or (hi > 0 and price > hi):
+                raise InvalidOrder(f"{pair} PRICE_FILTER: {what} {price.normalize()} outside "
+                                   f"[{lo.normalize()}, {hi.normalize()}]")
+        return price
 
     def _order_dict(self, o: dict[str, Any]) -> dict[str, Any]:
         pair = o["symbol"]
@@ -497,13 +537,19 @@ class BinanceBroker:
         quote_qty = Decimal(o.get("cummulativeQuoteQty") or "0")
         executed = Decimal(o["executedQty"])
         avg = int((quote_qty / executed * 100).to_integral_value(rounding=ROUND_DOWN)) if executed > 0 else 0
-        typ = o.get("type", "LIMIT").lower()
-        lim = self._cents(o["price"]) if typ == "limit" else None
+        typ = _OUR_TYPE.get(o.get("type", "LIMIT"), o.get("type", "LIMIT").lower())
+        lim = self._cents(o["price"]) if typ in ("limit", "stop_limit") else None
+        is_stop = typ in ("stop", "stop_limit")
+        stp = self._cents(o["stopPrice"]) if is_stop and o.get("stopPrice") is not None else None
         return order_dict(order_id=int(o["orderId"]), status=status, filled=filled,
                           remaining=orig - filled if status in OPEN_STATUSES else 0,
                           avg_fill_price_cents=avg, client_order_id=o["clientOrderId"],
                           symbol=self._unpair(pair), side=o["side"].lower(), quantity=orig,
-                          order_type=typ if typ in ("limit", "market") else typ, limit_price_cents=lim)
+                          order_type=typ, limit_price_cents=lim) | {
+            "stop_price_cents": stp,
+            # a stop that has triggered is working; its id, type and prices stay the same
+            "triggered": bool(o.get("isWorking", True)) if is_stop else None,
+        }
 
     # ------------------------------------------------------------------ queries
 
@@ -633,48 +679,63 @@ class BinanceBroker:
         client_order_id: str | None = None,
         stop_price_cents: int | None = None,
     ) -> int:
-        """Place a MARKET or LIMIT (GTC) order; returns Binance's ``orderId``.
+        """Place an order; returns Binance's ``orderId``.
+
+        ``market`` -> ``MARKET``, ``limit`` -> ``LIMIT`` GTC, ``stop`` ->
+        ``STOP_LOSS`` (a market order once the last price reaches
+        ``stop_price_cents``: a buy stop at or above, a sell stop at or below
+        the last price), ``stop_limit`` -> ``STOP_LOSS_LIMIT`` GTC (a limit
+        order at ``limit_price_cents`` once triggered). A stop waits as
+        ``Submitted`` with ``triggered: False``; once triggered it is the same
+        order (same id and type) with ``triggered: True``.
 
         Raises
         ------
         ValueError, TypeError, OverflowError
             Malformed arguments (nothing sent).
         InvalidOrder
-            Stop orders, unknown pair, or a filter violation after rounding (nothing sent).
+            Unknown pair, an order type the pair does not list in
+            ``exchangeInfo``, or a filter violation after rounding (nothing sent).
         ClientOrderIdConflict
             The id is already used by a different order.
         InsufficientFunds, OrderRejected, AuthenticationError, RateLimited
-            The venue refused the order.
+            The venue refused the order (a stop already through the last
+            price: ``OrderRejected`` with code -2010, "Stop price would
+            trigger immediately.").
         OrderOutcomeUnknown
             Repeated timeouts/5xx and the order could not be found by its id.
         """
         req = validate_order(symbol, side, quantity, order_type, limit_price_cents, client_order_id, stop_price_cents,
                              allow_dot_in_client_id=False)
-        if req.order_type not in ("market", "limit"):
-            raise InvalidOrder(f"BinanceBroker supports market and limit orders, got {req.order_type!r}")
         c = self._require()
         pair = self._pair(req.symbol)
+        venue_type = _TYPES[req.order_type]
+        allowed = self._rules.get(pair, {}).get("order_types")
+        if allowed is not None and venue_type not in allowed:
+            raise InvalidOrder(f"{pair} does not accept {venue_type} orders (exchangeInfo orderTypes: {', '.join(allowed)})")
         ref = None
         if req.order_type == "market":
             if pair not in self._rules:
                 raise InvalidOrder(f"unknown symbol {req.symbol} ({pair} not listed)")
             bt = self._call(c.get_orderbook_ticker, symbol=pair)
             ref = Decimal(bt["askPrice"] if req.side == "buy" else bt["bidPrice"])
-        qty, price = self.apply_filters(req, ref)
-        sent_qty = self._qty_int(qty)
-        sent_price = None if price is None else self._cents(price)
+        qty, price, stop = self.apply_stop_filters(req, ref)
+        sent = (self._qty_int(qty), None if price is None else self._cents(price),
+                None if stop is None else self._cents(stop))
         cid = req.client_order_id
         if cid is not None:
             existing = self._lookup_cid(pair, cid)
             if existing is not None:
-                return self._same_or_conflict(existing, req, sent_qty, sent_price)
+                return self._same_or_conflict(existing, req, *sent)
         else:
             cid = "nb" + uuid.uuid4().hex[:30]
-        params: dict[str, Any] = {"symbol": pair, "side": req.side.upper(), "type": req.order_type.upper(),
+        params: dict[str, Any] = {"symbol": pair, "side": req.side.upper(), "type": venue_type,
                                   "quantity": format(qty.normalize(), "f"), "newClientOrderId": cid}
         if price is not None:
             params["price"] = format(price.normalize(), "f")
             params["timeInForce"] = "GTC"
+        if stop is not None:
+            params["stopPrice"] = format(stop.normalize(), "f")
         self._cid_symbol[cid] = pair
         attempt = 0
         while True:
@@ -698,7 +759,7 @@ class BinanceBroker:
                         client_order_id=cid) from qexc
                 if found is not None:
                     log.info("binance order with client id %s found after unknown outcome: %s", cid, found["orderId"])
-                    return self._same_or_conflict(found, req, sent_qty, sent_price)
+                    return self._same_or_conflict(found, req, *sent)
                 if attempt >= self.max_retries:
                     raise OrderOutcomeUnknown(
                         f"order {cid} on {pair}: not accepted after {attempt + 1} attempts ({exc})",
@@ -717,7 +778,7 @@ class BinanceBroker:
                 if exc.code == -2010 and "duplicate" in str(exc).lower():
                     found = self._lookup_cid(pair, cid)
                     if found is not None:
-                        return self._same_or_conflict(found, req, sent_qty, sent_price)
+                        return self._same_or_conflict(found, req, *sent)
                 raise
             attempt += 1
             if wait:
@@ -729,10 +790,13 @@ class BinanceBroker:
         except OrderNotFound:
             return None
 
-    def _same_or_conflict(self, o: dict[str, Any], req: OrderRequest, qty: int, price: int | None) -> int:
+    def _same_or_conflict(self, o: dict[str, Any], req: OrderRequest, qty: int, price: int | None,
+                          stop: int | None = None) -> int:
+        """The id of ``o`` if it is the instruction ``req`` (as rounded for sending), else a conflict."""
         d = self._order_dict(o)
         if (d["symbol"] == req.symbol and d["side"] == req.side and d["quantity"] == qty
-                and d["order_type"] == req.order_type and (price is None or d["limit_price_cents"] == price)):
+                and d["order_type"] == req.order_type and (price is None or d["limit_price_cents"] == price)
+                and (stop is None or d["stop_price_cents"] == stop)):
             return int(d["id"])
         raise ClientOrderIdConflict(
             f"client_order_id {req.client_order_id!r} already used by order {d['id']} "

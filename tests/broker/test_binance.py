@@ -186,7 +186,7 @@ def test_rejections(broker, fake):
         broker.submit_order("ETH", "buy", 10_000, "market")  # legacy filter: 0.0001 ETH ~ $0.25
     with pytest.raises(InvalidOrder, match="unknown symbol"):
         broker.submit_order("DOGE", "buy", BTC, "limit", 10)
-    with pytest.raises(InvalidOrder):
+    with pytest.raises(InvalidOrder, match="NOTIONAL"):  # a stop-market's notional is checked at its stop
         broker.submit_order("BTC", "buy", 1000, "stop", stop_price_cents=1)
     assert len(fake.requests_to("/api/v3/order", "POST")) == n  # none of these reached the venue
 
