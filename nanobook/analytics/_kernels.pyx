@@ -987,17 +987,62 @@ def adosc(cvec h, cvec l, cvec c, cvec v, Py_ssize_t fast, Py_ssize_t slow,
 # list -> array conversion (the reference's calling convention is lists)
 # ---------------------------------------------------------------------------
 
+# Conversion buffers are reused.  A fresh 8 MB buffer per input per call
+# costs its page faults (the kernel zeroes every new page) on each call; on
+# the 2-core VM this was a quarter of a list-in/list-out sma or roc on 1M
+# points.  A pooled array is handed out again only when the pool holds the
+# sole reference to it (checked under the GIL), so an array a caller still
+# uses, or a kernel still reads without the GIL, is never reused.  Memory
+# kept: at most _POOL_SLOTS arrays of at most _POOL_MAX doubles (4 x 16 MB).
+cdef list _pool = []
+cdef Py_ssize_t _POOL_SLOTS = 4
+cdef Py_ssize_t _POOL_MIN = 1 << 14   # below: plain allocation (malloc reuses small blocks)
+cdef Py_ssize_t _POOL_MAX = 1 << 21
+
+
+cdef extern from "Python.h":
+    Py_ssize_t _refcnt "Py_REFCNT"(PyObject* op)
+
+
+cdef object _buffer(Py_ssize_t n):
+    """A float64 array of length ``n`` with undefined contents."""
+    cdef Py_ssize_t j, spare = -1
+    cdef PyObject* a
+    cdef cnp.npy_intp dim = n
+    if n < _POOL_MIN or n > _POOL_MAX:
+        return cnp.PyArray_EMPTY(1, &dim, cnp.NPY_DOUBLE, 0)
+    for j in range(len(_pool)):
+        a = <PyObject*>_pool[j]  # borrowed: no new reference
+        if _refcnt(a) == 1:
+            if cnp.PyArray_DIM(<cnp.ndarray>a, 0) == n:
+                return <object>a
+            if spare < 0:
+                spare = j
+    out = cnp.PyArray_EMPTY(1, &dim, cnp.NPY_DOUBLE, 0)
+    if len(_pool) < _POOL_SLOTS:
+        _pool.append(out)
+    elif spare >= 0:
+        _pool[spare] = out  # a free array of another length makes room
+    return out
+
+
+def pool_info():
+    """``(arrays, bytes)`` currently kept for reuse by the list conversion."""
+    return len(_pool), sum(a.nbytes for a in _pool)
+
+
 def list_to_f64(list x):
     """Fast path: a list of floats (or float subclasses) and exact ints ->
     float64 array in one C pass, or None when any element is something else
     (or an int too large for a double); the caller then converts element-wise
-    with the full checks and messages.  Ints are rounded as ``float(i)``."""
+    with the full checks and messages.  Ints are rounded as ``float(i)``.
+    The array may come from the pool of ``_buffer``: it is handed out again
+    only once no one else holds it."""
     cdef Py_ssize_t n = len(x)
     cdef Py_ssize_t i
     cdef PyObject* item
     cdef PyObject** items = (<_ListObject*><PyObject*>x).ob_item
-    cdef cnp.npy_intp dim = n
-    out = cnp.PyArray_EMPTY(1, &dim, cnp.NPY_DOUBLE, 0)
+    out = _buffer(n)
     cdef double* o = <double*>cnp.PyArray_DATA(out)
     cdef double d
     for i in range(n):

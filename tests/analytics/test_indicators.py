@@ -316,3 +316,52 @@ def test_list_input_with_ints_converts_like_float():
             assert np.array_equal(_bits(got), _bits(getattr(A, name)(as_floats, 2))), name
     with pytest.raises(OverflowError):
         A.sma([1.0, 10**400], 1)
+
+
+def test_pooled_conversion_buffers_are_never_shared():
+    """Long float lists are converted into reused buffers (``_kernels._buffer``):
+    a buffer still referenced is not handed out again, lengths may change
+    from call to call, and the pool stays bounded."""
+    from nanobook.analytics import _convert, _kernels
+
+    n = 1 << 15  # above the pooling threshold
+    h, lo, c, v = _ohlcv(n, seed=3)
+    arrays = {"h": h, "l": lo, "c": c, "v": v}
+    lists = {k: a.tolist() for k, a in arrays.items()}
+    expect = _call_all(arrays)
+    for _ in range(2):  # second pass runs on reused buffers
+        got = _call_all(lists)
+        for name in ALL_FNS:
+            for g, r in zip(got[name], expect[name]):
+                assert np.array_equal(_bits(g), _bits(r)), name
+    held = _convert.float_vector(lists["c"])
+    other = _convert.float_vector(lists["h"])
+    assert held is not other and np.array_equal(held, c) and np.array_equal(other, h)
+    assert np.array_equal(_bits(A.sma(lists["v"], 5)), _bits(A.sma(v, 5)))
+    assert np.array_equal(held, c)  # untouched while held
+    short = lists["c"][: n // 2]
+    assert np.array_equal(_bits(A.ema(short, 7)), _bits(A.ema(c[: n // 2], 7)))
+    count, nbytes = _kernels.pool_info()
+    assert count <= 4 and nbytes <= 4 * 8 * (1 << 21)
+
+
+def test_indicators_from_threads_agree():
+    """Kernels run without the GIL while list outputs are under construction
+    and buffers are pooled: concurrent calls must not see each other's data."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    series = [(x.tolist() for x in _ohlcv(1 << 15, seed=s)) for s in range(6)]
+    series = [tuple(s) for s in series]
+
+    def work(cols):
+        h, lo, c, v = cols
+        return [A.bbands(c, 20), A.willr(h, lo, c, 14), A.adx(h, lo, c, 14), A.sma(c, 9),
+                A.adosc(h, lo, c, v)]
+
+    serial = [work(s) for s in series]
+    with ThreadPoolExecutor(4) as ex:
+        for _ in range(2):
+            for got, exp in zip(ex.map(work, series), serial):
+                for g, e in zip(got, exp):
+                    for gi, ei in zip(_parts(g), _parts(e)):
+                        assert np.array_equal(_bits(gi), _bits(ei))
