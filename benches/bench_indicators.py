@@ -91,9 +91,11 @@ def make_data(n: int) -> dict:
 
 class Worker:
     def __init__(self, python: str, data_path: str, cwd: str):
+        # OpenBLAS' idle threads would otherwise spin on the second core
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
         self.proc = subprocess.Popen(
             [python, "-c", WORKER, data_path, json.dumps(CASES)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=cwd,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=cwd, env=env,
         )
         line = self.proc.stdout.readline().strip()
         if line != "ready":
