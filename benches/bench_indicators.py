@@ -7,17 +7,20 @@ Python lists (the reference's calling convention: lists in, lists out) and,
 for ours, also as numpy arrays (no list conversion).  The driver then asks
 the workers in turn for a small batch of timed calls of one indicator, so the
 two sides alternate every few calls and a busy moment on the shared machine
-hits both alike; the order of the sides is reversed every round.  Each call
-is one sample; the table reports the median of all samples per indicator
-and side, and the speed-up as the ratio of the medians.
+hits both alike; the order of the sides is reversed every round.  The table
+reports the median time of all calls per indicator and side, and the
+speed-up as the median over rounds of the ratio of the two sides' batch
+medians in that round (paired, so a slow drift of the machine's load
+cancels out).
 
-    python benches/bench_indicators.py [--n 1000000] [--repeat 3] [--rounds 7]
+    python benches/bench_indicators.py [--n 1000000] [--repeat 2] [--rounds 15]
         [--ref-python PATH]   (default $NANOBOOK_REF_PYTHON or .venv/ref/bin/python,
                                which `make bench` creates with nanobook==0.19.2)
 
 Prints one row per indicator: median ms for the reference, for ours (lists)
 and ours (numpy), and the speed-ups ``reference / ours`` (> 1 means we are
-faster); ``best`` is the same ratio on the fastest sample of each side.
+faster); ``range`` is the spread (10th-90th percentile) of the per-round
+ratios for lists.
 """
 from __future__ import annotations
 
@@ -116,8 +119,8 @@ class Worker:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=3, help="calls per batch")
-    ap.add_argument("--rounds", type=int, default=7,
+    ap.add_argument("--repeat", type=int, default=2, help="calls per batch")
+    ap.add_argument("--rounds", type=int, default=15,
                     help="batches per indicator and side (sides alternate batch by batch)")
     ap.add_argument("--ref-python",
                     default=os.environ.get("NANOBOOK_REF_PYTHON", ".venv/ref/bin/python"))
@@ -126,6 +129,7 @@ def main(argv=None) -> int:
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     have_ref = os.path.exists(args.ref_python)
     names = ["_alloc"] + list(CASES)
+    # samples[side][name] = one list of per-call seconds per round
     samples = {side: {nm: [] for nm in names} for side in ("ref", "list", "np")}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "data.npz")
@@ -144,47 +148,61 @@ def main(argv=None) -> int:
                         sides.reverse()
                     for side, worker, mode in sides:
                         if worker is not None:
-                            samples[side][nm] += worker.run(nm, mode, args.repeat)
+                            samples[side][nm].append(worker.run(nm, mode, args.repeat))
         finally:
             ours.close()
             if ref is not None:
                 ref.close()
 
     def med(side, nm):
-        s = samples[side][nm]
+        s = [t for batch in samples[side][nm] for t in batch]
         return statistics.median(s) * 1e3 if s else float("nan")
 
-    def best(side, nm):
-        s = samples[side][nm]
-        return min(s) * 1e3 if s else float("nan")
+    def ratios(side, nm):
+        """Per-round ratios reference / side of the batch medians, sorted."""
+        pairs = zip(samples["ref"][nm], samples[side][nm])
+        return sorted(statistics.median(r) / statistics.median(o) for r, o in pairs)
+
+    def speedup(side, nm):
+        rs = ratios(side, nm)
+        return statistics.median(rs) if rs else float("nan")
+
+    def spread(nm):
+        rs = ratios("list", nm)
+        if not rs:
+            return "n/a"
+        lo = rs[int(0.1 * (len(rs) - 1))]
+        hi = rs[int(round(0.9 * (len(rs) - 1)))]
+        return f"{lo:.2f}-{hi:.2f}"
 
     count = max(1, args.rounds) * args.repeat
-    print(f"indicators on {args.n:,} points, median of {count} calls per side "
-          f"({args.rounds} alternating batches of {args.repeat}); "
-          "speed-up = reference / ours, > 1 means nanobook is faster")
+    print(f"indicators on {args.n:,} points, {count} calls per side "
+          f"({args.rounds} alternating rounds of {args.repeat}); times are medians; "
+          "speed-up = reference / ours (median of the per-round ratios), > 1 means "
+          "nanobook is faster")
     hdr = (f"{'indicator':<10} {'ref ms':>8} {'ours ms':>8} {'np ms':>7} "
-           f"{'speed-up':>9} {'(best)':>7} {'np speed-up':>12}")
+           f"{'speed-up':>9} {'range':>10} {'np speed-up':>12}")
     print(hdr)
     print("-" * len(hdr))
     slower = []
     for nm in CASES:
         r, ol, oa = med("ref", nm), med("list", nm), med("np", nm)
-        rb = best("ref", nm) / best("list", nm)
-        print(f"{nm:<10} {r:>8.2f} {ol:>8.2f} {oa:>7.2f} {r / ol:>8.2f}x {rb:>6.2f}x {r / oa:>11.2f}x")
-        if have_ref and not r / ol >= 1.0:
+        sl, sa = speedup("list", nm), speedup("np", nm)
+        print(f"{nm:<10} {r:>8.2f} {ol:>8.2f} {oa:>7.2f} {sl:>8.2f}x {spread(nm):>10} {sa:>11.2f}x")
+        if have_ref and not sl >= 1.0:
             slower.append(nm)
     if have_ref:
         r, ol = med("ref", "_alloc"), med("list", "_alloc")
-        print(f"{'baseline':<10} {r:>8.2f} {ol:>8.2f} {'':>7} {r / ol:>8.2f}x "
+        print(f"{'baseline':<10} {r:>8.2f} {ol:>8.2f} {'':>7} {speedup('list', '_alloc'):>8.2f}x "
               "  <- ndarray.tolist() of the close series in each worker")
         print("  (a list result costs one Python float per point: the baseline row is that cost "
               "alone, for scale)")
     if not have_ref:
         print(f"(reference interpreter {args.ref_python} not found: reference column is NaN)")
     elif slower:
-        print("slower than the reference (lists, medians): " + ", ".join(slower))
+        print("slower than the reference (lists): " + ", ".join(slower))
     else:
-        print("at least as fast as the reference on every indicator (lists in, lists out; medians)")
+        print("at least as fast as the reference on every indicator (lists in, lists out)")
     return 0
 
 
