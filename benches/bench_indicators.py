@@ -127,7 +127,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    have_ref = os.path.exists(args.ref_python)
+    ref_python = os.path.abspath(args.ref_python)  # the worker runs in another directory
+    have_ref = os.path.exists(ref_python)
     names = ["_alloc"] + list(CASES)
     # samples[side][name] = one list of per-call seconds per round
     samples = {side: {nm: [] for nm in names} for side in ("ref", "list", "np")}
@@ -136,7 +137,7 @@ def main(argv=None) -> int:
         np.savez(path, **make_data(args.n))
         # the reference runs from an empty directory so that it cannot import
         # this checkout; ours runs from the repository root
-        ref = Worker(args.ref_python, path, tmp) if have_ref else None
+        ref = Worker(ref_python, path, tmp) if have_ref else None
         ours = Worker(sys.executable, path, repo)
         try:
             for rnd in range(max(1, args.rounds)):
