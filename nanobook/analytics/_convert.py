@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._kernels import list_to_f64
+
 _U64_MAX = (1 << 64) - 1
 _I64_MIN = -(1 << 63)
 _I64_MAX = (1 << 63) - 1
@@ -97,9 +99,7 @@ def float_vector(x, name: str = "values") -> np.ndarray:
         if not x:
             return np.empty(0, dtype=np.float64)
         if type(x) is list:
-            from ._kernels import list_to_f64
-
-            fast = list_to_f64(x)  # all exact floats: one C pass
+            fast = list_to_f64(x)  # floats and exact ints: one C pass
             if fast is not None:
                 return fast
         try:
