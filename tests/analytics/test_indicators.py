@@ -365,3 +365,34 @@ def test_indicators_from_threads_agree():
                 for g, e in zip(got, exp):
                     for gi, ei in zip(_parts(g), _parts(e)):
                         assert np.array_equal(_bits(gi), _bits(ei))
+
+
+def test_list_path_does_not_leak():
+    """Floats written into the output lists, pooled buffers and abandoned
+    intermediate outputs are all released: repeated calls keep memory flat
+    and leave the inputs' reference counts alone."""
+    import gc
+    import sys
+    import tracemalloc
+
+    h, lo, c, v = (x.tolist() for x in _ohlcv(1 << 14, seed=5))
+
+    def once():
+        for name, (kind, params) in ALL_FNS.items():
+            getattr(A, name)(*({"h": h, "l": lo, "c": c, "v": v}[k] for k in kind), *params)
+
+    once()
+    once()
+    gc.collect()
+    refs = (sys.getrefcount(c), sys.getrefcount(c[7]))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(3):
+            once()
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 1024, grown  # one leaked float per output call would be > 2 KB
+    assert (sys.getrefcount(c), sys.getrefcount(c[7])) == refs
