@@ -313,7 +313,16 @@ def main():
     ap.add_argument("--ref", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--ops", help=argparse.SUPPRESS)
     ap.add_argument("--memory-worker", choices=["on", "off", "ref"], help=argparse.SUPPRESS)
+    ap.add_argument("--calls-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--batch-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.calls_worker:
+        import nanobook as nb
+        json.dump(per_call(nb, args.n), sys.stdout)
+        return
+    if args.batch_worker:
+        json.dump({str(k): v for k, v in ours_batch(np.load(args.ops)).items()}, sys.stdout)
+        return
     if args.memory_worker:
         import nanobook as nb
         kw = {"event_log": False} if args.memory_worker == "off" else {}
@@ -348,11 +357,21 @@ def main():
         else:
             print(f"reference interpreter {args.ref_python} not found: `make bench` creates it")
     print("running nanobook ...", flush=True)
-    ours = per_call(nb, args.n)
+    # our figures in fresh processes, like the reference's: building the
+    # stream above leaves this process's heap large and fragmented
+    def worker(*extra):
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), *extra],
+                             capture_output=True, text=True, check=True)
+        return json.loads(out.stdout)
+
+    ours = worker("--calls-worker", "--n", str(args.n))
     mem_on = memory(sys.executable, "on")
     mem_off = memory(sys.executable, "off")
     mem_ref = memory(args.ref_python, "ref") if ref else float("nan")
-    batch = ours_batch(ops)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "ops.npy")
+        np.save(path, ops)
+        batch = {k == "True": tuple(v) for k, v in worker("--batch-worker", "--ops", path).items()}
 
     print()
     print(f"nanobook {nb.__version__} vs reference {ref['version'] if ref else '(missing)'}; "
