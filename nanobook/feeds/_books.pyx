@@ -30,6 +30,28 @@ cdef extern from *:
     uint64_t bk_be64(const uint8_t* p) noexcept nogil
     uint64_t bk_be48(const uint8_t* p) noexcept nogil
 
+cdef extern from *:
+    """
+    #include <stdlib.h>
+    #include <sys/mman.h>
+    /* Zeroed table of nbytes.  Large tables are 2 MiB aligned and advised as
+       transparent huge pages: a random probe into tens of MB then costs no
+       page fault per 4 KiB page and far fewer TLB misses. */
+    static void* bk_table_alloc(size_t nbytes) {
+        void* p = NULL;
+        if (nbytes < ((size_t)2 << 20)) return calloc(1, nbytes);
+        if (posix_memalign(&p, (size_t)2 << 20, nbytes) != 0) return NULL;
+    #ifdef MADV_HUGEPAGE
+        madvise(p, nbytes, MADV_HUGEPAGE);
+    #endif
+        memset(p, 0, nbytes);
+        return p;
+    }
+    #define bk_prefetch(p) __builtin_prefetch((const void*)(p), 1, 3)
+    """
+    void bk_prefetch(const void* p) noexcept nogil
+    void* bk_table_alloc(size_t nbytes) noexcept nogil
+
 # ------------------------------------------------------------------ one side
 
 cdef struct Side:
@@ -200,7 +222,7 @@ cdef int om_init(OrderMap* m, uint64_t cap) except -1 nogil:
     cdef uint64_t c = 1024
     while c < cap:
         c <<= 1
-    m.slots = <Order*>calloc(c, sizeof(Order))
+    m.slots = <Order*>bk_table_alloc(c * sizeof(Order))
     if m.slots == NULL:
         with gil:
             raise MemoryError()
@@ -221,7 +243,7 @@ cdef inline Order* om_find(const OrderMap* m, uint64_t ref) noexcept nogil:
 cdef int om_grow(OrderMap* m) except -1 nogil:
     cdef Order* old = m.slots
     cdef uint64_t oldcap = m.mask + 1, i, j
-    m.slots = <Order*>calloc(oldcap * 2, sizeof(Order))
+    m.slots = <Order*>bk_table_alloc(oldcap * 2 * sizeof(Order))
     if m.slots == NULL:
         m.slots = old
         with gil:
@@ -331,6 +353,7 @@ cdef packed struct TradeRec:
 assert TRADE_DTYPE.itemsize == sizeof(TradeRec)
 
 DEF MAXBOOKS = 65536
+DEF PF_AHEAD = 16
 
 # ITCH framing status codes
 DEF IB_OK = 0
@@ -440,6 +463,26 @@ cdef class ItchBookCore:
         side_levels(self.asks[loc], d, v + 2 * d, v + 3 * d, NULL)
         return 0
 
+    cdef inline int64_t _prefetch(self, const uint8_t* buf, int64_t n, int64_t p) noexcept nogil:
+        """Prefetch the map slot(s) of the message at p; return the next message's offset."""
+        cdef int64_t L
+        cdef uint8_t t
+        if p + 3 > n:
+            return n
+        L = bk_be16(buf + p)
+        t = buf[p + 2]
+        if L == 0:
+            L = _wire_len(t)
+            if L == 0:
+                return n
+        if p + 2 + L > n:
+            return n
+        if (t == 65 or t == 70 or t == 69 or t == 67 or t == 88 or t == 68 or t == 85) and L >= 19:
+            bk_prefetch(&self.orders.slots[mix64(bk_be64(buf + p + 13)) & self.orders.mask])
+            if t == 85 and L >= 27:
+                bk_prefetch(&self.orders.slots[mix64(bk_be64(buf + p + 21)) & self.orders.mask])
+        return p + 2 + L
+
     cdef int64_t _run(self, const uint8_t* buf, int64_t n, bint final, int64_t* err) except -2 nogil:
         """Apply every complete message in buf; return bytes consumed."""
         cdef int64_t pos = 0, L, q
@@ -453,7 +496,16 @@ cdef class ItchBookCore:
         cdef int64_t px, sh, need
         cdef uint8_t side
         cdef bint changed
+        # Look-ahead cursor: PF_AHEAD messages in front of pos, it prefetches the
+        # order-map slot of each order reference it passes, so the cache miss of
+        # a lookup in a table of tens of MB overlaps the work on earlier messages.
+        cdef int64_t pf = pos, k
+        for k in range(PF_AHEAD):
+            pf = self._prefetch(buf, n, pf)
         while pos + 2 <= n:
+            if pf < pos:
+                pf = pos
+            pf = self._prefetch(buf, n, pf)
             L = bk_be16(buf + pos)
             if L == 0:
                 if not self.lenient or pos + 3 > n:
