@@ -86,19 +86,35 @@ cdef void side_free(Side* s) noexcept nogil:
     s.n = 0
 
 
+cdef extern from *:
+    """
+    /* First index i in the ascending a[0..n) with a[i] >= k.  Branch-free
+       halving (the compiler emits a conditional move), so the search costs
+       log2(n) dependent loads and no mispredicted branches. */
+    static inline int64_t bk_lower_bound(const int64_t* a, int64_t n, int64_t k) {
+        const int64_t* base = a;
+        int64_t len = n, half;
+        if (len <= 0) return 0;
+        while (len > 1) {
+            half = len >> 1;
+            base = (base[half] < k) ? base + half : base;
+            len -= half;
+        }
+        return (base - a) + (*base < k);
+    }
+    """
+    int64_t bk_lower_bound(const int64_t* a, int64_t n, int64_t k) noexcept nogil
+
+
 cdef inline int64_t side_lb(const Side* s, int64_t k) noexcept nogil:
-    """Index of the first key >= k (scanning from the best end first)."""
-    cdef int64_t lo = 0, hi = s.n, mid
-    # most updates are at or near the touch: check the last few first
-    if hi > 0 and s.key[hi - 1] < k:
-        return hi
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if s.key[mid] < k:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    """Index of the first key >= k.  The touch (last key) is checked first:
+    most updates are there; otherwise a branch-free binary search."""
+    cdef int64_t n = s.n
+    if n == 0 or s.key[n - 1] < k:
+        return n
+    if s.key[n - 1] == k:
+        return n - 1
+    return bk_lower_bound(s.key, n - 1, k)
 
 
 cdef int side_grow(Side* s) except -1 nogil:
