@@ -256,15 +256,16 @@ cdef inline Order* om_find(const OrderMap* m, uint64_t ref) noexcept nogil:
     return NULL
 
 
-cdef int om_grow(OrderMap* m) except -1 nogil:
+cdef int om_resize(OrderMap* m, uint64_t newcap) except -1 nogil:
+    """Rehash into newcap slots (a power of two larger than the current one)."""
     cdef Order* old = m.slots
     cdef uint64_t oldcap = m.mask + 1, i, j
-    m.slots = <Order*>bk_table_alloc(oldcap * 2 * sizeof(Order))
+    m.slots = <Order*>bk_table_alloc(newcap * sizeof(Order))
     if m.slots == NULL:
         m.slots = old
         with gil:
             raise MemoryError()
-    m.mask = oldcap * 2 - 1
+    m.mask = newcap - 1
     for i in range(oldcap):
         if old[i].used:
             j = mix64(old[i].ref) & m.mask
@@ -272,6 +273,21 @@ cdef int om_grow(OrderMap* m) except -1 nogil:
                 j = (j + 1) & m.mask
             m.slots[j] = old[i]
     free(old)
+    return 0
+
+
+cdef inline int om_grow(OrderMap* m) except -1 nogil:
+    return om_resize(m, (m.mask + 1) * 2)
+
+
+cdef int om_reserve(OrderMap* m, int64_t need) except -1 nogil:
+    """Size the table once for ``need`` live orders (load <= 1/2), instead of
+    doubling (and rehashing everything) several times on the way."""
+    cdef uint64_t c = m.mask + 1
+    while need * 2 > <int64_t>c:
+        c <<= 1
+    if c > m.mask + 1:
+        om_resize(m, c)
     return 0
 
 
@@ -370,6 +386,9 @@ assert TRADE_DTYPE.itemsize == sizeof(TradeRec)
 
 DEF MAXBOOKS = 65536
 DEF PF_AHEAD = 16
+# feed() reserves order-map room for the adds of its buffer, up to this many
+# orders (a 64 MiB table); past it the table doubles as it fills
+DEF RESERVE_MAX = 1 << 20
 
 # ITCH framing status codes
 DEF IB_OK = 0
@@ -649,6 +668,8 @@ cdef class ItchBookCore:
         memset(err, 0, sizeof(err))
         if n:
             with nogil:
+                om_reserve(&self.orders, min(self.orders.n + _count_adds(&mv[0], n),
+                                             RESERVE_MAX))
                 used = self._run(&mv[0], n, final, err)
         if err[0]:
             from ._errors import FeedFormatError
@@ -769,6 +790,21 @@ for _t, _n in {"S": 12, "R": 39, "H": 25, "Y": 20, "L": 26, "V": 35, "W": 12, "K
 
 cdef inline int64_t _wire_len(uint8_t t) noexcept nogil:
     return _WIRE[t]
+
+
+cdef int64_t _count_adds(const uint8_t* buf, int64_t n) noexcept nogil:
+    """Number of A/F messages framed in buf (stops at a zero length or a
+    partial message): the most orders this buffer can add."""
+    cdef int64_t pos = 0, L, c = 0
+    cdef uint8_t t
+    while pos + 3 <= n:
+        L = bk_be16(buf + pos)
+        if L == 0 or pos + 2 + L > n:
+            break
+        t = buf[pos + 2]
+        c += (t == 65) | (t == 70)
+        pos += 2 + L
+    return c
 
 
 cdef inline int64_t _itch_len(uint8_t t) noexcept nogil:
