@@ -213,16 +213,32 @@ cdef inline void side_levels(const Side* s, int64_t depth, int64_t* px, int64_t*
 cdef struct Order:
     uint64_t ref
     int64_t price
-    int64_t qty
+    int64_t qty       # next free entry while on the free list
     uint32_t book
     uint8_t side      # 0 bid, 1 ask
-    uint8_t used
+    uint8_t used      # live
+
+
+cdef struct Slot:
+    uint64_t ref
+    uint32_t idx      # 1 + index of the order in the slab; 0 = empty slot
+    uint32_t _pad
 
 
 cdef struct OrderMap:
-    Order* slots
+    # Hash index: 16-byte slots, open addressing with linear probing and
+    # backward-shift deletion, power-of-two size, load <= 1/2.  The orders
+    # themselves live in a slab reused last-freed-first, so a new order
+    # usually lands in a cache line that was just freed, and the index
+    # (the part probed at random) is half the size it would be with the
+    # orders inline.
+    Slot* slots
     uint64_t mask
     int64_t n
+    Order* slab
+    int64_t slab_n
+    int64_t slab_cap
+    int64_t free_head
 
 
 cdef inline uint64_t mix64(uint64_t x) noexcept nogil:
@@ -238,38 +254,49 @@ cdef int om_init(OrderMap* m, uint64_t cap) except -1 nogil:
     cdef uint64_t c = 1024
     while c < cap:
         c <<= 1
-    m.slots = <Order*>bk_table_alloc(c * sizeof(Order))
-    if m.slots == NULL:
+    m.slots = <Slot*>bk_table_alloc(c * sizeof(Slot))
+    m.slab = <Order*>malloc(1024 * sizeof(Order))
+    if m.slots == NULL or m.slab == NULL:
         with gil:
             raise MemoryError()
     m.mask = c - 1
     m.n = 0
+    m.slab_n = 0
+    m.slab_cap = 1024
+    m.free_head = -1
     return 0
+
+
+cdef void om_free(OrderMap* m) noexcept nogil:
+    free(m.slots)
+    free(m.slab)
+    m.slots = NULL
+    m.slab = NULL
 
 
 cdef inline Order* om_find(const OrderMap* m, uint64_t ref) noexcept nogil:
     cdef uint64_t i = mix64(ref) & m.mask
-    while m.slots[i].used:
+    while m.slots[i].idx:
         if m.slots[i].ref == ref:
-            return &m.slots[i]
+            return &m.slab[m.slots[i].idx - 1]
         i = (i + 1) & m.mask
     return NULL
 
 
 cdef int om_resize(OrderMap* m, uint64_t newcap) except -1 nogil:
     """Rehash into newcap slots (a power of two larger than the current one)."""
-    cdef Order* old = m.slots
+    cdef Slot* old = m.slots
     cdef uint64_t oldcap = m.mask + 1, i, j
-    m.slots = <Order*>bk_table_alloc(newcap * sizeof(Order))
+    m.slots = <Slot*>bk_table_alloc(newcap * sizeof(Slot))
     if m.slots == NULL:
         m.slots = old
         with gil:
             raise MemoryError()
     m.mask = newcap - 1
     for i in range(oldcap):
-        if old[i].used:
+        if old[i].idx:
             j = mix64(old[i].ref) & m.mask
-            while m.slots[j].used:
+            while m.slots[j].idx:
                 j = (j + 1) & m.mask
             m.slots[j] = old[i]
     free(old)
@@ -281,7 +308,7 @@ cdef inline int om_grow(OrderMap* m) except -1 nogil:
 
 
 cdef int om_reserve(OrderMap* m, int64_t need) except -1 nogil:
-    """Size the table once for ``need`` live orders (load <= 1/2), instead of
+    """Size the index once for ``need`` live orders (load <= 1/2), instead of
     doubling (and rehashing everything) several times on the way."""
     cdef uint64_t c = m.mask + 1
     while need * 2 > <int64_t>c:
@@ -292,35 +319,65 @@ cdef int om_reserve(OrderMap* m, int64_t need) except -1 nogil:
 
 
 cdef Order* om_insert(OrderMap* m, uint64_t ref) except NULL nogil:
-    """Slot for ref (existing one if present)."""
+    """Order for ref (the existing one if present).  Invalidates earlier
+    Order pointers when the slab grows."""
     if (m.n + 1) * 2 > <int64_t>(m.mask + 1):
         om_grow(m)
     cdef uint64_t i = mix64(ref) & m.mask
-    while m.slots[i].used:
+    cdef int64_t e, cap
+    cdef Order* a
+    while m.slots[i].idx:
         if m.slots[i].ref == ref:
-            return &m.slots[i]
+            return &m.slab[m.slots[i].idx - 1]
         i = (i + 1) & m.mask
-    m.slots[i].used = 1
+    if m.free_head >= 0:
+        e = m.free_head
+        m.free_head = m.slab[e].qty
+    else:
+        if m.slab_n == m.slab_cap:
+            if m.slab_cap >= <int64_t>0x7FFFFFFF:
+                with gil:
+                    raise MemoryError("more than 2**31 live orders")
+            cap = m.slab_cap * 2
+            a = <Order*>realloc(m.slab, cap * sizeof(Order))
+            if a == NULL:
+                with gil:
+                    raise MemoryError()
+            m.slab = a
+            m.slab_cap = cap
+        e = m.slab_n
+        m.slab_n += 1
     m.slots[i].ref = ref
+    m.slots[i].idx = <uint32_t>(e + 1)
+    m.slab[e].ref = ref
+    m.slab[e].used = 1
     m.n += 1
-    return &m.slots[i]
+    return &m.slab[e]
 
 
 cdef void om_erase(OrderMap* m, Order* o) noexcept nogil:
-    """Remove o, shifting later entries of its probe run back (no tombstones)."""
-    cdef uint64_t i = <uint64_t>(o - m.slots)
-    cdef uint64_t j = i, k
-    m.slots[i].used = 0
+    """Remove o: free its slab entry, and empty its index slot, shifting later
+    entries of the probe run back (no tombstones)."""
+    cdef uint32_t e1 = <uint32_t>(o - m.slab) + 1
+    cdef uint64_t i = mix64(o.ref) & m.mask
+    cdef uint64_t j, k
+    while m.slots[i].idx != e1:
+        i = (i + 1) & m.mask
+    o.used = 0
+    o.qty = m.free_head
+    m.free_head = e1 - 1
+    m.slots[i].idx = 0
     m.n -= 1
+    j = i
     while True:
         j = (j + 1) & m.mask
-        if not m.slots[j].used:
+        if not m.slots[j].idx:
             return
         k = mix64(m.slots[j].ref) & m.mask
         # move j to i if its home k is not cyclically within (i, j]
         if (j > i and (k <= i or k > j)) or (j < i and (k <= i and k > j)):
             m.slots[i] = m.slots[j]
-            m.slots[j].used = 0
+            m.slots[j].idx = 0
             i = j
 
 # ------------------------------------------------------------------ growable record buffer
@@ -456,7 +513,7 @@ cdef class ItchBookCore:
             if self.asks[i] != NULL:
                 side_free(self.asks[i])
                 free(self.asks[i])
-        free(self.orders.slots)
+        om_free(&self.orders)
         free(self.trades.data)
         free(self.snaps.data)
 
@@ -741,13 +798,14 @@ cdef class ItchBookCore:
         cdef uint8_t[::1] vs = sd
         cdef int64_t[::1] vp = px
         cdef int64_t[::1] vq = q
-        for i in range(self.orders.mask + 1):
-            if self.orders.slots[i].used:
-                vr[k] = self.orders.slots[i].ref
-                vl[k] = self.orders.slots[i].book
-                vs[k] = self.orders.slots[i].side
-                vp[k] = self.orders.slots[i].price
-                vq[k] = self.orders.slots[i].qty
+        cdef Order* sl = self.orders.slab
+        for i in range(<uint64_t>self.orders.slab_n):
+            if sl[i].used:
+                vr[k] = sl[i].ref
+                vl[k] = sl[i].book
+                vs[k] = sl[i].side
+                vp[k] = sl[i].price
+                vq[k] = sl[i].qty
                 k += 1
         a["ref"], a["stock_locate"], a["side"], a["price"], a["shares"] = refs, loc, sd, px, q
         a.sort(order="ref")
@@ -932,7 +990,7 @@ cdef class OrderBook:
     def __dealloc__(self):
         side_free(&self.bid)
         side_free(&self.ask)
-        free(self.orders.slots)
+        om_free(&self.orders)
 
     cpdef bint add(self, uint64_t ref, int side, int64_t price, int64_t qty) except *:
         """Add a resting order; False (nothing changed) if ref is live already."""
