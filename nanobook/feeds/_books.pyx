@@ -4,8 +4,11 @@
 * ``Side``: the price levels of one side, a sorted array of (key, qty, count)
   with the best level last (key = price for bids, -price for asks), so the
   touch, where almost all activity is, costs a short memmove.
-* ``OrderMap``: open-addressing hash (linear probing, backward-shift delete)
-  from a 64-bit order reference to (book, side, price, qty).
+* ``OrderMap``: open-addressing hash (linear probing, backward-shift delete,
+  16-byte slots, power-of-two size) from a 64-bit order reference to an
+  entry (book, side, price, qty) in a slab reused last-freed-first.  The
+  ITCH replay prefetches the slot of the message 16 ahead, sizes the table
+  once per buffer, and allocates it as transparent huge pages.
 * ``ItchBookCore``: replays ITCH 5.0 bytes into one book per stock locate.
 * ``L2Book`` / ``OrderBook``: the same structures driven from Python for
   price-level (MDP3 MBP, Binance, Kraken) and order-level (LOBSTER) feeds.
