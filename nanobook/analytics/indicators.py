@@ -340,6 +340,11 @@ _LAGGED_OPS = {"mom": 0, "roc": 1, "rocp": 2, "rocr": 3}
 
 
 def _lagged(close, period, op):
+    """mom/roc/rocp/rocr: one kernel, ``op`` picks the formula; a DataFrame
+    goes column by column."""
+    f = frame_columns(close)
+    if f is not None:
+        return _per_column(lambda col, p: _lagged(col, p, op), f, period)
     period = as_uint(period, "period")
     shape, x = _single(close)
     return shape.wrap(_k.lagged(x, period, _LAGGED_OPS[op], _as_list(shape)))
@@ -347,33 +352,21 @@ def _lagged(close, period, op):
 
 def mom(close, period=10):
     """Momentum ``x[i] - x[i-period]``."""
-    f = frame_columns(close)
-    if f is not None:
-        return _per_column(mom, f, period)
     return _lagged(close, period, "mom")
 
 
 def roc(close, period=10):
     """Rate of change ``100 * (x - prev) / prev`` (0 when prev == 0)."""
-    f = frame_columns(close)
-    if f is not None:
-        return _per_column(roc, f, period)
     return _lagged(close, period, "roc")
 
 
 def rocp(close, period=10):
     """Rate of change as a fraction ``(x - prev) / prev`` (0 when prev == 0)."""
-    f = frame_columns(close)
-    if f is not None:
-        return _per_column(rocp, f, period)
     return _lagged(close, period, "rocp")
 
 
 def rocr(close, period=10):
     """Rate of change ratio ``x / prev`` (0 when prev == 0)."""
-    f = frame_columns(close)
-    if f is not None:
-        return _per_column(rocr, f, period)
     return _lagged(close, period, "rocr")
 
 
