@@ -2346,36 +2346,34 @@ cdef class MultiExchange:
             self._books[check_symbol(symbol)] = ex
         return ex
 
+    cdef object _call(self, object symbol, str method, tuple args):
+        """``method(*args)`` on ``symbol``'s book.  A new book is registered
+        only once the call has succeeded, so bad input creates none; the
+        arguments are validated once, by the Exchange."""
+        cdef Exchange ex = self._books.get(symbol) if type(symbol) is str else None
+        if ex is not None:
+            return getattr(ex, method)(*args)
+        check_symbol(symbol)
+        ex = Exchange(event_log=self._event_log)
+        result = getattr(ex, method)(*args)
+        self._books[symbol] = ex
+        return result
+
     def submit_limit(self, symbol, side, price, quantity, tif="gtc"):
         """``Exchange.submit_limit`` on ``symbol``'s book."""
-        check_symbol(symbol)
-        _parse_side(side)
-        _to_i64(price, "price")
-        _to_qty(quantity, "quantity")
-        _parse_tif(tif)
-        _check_positive(_to_qty(quantity, "quantity"), "quantity")
-        return self._book(symbol).submit_limit(side, price, quantity, tif)
+        return self._call(symbol, "submit_limit", (side, price, quantity, tif))
 
     def submit_market(self, symbol, side, quantity):
         """``Exchange.submit_market`` on ``symbol``'s book."""
-        check_symbol(symbol)
-        _parse_side(side)
-        _check_positive(_to_qty(quantity, "quantity"), "quantity")
-        return self._book(symbol).submit_market(side, quantity)
+        return self._call(symbol, "submit_market", (side, quantity))
 
     def cancel(self, symbol, order_id):
         """``Exchange.cancel`` on ``symbol``'s book (created if unknown)."""
-        check_symbol(symbol)
-        _to_u64(order_id, "order_id")
-        return self._book(symbol).cancel(order_id)
+        return self._call(symbol, "cancel", (order_id,))
 
     def modify(self, symbol, order_id, new_price, new_quantity):
         """``Exchange.modify`` on ``symbol``'s book (created if unknown)."""
-        check_symbol(symbol)
-        _to_u64(order_id, "order_id")
-        _to_i64(new_price, "new_price")
-        _check_positive(_to_qty(new_quantity, "new_quantity"), "new_quantity")
-        return self._book(symbol).modify(order_id, new_price, new_quantity)
+        return self._call(symbol, "modify", (order_id, new_price, new_quantity))
 
     def get_or_create(self, symbol):
         """An independent copy of ``symbol``'s book (created if needed).
