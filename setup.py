@@ -1,6 +1,6 @@
 """Build the Cython extensions.
 
-Every ``*.pyx`` under ``nanobook/`` becomes an extension module of the same
+Every ``*.pyx`` under ``src/nanobook/`` becomes an extension module of the same
 dotted name.  One set of compiler directives applies to all of them; set
 ``NANOBOOK_DEBUG=1`` for a checked build (bounds checks, wraparound checks,
 initialisation checks, no optimisation, assertions on).
@@ -34,9 +34,9 @@ else:
 def extensions():
     root = Path(__file__).parent
     exts = []
-    for pyx in sorted(root.glob("nanobook/**/*.pyx")):
+    for pyx in sorted(root.glob("src/nanobook/**/*.pyx")):
         rel = pyx.relative_to(root)
-        name = ".".join(rel.with_suffix("").parts)
+        name = ".".join(rel.relative_to("src").with_suffix("").parts)
         exts.append(
             Extension(
                 name,
@@ -54,4 +54,5 @@ def extensions():
     )
 
 
-setup(ext_modules=extensions())
+# Compile the extensions side by side (one per core).
+setup(ext_modules=extensions(), options={"build_ext": {"parallel": os.cpu_count() or 1}})

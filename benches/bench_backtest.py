@@ -56,7 +56,6 @@ CASH_CENTS = 100_000_000
 def make_case(name: str, folder: str) -> str:
     path = os.path.join(folder, f"{name}.npz")
     if name in ("momentum", "random"):
-        sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
         from nanobook.portfolio.datasets import load_sp100
         from nanobook.portfolio.demo import momentum_weights
 

@@ -33,7 +33,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 import nanobook.sim as S  # noqa: E402
 from nanobook.feeds import read_lobster  # noqa: E402

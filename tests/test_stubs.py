@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PYX = sorted(ROOT.glob("nanobook/**/*.pyx"))
-MODULES = [".".join(p.relative_to(ROOT).with_suffix("").parts) for p in PYX]
+PYX = sorted((ROOT / "src").glob("nanobook/**/*.pyx"))
+MODULES = [".".join(p.relative_to(ROOT / "src").with_suffix("").parts) for p in PYX]
 
 
 def test_every_compiled_module_has_a_stub():

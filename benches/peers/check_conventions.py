@@ -58,7 +58,6 @@ CASES = [
 # ----------------------------------------------------------------------------- inputs (ours)
 
 def make_inputs(folder: str) -> dict[str, str]:
-    sys.path.insert(0, REPO)
     from nanobook.portfolio.datasets import load_sp100
     from nanobook.portfolio.demo import momentum_weights
 
@@ -174,7 +173,6 @@ def record(path: str, python: str) -> None:
     """Record a small case (first 120 sessions, 8 stocks, random weights with
     NaN targets and hold rows) with the peers' equity curves, for the test
     suite (``tests/portfolio/test_conventions.py``), which runs without them."""
-    sys.path.insert(0, REPO)
     from nanobook.portfolio.datasets import load_sp100
 
     close = load_sp100("close").iloc[:120, :8]

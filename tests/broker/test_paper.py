@@ -114,7 +114,6 @@ def test_state_survives_process_restart(tmp_path):
     b.disconnect()
     code = textwrap.dedent(f"""
         import json, sys
-        sys.path.insert(0, {ROOT!r})
         from nanobook_broker import PaperBroker
         b = PaperBroker({str(path)!r})
         b.connect()
@@ -146,7 +145,6 @@ def test_concurrent_processes_do_not_lose_updates(tmp_path):
     b.connect()
     code = textwrap.dedent(f"""
         import sys
-        sys.path.insert(0, {ROOT!r})
         from nanobook_broker import PaperBroker
         b = PaperBroker({str(path)!r}); b.connect()
         for i in range(15):

@@ -175,7 +175,6 @@ def test_stops_persist_and_trigger_across_processes(tmp_path):
     b.disconnect()
     code = textwrap.dedent(f"""
         import json, sys
-        sys.path.insert(0, {ROOT!r})
         from nanobook_broker import PaperBroker
         b = PaperBroker({str(path)!r}); b.connect()
         print(json.dumps(b.open_orders()))

@@ -67,8 +67,7 @@ class Work:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("NANOBOOK_")}
-        env.update(PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
-                   HOME=str(self.root / "home"), COLUMNS="200")
+        env.update(HOME=str(self.root / "home"), COLUMNS="200")
         env.update(extra)
         return env
 

@@ -1,8 +1,11 @@
-"""``python -m nanobook``: the demos (no network, no account, bundled data only).
+"""``python -m nanobook``: the commands (no network, no account, bundled data by default).
 
     python -m nanobook            # the main job: 12-1 momentum on the S&P 100 panel
     python -m nanobook backtest   # the same, with its options (--help)
     python -m nanobook book       # synthetic order flow replayed through the Cython book
+
+Each subcommand is one entry of ``COMMANDS``: a name and the dotted path of a
+``main(argv) -> int`` function, imported only when that command runs.
 """
 from __future__ import annotations
 
@@ -78,16 +81,24 @@ def book_demo(argv) -> int:
     return 0
 
 
+# name -> "module:function" taking argv and returning the exit status.  The
+# first entry also runs when no subcommand is given.
+COMMANDS = {
+    "backtest": "nanobook.portfolio.demo:main",
+    "book": "nanobook.__main__:book_demo",
+}
+
+
 def main(argv=None) -> int:
+    import importlib
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "book":
-        return book_demo(argv[1:])
-    if argv and argv[0] == "backtest":
-        argv = argv[1:]
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
-    from .portfolio.demo import main as backtest_demo
-    return backtest_demo(argv)
+        return 0
+    name = argv.pop(0) if argv and argv[0] in COMMANDS else "backtest"
+    module, func = COMMANDS[name].split(":")
+    return getattr(importlib.import_module(module), func)(argv)
 
 
 if __name__ == "__main__":
