@@ -4,13 +4,16 @@ Every ``*.pyx`` under ``src/nanobook/`` becomes an extension module of the same
 dotted name.  One set of compiler directives applies to all of them; set
 ``NANOBOOK_DEBUG=1`` for a checked build (bounds checks, wraparound checks,
 initialisation checks, no optimisation, assertions on).
+
+Cython and numpy are needed only to compile: the sources are cythonized when
+``build_ext`` runs, so ``setup.py sdist`` (which ships the ``.pyx``, not
+generated C) works without them.
 """
 import os
 from pathlib import Path
 
-import numpy as np
-from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 DEBUG = os.environ.get("NANOBOOK_DEBUG", "") not in ("", "0")
 
@@ -32,6 +35,7 @@ else:
 
 
 def extensions():
+    """One Extension per .pyx (sources still .pyx: cythonized at build time)."""
     root = Path(__file__).parent
     exts = []
     for pyx in sorted(root.glob("src/nanobook/**/*.pyx")):
@@ -41,18 +45,32 @@ def extensions():
             Extension(
                 name,
                 [str(rel)],
-                include_dirs=[np.get_include()],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
                 extra_compile_args=CFLAGS,
             )
         )
-    return cythonize(
-        exts,
-        compiler_directives=DIRECTIVES,
-        compile_time_env={"NANOBOOK_DEBUG": DEBUG},
-        nthreads=os.cpu_count() or 1,
-    )
+    return exts
 
 
-# Compile the extensions side by side (one per core).
-setup(ext_modules=extensions(), options={"build_ext": {"parallel": os.cpu_count() or 1}})
+class CythonBuildExt(build_ext):
+    """Cythonize (with the directives above) and add numpy's headers, then build
+    the extensions side by side, one per core."""
+
+    def finalize_options(self):
+        import numpy as np
+        from Cython.Build import cythonize
+
+        self.distribution.ext_modules = cythonize(
+            self.distribution.ext_modules,
+            compiler_directives=DIRECTIVES,
+            compile_time_env={"NANOBOOK_DEBUG": DEBUG},
+            nthreads=os.cpu_count() or 1,
+        )
+        for ext in self.distribution.ext_modules:
+            ext.include_dirs.append(np.get_include())
+        if self.parallel is None:
+            self.parallel = os.cpu_count() or 1
+        super().finalize_options()
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": CythonBuildExt})

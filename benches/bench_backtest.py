@@ -56,7 +56,7 @@ CASH_CENTS = 100_000_000
 def make_case(name: str, folder: str) -> str:
     path = os.path.join(folder, f"{name}.npz")
     if name in ("momentum", "random"):
-        from nanobook.portfolio.datasets import load_sp100
+        from nanobook.datasets import load_sp100
         from nanobook.portfolio.demo import momentum_weights
 
         close = load_sp100("close")

@@ -2,6 +2,8 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+from hangguard import pytest_runtest_protocol  # noqa: F401  (a hang fails fast: tests/hangguard.py)
+
 # One profile for CI (more examples, no deadline: the machine is shared and
 # tests never time anything) and a quicker one for local iteration.
 settings.register_profile(

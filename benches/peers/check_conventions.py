@@ -58,7 +58,7 @@ CASES = [
 # ----------------------------------------------------------------------------- inputs (ours)
 
 def make_inputs(folder: str) -> dict[str, str]:
-    from nanobook.portfolio.datasets import load_sp100
+    from nanobook.datasets import load_sp100
     from nanobook.portfolio.demo import momentum_weights
 
     close = load_sp100("close")
@@ -173,7 +173,7 @@ def record(path: str, python: str) -> None:
     """Record a small case (first 120 sessions, 8 stocks, random weights with
     NaN targets and hold rows) with the peers' equity curves, for the test
     suite (``tests/portfolio/test_conventions.py``), which runs without them."""
-    from nanobook.portfolio.datasets import load_sp100
+    from nanobook.datasets import load_sp100
 
     close = load_sp100("close").iloc[:120, :8]
     prices = np.round(close.to_numpy() * 100.0) / 100.0

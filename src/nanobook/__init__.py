@@ -25,7 +25,7 @@ from ._engine import (
     save_events,
 )
 
-from . import analytics, feeds, portfolio, sim  # noqa: E402  (after the engine they use)
+from . import analytics, datasets, feeds, portfolio, sim  # noqa: E402  (after the engine they use)
 from ._capabilities import capabilities, py_capabilities, register_capability  # noqa: E402
 from .analytics import scenarios  # noqa: E402  (nanobook.scenarios, as in the reference)
 from .analytics import *  # noqa: F401,F403,E402

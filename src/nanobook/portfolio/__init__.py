@@ -4,7 +4,7 @@ Pure Python on numpy; pandas and matplotlib are imported lazily inside the
 functions that need them.
 """
 from ._types import BarPrices, FillPolicy
-from .datasets import load_sp100
+from ..datasets import load_sp100
 from .attribution import decompose_backtest, py_decompose_backtest, py_tear_sheet, tear_sheet
 from .backtest import backtest_weights, py_backtest_weights
 from .portfolio import CostModel, Portfolio, Position

@@ -47,7 +47,7 @@ def run_demo(top: int = 5, commission_bps: float = 5.0, slippage_bps: float = 5.
              initial_cash: float = 1_000_000.0) -> Any:
     """Run the momentum backtest on the bundled panel; returns the result."""
     from . import CostModel, FillPolicy, backtest_weights
-    from .datasets import load_sp100
+    from ..datasets import load_sp100
 
     data = load_sp100()
     weights = momentum_weights(data["close"], top=top)
