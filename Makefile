@@ -13,7 +13,7 @@ PYTHON ?= python3
 # initialisation checks, -O0, assertions on).
 CHECKED_TESTS = tests/engine tests/portfolio tests/analytics tests/feeds tests/sim
 # Everything the wheel is built from: a change to any of them rebuilds it.
-SOURCES := $(shell find src -type f -not -name '*.so' -not -name '*.c' -not -path '*/__pycache__/*' 2>/dev/null) \
+SOURCES := $(shell find src -type f -not -name '*.so' -not -name '*.c' -not -path '*/__pycache__/*' -not -path '*.egg-info/*' 2>/dev/null) \
 	setup.py pyproject.toml README.md
 # The CPU build of torch (the training extra); an unpinned torch resolves to a
 # CUDA build of several GB.

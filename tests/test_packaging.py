@@ -108,7 +108,8 @@ res = nanobook.backtest_weights(
     [[("AAA", 10_000), ("BBB", 5_000)], [("AAA", 10_100), ("BBB", 5_000)], [("AAA", 10_200), ("BBB", 4_900)]],
     1_000_000, nanobook.CostModel(commission_bps=0.0),
 )
-assert len(res["equity_curve"]) == 3 and res["equity_curve"][0] > 0, res["equity_curve"]
+# cents: 50 AAA + 100 BBB bought at the first bar, then AAA +$1, +$1 and BBB -$1
+assert res["equity_curve"] == [1_000_000, 1_000_000, 1_005_000, 1_000_000], res["equity_curve"]
 # 4. an Exchange round trip, replayed from its event log
 ex = nanobook.Exchange()
 ex.submit_limit("sell", 10_100, 100)
