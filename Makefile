@@ -19,7 +19,7 @@ SOURCES := $(shell find src -type f -not -name '*.so' -not -name '*.c' -not -pat
 # CUDA build of several GB.
 TORCH = torch==2.13.0
 
-.PHONY: demo test test-suite test-checked wheel bench peers clean
+.PHONY: demo test test-suite test-checked wheel bench peers clean dev-metadata
 
 demo: .venv/demo/.installed
 	.venv/demo/bin/python -m nanobook
@@ -90,6 +90,12 @@ peers: .venv/test/.installed .venv/peers/.installed
 	$(PYTHON) -m venv .venv/peers
 	.venv/peers/bin/pip install -q vectorbt cvxportfolio
 	touch $@
+
+# Entry points (nanobook.capabilities, nanobook.exports) live in package
+# metadata: a source-tree run (PYTHONPATH=src) finds them in the
+# src/nanobook.egg-info this writes.  Run once after changing pyproject.toml.
+dev-metadata:
+	$(PYTHON) setup.py -q egg_info
 
 clean:
 	rm -rf .venv .build build dist *.egg-info src/*.egg-info
