@@ -19,7 +19,7 @@ SOURCES := $(shell find src -type f -not -name '*.so' -not -name '*.c' -not -pat
 # CUDA build of several GB.
 TORCH = torch==2.13.0
 
-.PHONY: demo test test-suite test-checked wheel bench peers clean dev-metadata
+.PHONY: demo test test-suite test-checked wheel bench peers clean dev-metadata quantstats
 
 demo: .venv/demo/.installed
 	.venv/demo/bin/python -m nanobook
@@ -100,3 +100,13 @@ dev-metadata:
 clean:
 	rm -rf .venv .build build dist *.egg-info src/*.egg-info
 	find src -name '*.so' -delete -o -name '*.c' -delete
+
+# quantstats, the yardstick of the tear-sheet metrics, in its own virtualenv
+# (never a dependency of ours): benches/quantstats_compare.py prints both side
+# by side; `--record` rewrites tests/data/portfolio/quantstats_reference.json.
+quantstats: .venv/quantstats/.installed
+
+.venv/quantstats/.installed:
+	test -x .venv/quantstats/bin/python || $(PYTHON) -m venv .venv/quantstats
+	.venv/quantstats/bin/pip install -q quantstats==0.0.86
+	touch $@

@@ -615,7 +615,7 @@ def benchmark_stats(returns: Any, benchmark: Any, periods_per_year: float = 252.
     x = both["r"].to_numpy()
     y = both["b"].to_numpy()
     var_b = float(np.var(y, ddof=1))
-    if not var_b > 0.0:
+    if not (var_b > 0.0 and np.ptp(y) > 0.0):
         raise ValueError("benchmark returns are constant: beta is undefined")
     cov = float(np.cov(x, y, ddof=1)[0, 1])
     beta = cov / var_b
@@ -647,15 +647,18 @@ def exposure_frame(holdings: Any) -> Any:
     }, index=holdings.index)
 
 
-def traded_weights(holdings: Any, symbol_returns: Any) -> Any:
+def traded_weights(holdings: Any, symbol_returns: Any, returns: Any = None) -> Any:
     """Weight traded per period and symbol: ``|w_t - drift(w_{t-1})|``.
 
-    ``drift(w_{t-1})_i = w_{t-1,i} (1 + r_{t,i}) / (1 + sum_j w_{t-1,j} r_{t,j})``
-    is what the weights of period ``t - 1`` become by period ``t``'s
-    close-to-close moves alone (cash earns 0), so a period without trades
-    gives 0 exactly (up to rounding) and a trade of ``q`` shares gives
-    ``q * close / equity``: traded value valued at the period's close.  The
-    first period trades ``|w_0|`` (from cash).  NaN returns count as 0.
+    ``drift(w_{t-1})_i = w_{t-1,i} (1 + r_{t,i}) / (1 + R_t)`` is the value of
+    the positions held before period ``t``'s trades, at its close, over the
+    equity at its close (``R_t``: the portfolio's return ``returns``; without
+    it, the no-trade return ``sum_j w_{t-1,j} r_{t,j}``, cash earning 0).
+    With weights ``w = q * close / equity`` this is exactly
+    ``|q_t - q_{t-1}| * close_t / equity_t``: the traded value at the close
+    over equity (costs and fill prices included in ``R_t``), and exactly 0 in
+    a period without trades.  The first period trades ``|w_0|`` (from cash).
+    NaN returns count as 0.  Returns a DataFrame like ``holdings``.
     """
     import pandas as pd
 
@@ -664,8 +667,14 @@ def traded_weights(holdings: Any, symbol_returns: Any) -> Any:
     r = r.fillna(0.0).to_numpy(dtype=np.float64)
     prev = np.vstack([np.zeros((1, w.shape[1])), w[:-1]])
     grown = prev * (1.0 + r)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    if returns is None:
         denom = 1.0 + (prev * r).sum(axis=1, keepdims=True)
+    else:
+        rp = np.asarray(returns, dtype=np.float64).reshape(-1, 1)
+        if rp.shape[0] != w.shape[0]:
+            raise ValueError(f"returns has {rp.shape[0]} periods, holdings {w.shape[0]}")
+        denom = 1.0 + np.nan_to_num(rp, nan=0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
         drift = np.where(denom > 0, grown / denom, 0.0)
     out = np.abs(w - drift)
     out[out < 1e-12] = 0.0  # rounding of the drift, not a trade

@@ -58,6 +58,13 @@ def _returns(result: Mapping[str, Any]) -> Any:
     return pd.Series(np.asarray(result["returns"], dtype=np.float64), name="returns")
 
 
+def _returns_only(r: Any) -> Any:
+    bad = np.isinf(r.to_numpy(dtype=np.float64))
+    if bad.any():
+        raise ValueError(f"returns must not contain inf, got {r[bad].iloc[0]!r} at {r.index[bad][0]!r}")
+    return r.astype(np.float64)
+
+
 def _scale(result: Mapping[str, Any]) -> float:
     return float(getattr(result, "scale", 100.0))
 
@@ -123,7 +130,10 @@ def report_data(result: Mapping[str, Any], benchmark: Any = None, rolling_window
 
     Parameters
     ----------
-    result : BacktestWeightsResult or the reference's result dict
+    result : BacktestWeightsResult, the reference's result dict, or a pandas Series of returns
+        A bare return series (e.g. from another tool) gets every panel but
+        turnover, trades and costs; a period with a non-zero return counts as
+        one with a position (quantstats' reading), equity starts at 1.
     benchmark : str or pandas.Series, optional
         A symbol of the backtest (its close-to-close returns) or a Series of
         per-period returns (aligned on the result's index; NaN = no value).
@@ -159,18 +169,30 @@ def report_data(result: Mapping[str, Any], benchmark: Any = None, rolling_window
     window = int(rolling_window)
     if window < 2:
         raise ValueError(f"rolling_window must be an int >= 2, got {rolling_window!r}")
-    rets = _returns(result)
-    idx = rets.index
-    scale = _scale(result)
-    curve = np.asarray(result["equity_curve"], dtype=np.float64) / scale
-    initial = float(curve[0]) if len(curve) else math.nan
-    equity = pd.Series(curve[1:], index=idx, name="equity")
-    hold = _holdings(result, idx)
-    srets = _symbol_returns(result, hold)
-    traded = traded_weights(hold, srets) if hold.shape[1] else pd.DataFrame(index=idx)
-    turnover = traded.sum(axis=1).rename("turnover") if hold.shape[1] else pd.Series(0.0, index=idx)
-    expo = exposure_frame(hold) if hold.shape[1] else pd.DataFrame(
-        {"gross": 0.0, "net": 0.0, "long": 0, "short": 0}, index=idx)
+    if isinstance(result, pd.Series):  # a bare return series: no holdings, no trades
+        rets = _returns_only(result)
+        idx = rets.index
+        initial = 1.0
+        equity = pd.Series(np.cumprod(1.0 + rets.fillna(0.0).to_numpy()), index=idx, name="equity")
+        live = (rets.fillna(0.0) != 0).astype(np.float64)
+        expo = pd.DataFrame({"gross": live, "net": live, "long": live.astype(int),
+                             "short": 0}, index=idx)
+        srets = pd.DataFrame(index=idx)
+        traded = None
+        turnover = pd.Series(np.nan, index=idx, name="turnover")
+        result = {}
+    else:
+        rets = _returns(result)
+        idx = rets.index
+        curve = np.asarray(result["equity_curve"], dtype=np.float64) / _scale(result)
+        initial = float(curve[0]) if len(curve) else math.nan
+        equity = pd.Series(curve[1:], index=idx, name="equity")
+        hold = _holdings(result, idx)
+        srets = _symbol_returns(result, hold)
+        traded = traded_weights(hold, srets, rets) if hold.shape[1] else pd.DataFrame(index=idx)
+        turnover = traded.sum(axis=1).rename("turnover") if hold.shape[1] else pd.Series(0.0, index=idx)
+        expo = exposure_frame(hold) if hold.shape[1] else pd.DataFrame(
+            {"gross": 0.0, "net": 0.0, "long": 0, "short": 0}, index=idx)
     cost_series, source = _costs(result, costs, cost_bps, turnover, equity)
     bench = _benchmark(benchmark, srets, idx)
     b, bname = (bench if bench is not None else (None, None))
@@ -280,8 +302,13 @@ def _metrics_from(result: Any, d: dict[str, Any], ppy: float) -> dict[str, Any]:
     out["avg_net_exposure"] = float(d["exposure"]["net"].mean()) if n else 0.0
     n_active = int(active.sum())
     out["win_rate_active"] = float((r[active] > 0).sum() / n_active) if n_active else 0.0
-    out["num_trades"] = int((d["traded"].to_numpy() > 0).sum()) if d["traded"].shape[1] else 0
-    out["turnover"] = float(d["turnover"].mean() / 2.0 * ppy) if n else 0.0
+    traded = d["traded"]
+    if traded is None:  # a bare return series
+        out["num_trades"] = math.nan
+        out["turnover"] = math.nan
+    else:
+        out["num_trades"] = int((traded.to_numpy() > 0).sum()) if traded.shape[1] else 0
+        out["turnover"] = float(d["turnover"].mean() / 2.0 * ppy) if n else 0.0
     costs = d["costs"]
     out["costs"] = float(costs.sum()) if costs is not None else math.nan
     out["costs_pct"] = out["costs"] / d["initial"] if d["initial"] else math.nan
