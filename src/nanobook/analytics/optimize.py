@@ -146,7 +146,7 @@ def _check_finite(m: np.ndarray, name: str = "returns_matrix", labels=None) -> N
         i, j = (int(k) for k in np.argwhere(bad)[0])
         col = f"column {labels[j]!r}" if labels is not None else f"column {j}"
         raise ValueError(f"{name} must be finite: {int(bad.sum())} NaN/inf value(s), the first "
-                         f"{m[i, j]!r} at row {i}, {col} (drop or fill them first, e.g. "
+                         f"{float(m[i, j])!r} at row {i}, {col} (drop or fill them first, e.g. "
                          "df.dropna())")
 
 
