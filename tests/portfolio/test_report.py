@@ -335,5 +335,17 @@ def test_report_of_a_list_backtest_without_dates(tmp_path):
     page = Path(paths["html"]).read_text()
     assert "Monthly and yearly returns" not in page and "Metrics" in page
     assert "<title>lists</title>" in page and "<h1>lists</h1>" in page
+    # the reference's plain dict gives the same table
+    plain = report_metrics(dict(res.items()))
+    assert plain.keys() == d["metrics"].keys()
+    assert all(plain[k] == v or (v != v and plain[k] != plain[k]) for k, v in d["metrics"].items())
+
+
+def test_a_result_without_periods_is_refused(tmp_path):
+    empty = backtest_weights(pd.DataFrame({"A": []}, dtype=float), pd.DataFrame({"A": []}, dtype=float),
+                             1000.0)
+    with pytest.raises(ValueError, match="result has no periods"):
+        save_report(empty, tmp_path / "none", "x")
+    assert not (tmp_path / "none").exists()
 
 

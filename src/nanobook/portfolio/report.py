@@ -149,6 +149,14 @@ def report_data(result: Mapping[str, Any], benchmark: Any = None, rolling_window
     top_drawdowns : int
         Number of drawdowns listed.
 
+    Raises
+    ------
+    ValueError
+        A result without periods; a bad ``benchmark``, ``cost_bps``, ``costs``,
+        ``rolling_window`` or ``periods_per_year`` (the message names it).
+    TypeError
+        A ``benchmark`` that is neither a symbol nor a Series.
+
     Returns
     -------
     dict
@@ -193,6 +201,8 @@ def report_data(result: Mapping[str, Any], benchmark: Any = None, rolling_window
         turnover = traded.sum(axis=1).rename("turnover") if hold.shape[1] else pd.Series(0.0, index=idx)
         expo = exposure_frame(hold) if hold.shape[1] else pd.DataFrame(
             {"gross": 0.0, "net": 0.0, "long": 0, "short": 0}, index=idx)
+    if len(rets) == 0:
+        raise ValueError("result has no periods: there is nothing to report")
     cost_series, source = _costs(result, costs, cost_bps, turnover, equity)
     bench = _benchmark(benchmark, srets, idx)
     b, bname = (bench if bench is not None else (None, None))
