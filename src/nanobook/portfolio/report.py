@@ -458,7 +458,7 @@ def tear_sheet_figure(result: Mapping[str, Any], rolling_window: int = 63, perio
                 label=f"benchmark: {d['benchmark_name']}")
     if len(eq) and np.all(eq.to_numpy() > 0):
         ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0)))
         ax.yaxis.set_minor_formatter(NullFormatter())
     ax.yaxis.set_major_formatter(_money_formatter(currency))
     ax.set_ylabel("equity")
