@@ -313,3 +313,21 @@ def test_hrp_bounds_at_and_beyond_the_feasible_edge():
     assert w["A"] <= 0.05 + 1e-15
     with pytest.raises(ValueError, match="hrp supports only box bounds"):
         optimize_portfolio(df, objective="hrp", constraints=Constraints(min_weight=-0.1))
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda df: nanobook.optimize_hrp(df, ridge=float("nan")), "ridge must be a finite number >= 0"),
+    (lambda df: nanobook.optimize_hrp(df, ridge=-1e-6), "ridge must be a finite number >= 0"),
+    (lambda df: optimize_portfolio(df, ridge=float("inf")), "ridge must be a finite number >= 0"),
+    (lambda df: nanobook.optimize_hrp(None, list(df.columns), covariance=np.full((4, 4), np.nan)),
+     "covariance must be a finite 4 x 4 matrix"),
+    (lambda df: optimize_portfolio(df, covariance=np.full((4, 4), np.inf)), "covariance must be a finite"),
+    (lambda df: optimize_portfolio(df, objective="max_sharpe", expected_returns=[0.1, np.nan, 0, 0]),
+     "expected_returns must be finite"),
+    (lambda df: optimize_portfolio(df, objective="risk_parity", budgets=[1, 1, np.nan, 1]), "budgets must be"),
+    (lambda df: optimize_portfolio(df, objective="min_cvar", alpha=float("nan")), "alpha must be in"),
+    (lambda df: nanobook.inverse_cvar_weights(df, alpha=float("nan")), "alpha must be a number"),
+])
+def test_every_numeric_parameter_rejects_nan_and_inf_by_name(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(_frame())

@@ -167,6 +167,16 @@ def _output(weights, returns_matrix, symbols_given):
                      dtype=np.float64)
 
 
+def _check_ridge(ridge) -> float | None:
+    """``ridge`` as a finite float >= 0 (or None), else ``ValueError`` naming it."""
+    if ridge is None:
+        return None
+    r = as_float(ridge, "ridge")
+    if not (math.isfinite(r) and r >= 0.0):
+        raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
+    return r
+
+
 def _covariance(m: np.ndarray, ridge: float | None = None) -> np.ndarray:
     """Sample covariance (ddof 1) plus the reference's ridge on the diagonal."""
     c = np.cov(m, rowvar=False, ddof=1)
@@ -554,6 +564,7 @@ def optimize_hrp(returns_matrix, symbols=None, *, linkage="single", ridge=None, 
 
 def _hrp(returns_matrix, symbols, linkage, ridge, covariance, correlation, strict,
          lb=None, ub=None):
+    ridge = _check_ridge(ridge)
     if covariance is not None:
         if symbols is None and _is_frame(covariance):
             symbols = [str(c) for c in covariance.columns]
@@ -724,6 +735,7 @@ def optimize_portfolio(returns_matrix=None, symbols=None, *, objective="min_vari
 
 def _optimize_portfolio(returns_matrix, symbols, objective, constraints, risk_free, alpha,
                         expected_returns, covariance, ridge, budgets, linkage):
+    ridge = _check_ridge(ridge)
     if objective not in _OBJECTIVES:
         raise ValueError(f"objective must be one of {_OBJECTIVES}, got {objective!r}")
     cons = constraints if constraints is not None else Constraints()
