@@ -322,6 +322,21 @@ def test_html_is_formatted_titled_and_self_contained(tmp_path):
     assert Path(paths["png"]).stat().st_size > 50_000
 
 
+def test_targets_not_executed_are_listed(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    res, _, _ = _two_asset(n=30)
+    idx = res.returns.index
+    skipped = pd.DataFrame({"date": [idx[2], idx[5], idx[5]], "period": [2, 5, 5],
+                            "symbol": ["B", "B", "A"], "weight": [0.3, 0.25, 0.0],
+                            "reason": ["no price", "no price", "no price, position held at its last price"]})
+    monkeypatch.setattr(type(res), "skipped_targets", property(lambda self: skipped), raising=False)
+    page = Path(save_report(res, tmp_path, "t", rolling_window=5)["html"]).read_text()
+    assert "Targets not executed" in page and "3 target(s) could not be executed" in page
+    assert "by symbol: B (2), A (1)" in page
+    assert idx[5].strftime("%Y-%m-%d") in page and "25.00 %" in page
+    assert "position held at its last price" in page
+
+
 def test_report_of_a_list_backtest_without_dates(tmp_path):
     pytest.importorskip("matplotlib")
     prices = [[("A", 100 + i), ("B", 50 + (i % 3))] for i in range(30)]

@@ -629,8 +629,9 @@ def save_report(result: Mapping[str, Any], folder: str | os.PathLike[str], name:
     The HTML page is self-contained (the figure embedded as a base64 PNG, no
     external file or script), titled ``title`` (default ``name``), and lists
     the metrics table, the monthly and yearly returns, the worst drawdowns
-    with their dates, the benchmark statistics and the rebalances that were
-    skipped.  Arguments as :func:`report_data`.  Nothing is written when an
+    with their dates, the benchmark statistics, the rebalances that were
+    skipped and, when the result reports them (``skipped_targets``), the
+    targets that could not be executed (date, symbol, wanted weight, reason).  Arguments as :func:`report_data`.  Nothing is written when an
     argument is invalid (the inputs are validated first).
     """
     import matplotlib
@@ -651,6 +652,17 @@ def save_report(result: Mapping[str, Any], folder: str | os.PathLike[str], name:
     with open(html_path, "w", encoding="utf-8") as f:
         f.write(page)
     return {"png": png_path, "html": html_path}
+
+
+def _skipped_targets(result: Any) -> Any:
+    """The result's ``skipped_targets`` DataFrame (date, symbol, weight, reason), if it has one."""
+    import pandas as pd
+
+    try:
+        st = getattr(result, "skipped_targets", None)
+    except Exception:  # a view that cannot be built is not a reason to lose the report
+        return None
+    return st if isinstance(st, pd.DataFrame) else None
 
 
 def _fmt_days(v: float) -> str:
@@ -717,6 +729,20 @@ def _html_page(result: Any, d: dict[str, Any], heading: str, png: bytes, currenc
         more = f" and {len(skipped) - 50} more" if len(skipped) > 50 else ""
         parts.append(f"<h2>Skipped rebalances</h2><p>{len(skipped)} rebalance(s) could not be "
                      f"executed: {labels}{more}.</p>")
+    st = _skipped_targets(result)
+    if st is not None and len(st):
+        shown = st.head(100)
+        body = "".join(
+            f"<tr><td>{esc(_fmt_date(r.get('date')))}</td><td>{esc(str(r.get('symbol', '')))}</td>"
+            f"<td>{esc(_fmt_pct(float(r.get('weight', math.nan))))}</td>"
+            f"<td style=\"text-align:left\">{esc(str(r.get('reason', '')))}</td></tr>"
+            for r in shown.to_dict("records"))
+        by_symbol = ", ".join(f"{esc(str(k))} ({v})" for k, v in st["symbol"].value_counts().head(20).items()) \
+            if "symbol" in st.columns else ""
+        more = f" (the first {len(shown)} shown)" if len(st) > len(shown) else ""
+        parts.append(f"<h2>Targets not executed</h2><p>{len(st):,} target(s) could not be executed"
+                     f"{more}; by symbol: {by_symbol}.</p><table><tr><th>date</th><th>symbol</th>"
+                     f"<th>wanted weight</th><th>reason</th></tr>{body}</table>")
     style = ("body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1200px;"
              "margin:auto;padding:0 1em;color:#222} table{border-collapse:collapse;margin:0.6em 0 1.4em}"
              " td,th{border:1px solid #d5d8dc;padding:3px 9px;text-align:right;font-variant-numeric:"
