@@ -36,7 +36,7 @@ test-suite: .venv/test/.installed
 # put first on sys.path for this run only.
 test-checked: .venv/test/.installed
 	rm -rf .build/checked && mkdir -p .build/checked
-	tar cf - --exclude='*.so' --exclude='*.c' --exclude=__pycache__ src setup.py pyproject.toml README.md \
+	tar cf - --exclude='*.so' --exclude='*.c' --exclude=__pycache__ --exclude='*.egg-info' src setup.py pyproject.toml README.md \
 		| tar xf - -C .build/checked
 	cd .build/checked && NANOBOOK_DEBUG=1 ../../.venv/test/bin/python setup.py -q build_ext --inplace \
 		> build.log 2>&1 || (cat build.log; exit 1)
