@@ -549,10 +549,11 @@ def drawdown_table(returns: Any, top: int = 5) -> Any:
     -------
     pandas.DataFrame
         One row per episode with columns ``peak`` (last period at the high
-        before the fall; ``None`` when the peak is the initial capital),
+        before the fall; missing — NaT/None — when the peak is the initial
+        capital),
         ``start`` (first period under water), ``trough`` (deepest period),
         ``end`` (last period under water), ``recovery`` (first period back at
-        the high; ``None`` while still under water), ``depth`` (fraction,
+        the high; missing while still under water), ``depth`` (fraction,
         > 0), ``periods`` (periods under water, ``start`` .. ``end``) and
         ``days`` (calendar days ``start`` .. ``end`` inclusive, as quantstats
         counts them; NaN without dates).  Labels are the index values.

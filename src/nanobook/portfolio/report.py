@@ -634,14 +634,11 @@ def save_report(result: Mapping[str, Any], folder: str | os.PathLike[str], name:
     targets that could not be executed (date, symbol, wanted weight, reason).  Arguments as :func:`report_data`.  Nothing is written when an
     argument is invalid (the inputs are validated first).
     """
-    import matplotlib
-
     d = report_data(result, benchmark, rolling_window, periods_per_year, cost_bps, costs)
     heading = title or name
     fig = tear_sheet_figure(result, title=heading, currency=currency, data=d)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    del matplotlib
     png = buf.getvalue()
     page = _html_page(result, d, heading, png, currency)
     os.makedirs(folder, exist_ok=True)
