@@ -19,7 +19,7 @@ SOURCES := $(shell find src -type f -not -name '*.so' -not -name '*.c' -not -pat
 # CUDA build of several GB.
 TORCH = torch==2.13.0
 
-.PHONY: demo test test-suite test-checked wheel bench peers clean
+.PHONY: demo test test-suite test-checked wheel bench peers clean dev-metadata quantstats
 
 demo: .venv/demo/.installed
 	.venv/demo/bin/python -m nanobook
@@ -36,7 +36,7 @@ test-suite: .venv/test/.installed
 # put first on sys.path for this run only.
 test-checked: .venv/test/.installed
 	rm -rf .build/checked && mkdir -p .build/checked
-	tar cf - --exclude='*.so' --exclude='*.c' --exclude=__pycache__ src setup.py pyproject.toml README.md \
+	tar cf - --exclude='*.so' --exclude='*.c' --exclude=__pycache__ --exclude='*.egg-info' src setup.py pyproject.toml README.md \
 		| tar xf - -C .build/checked
 	cd .build/checked && NANOBOOK_DEBUG=1 ../../.venv/test/bin/python setup.py -q build_ext --inplace \
 		> build.log 2>&1 || (cat build.log; exit 1)
@@ -91,6 +91,22 @@ peers: .venv/test/.installed .venv/peers/.installed
 	.venv/peers/bin/pip install -q vectorbt cvxportfolio
 	touch $@
 
+# Entry points (nanobook.capabilities, nanobook.exports) live in package
+# metadata: a source-tree run (PYTHONPATH=src) finds them in the
+# src/nanobook.egg-info this writes.  Run once after changing pyproject.toml.
+dev-metadata:
+	$(PYTHON) setup.py -q egg_info
+
 clean:
 	rm -rf .venv .build build dist *.egg-info src/*.egg-info
 	find src -name '*.so' -delete -o -name '*.c' -delete
+
+# quantstats, the yardstick of the tear-sheet metrics, in its own virtualenv
+# (never a dependency of ours): benches/quantstats_compare.py prints both side
+# by side; `--record` rewrites tests/data/portfolio/quantstats_reference.json.
+quantstats: .venv/quantstats/.installed
+
+.venv/quantstats/.installed:
+	test -x .venv/quantstats/bin/python || $(PYTHON) -m venv .venv/quantstats
+	.venv/quantstats/bin/pip install -q quantstats==0.0.86
+	touch $@

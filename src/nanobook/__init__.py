@@ -35,26 +35,32 @@ from .portfolio import *  # noqa: F401,F403,E402
 __version__ = "0.20.0"
 
 # The reference exports its risk engine and IBKR adapter at top level, and
-# its compiled module as ``nanobook.nanobook``.  Here they live in the layers
-# above (nanobook_risk, nanobook_broker); these names resolve to them on
-# first access only, so ``import nanobook`` never imports those layers and
-# nothing in nanobook uses them.
-_UPPER = {
-    "RiskEngine": "nanobook_risk",
-    "IbkrBroker": "nanobook_broker",
-    "BinanceBroker": "nanobook_broker",
-}
+# its compiled module as ``nanobook.nanobook``.  Here those classes live in
+# the layers above, which declare the top-level names they serve as entry
+# points of the group ``nanobook.exports`` (name -> ``module:attr``, in
+# pyproject.toml).  They resolve on first access only, so ``import nanobook``
+# never imports those layers, and the core never names them.
+_EXPORTS = None
+
+
+def _exports():
+    global _EXPORTS
+    if _EXPORTS is None:
+        from importlib.metadata import entry_points
+
+        _EXPORTS = {ep.name: ep for ep in entry_points(group="nanobook.exports")}
+    return _EXPORTS
 
 
 def __getattr__(name):
-    if name in _UPPER:
-        import importlib
-
-        return getattr(importlib.import_module(_UPPER[name]), name)
+    if name == "__all__":  # the core's names plus those the upper layers declare
+        return sorted(_CORE_ALL | set(_exports()))
     if name == "nanobook":
         import sys
 
         return sys.modules[__name__]
+    if not name.startswith("__") and name in _exports():
+        return _exports()[name].load()
     raise AttributeError(f"module 'nanobook' has no attribute {name!r}")
 
 _ENGINE = [
@@ -62,8 +68,8 @@ _ENGINE = [
     "ModifyResult", "MultiExchange", "Order", "StopSubmitResult", "SubmitResult",
     "Trade", "events_from_array", "load_events", "save_events", "dtypes",
     "capabilities", "py_capabilities", "register_capability", "scenarios", "sim",
-    "RiskEngine", "IbkrBroker", "BinanceBroker", "nanobook",
+    "nanobook",
 ]
 
-__all__ = sorted(set(_ENGINE) | set(portfolio.__all__) | set(analytics.__all__)
-                 | set(feeds.__all__))
+_CORE_ALL = (set(_ENGINE) | set(portfolio.__all__) | set(analytics.__all__)
+             | set(feeds.__all__))

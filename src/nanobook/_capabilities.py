@@ -9,6 +9,15 @@ the reference's names first (spec section 13, in its order), then ours.
 lists the names that pass.  Every name is documented in
 ``docs/capabilities.md``; code outside the package may add its own with
 :func:`register_capability`.
+
+The packages above the core (risk, brokers, rebalancer) declare what they
+offer as entry points of the group ``nanobook.capabilities`` (name ->
+``module:probe``) in their distribution's metadata; they are read with
+:mod:`importlib.metadata` on the first call of :func:`capabilities` or
+:func:`registered_capabilities` and registered after the core's names.  The
+core never names those packages (``tests/test_layers.py`` enforces it).
+Entry points exist only in installed metadata: a wheel install, or in a
+source tree the ``src/nanobook.egg-info`` that ``make dev-metadata`` writes.
 """
 from __future__ import annotations
 
@@ -19,6 +28,29 @@ from typing import Callable
 __all__ = ["capabilities", "py_capabilities", "register_capability", "registered_capabilities"]
 
 _PROBES: dict[str, Callable[[], bool]] = {}
+ENTRY_POINT_GROUP = "nanobook.capabilities"
+_entry_points_read = False
+
+
+def _read_entry_points() -> None:
+    """Register, once, every probe declared in the ``nanobook.capabilities``
+    entry-point group (a name already registered keeps its first probe)."""
+    global _entry_points_read
+    if _entry_points_read:
+        return
+    _entry_points_read = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in _PROBES:
+            _PROBES[ep.name] = _entry_point_probe(ep)
+
+
+def _entry_point_probe(ep) -> Callable[[], bool]:
+    def probe() -> bool:  # loading counts as part of the probe: ImportError -> False
+        return bool(ep.load()())
+
+    return probe
 
 
 def register_capability(name: str, probe: Callable[[], bool], *, replace: bool = False) -> None:
@@ -49,11 +81,13 @@ def register_capability(name: str, probe: Callable[[], bool], *, replace: bool =
 
 def registered_capabilities() -> list[str]:
     """Every registered name, whether or not its probe passes."""
+    _read_entry_points()
     return list(_PROBES)
 
 
 def capabilities() -> list[str]:
     """Names of the features that work in this install (see ``docs/capabilities.md``)."""
+    _read_entry_points()
     out = []
     for name, probe in list(_PROBES.items()):
         try:
@@ -123,13 +157,6 @@ def _probe_plot() -> bool:
     return _has_module("matplotlib") and _has_module("pandas")
 
 
-def _broker_available(kind: str) -> bool:
-    # brokers sit above nanobook: looked up only when asked, never imported by it
-    if not _has_module("nanobook_broker"):
-        return False
-    return kind in importlib.import_module("nanobook_broker").available_brokers()
-
-
 def _probe_lob() -> bool:
     nb = importlib.import_module("nanobook")
     return hasattr(nb, "MultiExchange")
@@ -164,8 +191,4 @@ register_capability("parameter_sweep_dask",
                     lambda: _has_module("pandas") and _has_module("tqdm") and _has_module("distributed"))
 register_capability("lob_batch", _attr("nanobook", "events_from_array"))
 register_capability("mm_simulator", lambda: _has_module("nanobook.sim"))
-register_capability("risk_engine", lambda: _has_module("nanobook_risk"))
-for _name in ("paper", "ibkr", "binance"):
-    register_capability(f"broker_{_name}", lambda _n=_name: _broker_available(_n))
-register_capability("rebalancer_cli", lambda: _has_module("nanobook_rebalancer"))
 del _name, _fn

@@ -207,3 +207,127 @@ def test_infeasible_and_bad_arguments():
         optimize_portfolio(m, list("ABC"), constraints=Constraints(min_weight=[0, 0]))
     with pytest.raises(ValueError, match="alpha"):
         optimize_portfolio(m, list("ABC"), objective="min_cvar", alpha=1.5)
+
+
+# ---------------------------------------------------------------------------
+# pandas-native calls (issue 12 §3): DataFrame in, Series out; NaN/inf raise
+# ---------------------------------------------------------------------------
+
+def _frame(seed=3, t=80, cols=("AAPL", "MSFT", "XOM", "JPM")):
+    rng = np.random.default_rng(seed)
+    m = rng.normal(0.0005, 0.02, (t, len(cols))) @ rng.uniform(0.2, 1.0, (len(cols), len(cols)))
+    return pd.DataFrame(m, columns=list(cols),
+                        index=pd.bdate_range("2024-01-01", periods=t))
+
+
+@pytest.mark.parametrize("fn", REF_FNS)
+def test_dataframe_in_series_out(fn):
+    df = _frame()
+    f = getattr(nanobook, fn)
+    s = f(df)  # symbols come from the columns
+    assert isinstance(s, pd.Series) and s.name == "weight" and s.dtype == np.float64
+    assert list(s.index) == list(df.columns)
+    d = f(df.to_numpy(), list(df.columns))  # the reference's call keeps its dict
+    assert isinstance(d, dict)
+    assert s.to_dict() == pytest.approx(d, abs=1e-12)
+    # explicit symbols with a frame label the Series with them
+    s2 = f(df, ["a", "b", "c", "d"])
+    assert list(s2.index) == ["a", "b", "c", "d"] and s2.to_numpy() == pytest.approx(s.to_numpy())
+
+
+def test_optimize_portfolio_dataframe_in_series_out():
+    df = _frame()
+    s = optimize_portfolio(df, objective="min_cvar")
+    assert isinstance(s, pd.Series) and list(s.index) == list(df.columns)
+    assert s.sum() == pytest.approx(1.0, abs=1e-7)
+    assert isinstance(optimize_portfolio(df.to_numpy(), list(df.columns)), dict)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("fn", REF_FNS + ["optimize_portfolio"])
+def test_non_finite_input_raises_naming_the_parameter_and_cell(fn, bad):
+    df = _frame()
+    df.iloc[5, 2] = bad
+    f = getattr(nanobook, fn)
+    before = df.copy()
+    with pytest.raises(ValueError, match=r"returns_matrix must be finite.*row 5, column 'XOM'"):
+        f(df)
+    with pytest.raises(ValueError, match=r"returns_matrix must be finite.*row 5, column 2"):
+        f(df.to_numpy(), list(df.columns))
+    pd.testing.assert_frame_equal(df, before)  # the input is untouched
+    if fn != "optimize_portfolio":  # the reference's py_* call keeps its {} for NaN
+        assert getattr(nanobook, "py_" + fn)(df.to_numpy(), list(df.columns)) == {}
+
+
+@pytest.mark.parametrize("fn", REF_FNS)
+def test_symbol_count_mismatch_raises_but_reference_call_gives_empty(fn):
+    m = _frame().to_numpy()
+    with pytest.raises(ValueError, match="symbols has 3 non-blank names but returns_matrix has 4"):
+        getattr(nanobook, fn)(m, ["A", "B", "C"])
+    assert getattr(nanobook, "py_" + fn)(m, ["A", "B", "C"]) == {}
+    with pytest.raises(TypeError, match="symbols is required"):
+        getattr(nanobook, fn)(m)
+
+
+@pytest.mark.parametrize("fn", ["optimize_max_sharpe", "optimize_portfolio"])
+def test_non_finite_risk_free_raises(fn):
+    with pytest.raises(ValueError, match="risk_free must be finite"):
+        getattr(nanobook, fn)(_frame(), risk_free=np.nan)
+
+
+def test_hrp_through_optimize_portfolio_equals_optimize_hrp():
+    df = _frame(t=120, cols=tuple("ABCDEF"))
+    a = optimize_portfolio(df, objective="hrp")
+    b = nanobook.optimize_hrp(df)
+    assert a.to_numpy() == pytest.approx(b.to_numpy(), abs=1e-15)
+    c = optimize_portfolio(df, objective="hrp", linkage="ward")
+    assert c.to_numpy() == pytest.approx(nanobook.optimize_hrp(df, linkage="ward").to_numpy(),
+                                         abs=1e-15)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.floats(0.0, 0.15), st.floats(0.2, 1.0))
+def test_hrp_box_constraints_hold(seed, lo, hi):
+    df = _frame(seed=seed, t=60, cols=tuple("ABCDEF"))
+    w = optimize_portfolio(df, objective="hrp",
+                           constraints=Constraints(min_weight=lo, max_weight=hi)).to_numpy()
+    assert w.sum() == pytest.approx(1.0, abs=1e-12)
+    assert np.all(w >= lo - 1e-12) and np.all(w <= hi + 1e-12)
+
+
+def test_hrp_bounds_at_and_beyond_the_feasible_edge():
+    df = _frame(cols=tuple("ABCD"))
+    # at the edge: max_weight 0.25 on 4 names forces equal weights exactly
+    w = optimize_portfolio(df, objective="hrp", constraints=Constraints(max_weight=0.25))
+    assert w.to_numpy() == pytest.approx([0.25] * 4, abs=1e-15)
+    # just inside: the bound binds but leaves room
+    w = optimize_portfolio(df, objective="hrp", constraints=Constraints(max_weight=0.26))
+    assert np.all(w.to_numpy() <= 0.26 + 1e-15) and w.sum() == pytest.approx(1.0)
+    # just beyond: infeasible
+    with pytest.raises(OptimizationError, match="bounds are infeasible"):
+        optimize_portfolio(df, objective="hrp", constraints=Constraints(max_weight=0.2499))
+    with pytest.raises(OptimizationError, match="bounds are infeasible"):
+        optimize_portfolio(df, objective="hrp", constraints=Constraints(min_weight=0.2501))
+    # a per-symbol bound by name
+    w = optimize_portfolio(df, objective="hrp", constraints=Constraints(max_weight={"A": 0.05}))
+    assert w["A"] <= 0.05 + 1e-15
+    with pytest.raises(ValueError, match="hrp supports only box bounds"):
+        optimize_portfolio(df, objective="hrp", constraints=Constraints(min_weight=-0.1))
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda df: nanobook.optimize_hrp(df, ridge=float("nan")), "ridge must be a finite number >= 0"),
+    (lambda df: nanobook.optimize_hrp(df, ridge=-1e-6), "ridge must be a finite number >= 0"),
+    (lambda df: optimize_portfolio(df, ridge=float("inf")), "ridge must be a finite number >= 0"),
+    (lambda df: nanobook.optimize_hrp(None, list(df.columns), covariance=np.full((4, 4), np.nan)),
+     "covariance must be a finite 4 x 4 matrix"),
+    (lambda df: optimize_portfolio(df, covariance=np.full((4, 4), np.inf)), "covariance must be a finite"),
+    (lambda df: optimize_portfolio(df, objective="max_sharpe", expected_returns=[0.1, np.nan, 0, 0]),
+     "expected_returns must be finite"),
+    (lambda df: optimize_portfolio(df, objective="risk_parity", budgets=[1, 1, np.nan, 1]), "budgets must be"),
+    (lambda df: optimize_portfolio(df, objective="min_cvar", alpha=float("nan")), "alpha must be in"),
+    (lambda df: nanobook.inverse_cvar_weights(df, alpha=float("nan")), "alpha must be a number"),
+])
+def test_every_numeric_parameter_rejects_nan_and_inf_by_name(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(_frame())

@@ -68,10 +68,56 @@ def test_dask_local_cluster():
     assert df2["value"].tolist() == [2, 5.0] and df2["error"].isna().all()
 
 
-def test_unpicklable_function_reports_per_row():
-    df = sweep(lambda x: x, {"x": [1, 2]}, progress=False, max_workers=1)
-    assert len(df) == 2 and df["error"].notna().all()
-    assert df["x"].tolist() == [1, 2]
+class _CountingPool(cf.ProcessPoolExecutor):
+    submitted = 0
+
+    def submit(self, *a, **k):
+        type(self).submitted += 1
+        return super().submit(*a, **k)
+
+
+def test_unpicklable_function_fails_fast_on_a_process_pool():
+    # one clear error before the grid runs (it used to give every row a PicklingError)
+    with pytest.raises(TypeError, match=r"fn '.*<lambda>' cannot be sent to a process pool.*"
+                                        r"module level.*ThreadPoolExecutor"):
+        sweep(lambda x: x, {"x": [1, 2]}, progress=False, max_workers=1)
+    with _CountingPool(max_workers=1) as pool:
+        with pytest.raises(TypeError, match="cannot be sent to a process pool"):
+            sweep(lambda x: x, {"x": [1, 2]}, executor=pool, progress=False)
+        with pytest.raises(TypeError, match="grid point 1 .* cannot be sent to a process pool"):
+            sweep(as_number, [{"x": 1}, {"x": lambda: 0}], executor=pool, progress=False)
+    assert _CountingPool.submitted == 0
+    # a thread pool needs no pickling: the lambda runs
+    with cf.ThreadPoolExecutor(1) as pool:
+        df = sweep(lambda x: x + 1, {"x": [1, 2]}, executor=pool, progress=False)
+    assert df["value"].tolist() == [2, 3] and df["error"].tolist() == [None, None]
+
+
+def test_dask_sends_lambdas_but_fails_fast_on_unpicklable_state():
+    distributed = pytest.importorskip("distributed")
+    import threading
+
+    lock = threading.Lock()
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        df = sweep(lambda x: x * 3, {"x": [1, 2]}, executor=client, progress=False)
+        assert df["value"].tolist() == [3, 6]
+        with pytest.raises(TypeError, match="cannot be sent to Dask workers.*lock"):
+            sweep(lambda x: lock.locked() or x, {"x": [1, 2]}, executor=client, progress=False)
+
+
+def test_error_column_is_always_object_with_none_for_success():
+    with cf.ThreadPoolExecutor(1) as pool:
+        ok = sweep(as_number, {"x": [1, 2]}, executor=pool, progress=False)
+        mixed = sweep(momentum_backtest, GRID, executor=pool, progress=False)
+    assert ok["error"].dtype == object and ok["error"].tolist() == [None, None]
+    assert mixed["error"].dtype == object
+    errs = mixed["error"].tolist()
+    assert [e is None for e in errs] == [t >= 0 for t in mixed["threshold"]]
+    assert all(isinstance(e, str) for e in errs if e is not None)
+    empty = sweep(as_number, [], progress=False)
+    assert list(empty.columns) == ["error"] and empty["error"].dtype == object
 
 
 def test_grid_validation_and_points():

@@ -70,12 +70,10 @@ py_realized_vol = realized_vol
 py_time_series_split = time_series_split
 py_garch_ewma_forecast = garch_ewma_forecast
 py_walkforward = walkforward
-py_optimize_min_variance = optimize_min_variance
-py_optimize_max_sharpe = optimize_max_sharpe
-py_optimize_risk_parity = optimize_risk_parity
-py_inverse_cvar_weights = inverse_cvar_weights
-py_inverse_cdar_weights = inverse_cdar_weights
-py_optimize_hrp = optimize_hrp
+from .optimize import (  # noqa: E402  (the reference's dict-and-{} rules, not aliases)
+    py_inverse_cdar_weights, py_inverse_cvar_weights, py_optimize_hrp, py_optimize_max_sharpe,
+    py_optimize_min_variance, py_optimize_risk_parity,
+)
 
 __all__ = sorted(
     set(_ind.__all__)

@@ -42,6 +42,8 @@ __all__ = [
     "optimize_min_variance", "optimize_max_sharpe", "optimize_risk_parity",
     "inverse_cvar_weights", "inverse_cdar_weights", "optimize_hrp",
     "optimize_portfolio", "Constraints", "OptimizationError",
+    "py_optimize_min_variance", "py_optimize_max_sharpe", "py_optimize_risk_parity",
+    "py_inverse_cvar_weights", "py_inverse_cdar_weights", "py_optimize_hrp",
 ]
 
 
@@ -65,10 +67,17 @@ def _symbols(symbols) -> list[str]:
     return out
 
 
-def _matrix(returns_matrix) -> np.ndarray | None:
-    """T x N float matrix, or None when the reference would return ``{}``."""
-    if hasattr(returns_matrix, "to_numpy") and hasattr(returns_matrix, "columns"):
-        returns_matrix = returns_matrix.to_numpy(dtype=np.float64)
+def _matrix(returns_matrix, strict: bool = False) -> np.ndarray | None:
+    """T x N float matrix, or None when the reference would return ``{}``
+    (``strict``: a non-finite value raises ``ValueError`` instead)."""
+    labels = None
+    if _is_frame(returns_matrix):
+        labels = list(returns_matrix.columns)
+        try:
+            returns_matrix = returns_matrix.to_numpy(dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError("returns_matrix must contain real numbers; a DataFrame column "
+                            "is not numeric") from None
     if isinstance(returns_matrix, np.ndarray):
         m = returns_matrix.astype(np.float64, copy=False)
         if m.ndim != 2:
@@ -92,20 +101,80 @@ def _matrix(returns_matrix) -> np.ndarray | None:
             m = np.array(rows, dtype=np.float64)
         except (TypeError, ValueError):
             raise TypeError("returns_matrix must contain real numbers") from None
+    if strict and m.size:
+        _check_finite(m, labels=labels)
     if m.shape[0] < 2 or m.shape[1] == 0 or not np.all(np.isfinite(m)):
         return None
     return m
 
 
-def _prepare(returns_matrix, symbols):
-    """Return ``(R, syms, early)``; ``early`` is the result when not None."""
+def _prepare(returns_matrix, symbols, strict: bool = False):
+    """Return ``(R, syms, early)``; ``early`` is the result when not None.
+
+    ``strict`` (the pandas-native public names) raises ``ValueError`` on a
+    non-finite value or a symbol count that does not match the columns;
+    otherwise (the reference's ``py_*`` names) both give ``{}`` as in 0.19.
+    Empty, single-row and ragged matrices give ``{}`` either way (the
+    reference's rule, pinned by the conformance corpus).
+    """
+    if symbols is None and _is_frame(returns_matrix):
+        symbols = [str(c) for c in returns_matrix.columns]
+    if symbols is None:
+        raise TypeError("symbols is required unless returns_matrix is a pandas DataFrame")
     syms = _symbols(symbols)
-    m = _matrix(returns_matrix)
-    if m is None or len(syms) != m.shape[1]:
+    m = _matrix(returns_matrix, strict)
+    if m is None:
+        return None, syms, {}
+    if len(syms) != m.shape[1]:
+        if strict:
+            raise ValueError(f"symbols has {len(syms)} non-blank names but returns_matrix has "
+                             f"{m.shape[1]} columns")
         return None, syms, {}
     if m.shape[1] == 1:
         return m, syms, {syms[0]: 1.0}
     return m, syms, None
+
+
+def _is_frame(x) -> bool:
+    return hasattr(x, "columns") and hasattr(x, "to_numpy") and hasattr(x, "index")
+
+
+def _check_finite(m: np.ndarray, name: str = "returns_matrix", labels=None) -> None:
+    """``ValueError`` naming the first NaN/inf cell (row, column) of ``m``."""
+    bad = ~np.isfinite(m)
+    if bad.any():
+        i, j = (int(k) for k in np.argwhere(bad)[0])
+        col = f"column {labels[j]!r}" if labels is not None else f"column {j}"
+        raise ValueError(f"{name} must be finite: {int(bad.sum())} NaN/inf value(s), the first "
+                         f"{float(m[i, j])!r} at row {i}, {col} (drop or fill them first, e.g. "
+                         "df.dropna())")
+
+
+def _output(weights, returns_matrix, symbols_given):
+    """A pandas ``Series`` (index: the columns, name ``"weight"``) when the input
+    was a DataFrame, else the reference's ``{symbol: weight}`` dict."""
+    if not _is_frame(returns_matrix):
+        return weights
+    import pandas as pd
+
+    if symbols_given is None:
+        labels = list(returns_matrix.columns)
+        by_str = dict(zip((str(c) for c in labels), labels))
+        index = [by_str[k] for k in weights]
+    else:
+        index = list(weights)
+    return pd.Series(list(weights.values()), index=pd.Index(index, dtype=object), name="weight",
+                     dtype=np.float64)
+
+
+def _check_ridge(ridge) -> float | None:
+    """``ridge`` as a finite float >= 0 (or None), else ``ValueError`` naming it."""
+    if ridge is None:
+        return None
+    r = as_float(ridge, "ridge")
+    if not (math.isfinite(r) and r >= 0.0):
+        raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
+    return r
 
 
 def _covariance(m: np.ndarray, ridge: float | None = None) -> np.ndarray:
@@ -246,7 +315,7 @@ def _min_variance_weights(c: np.ndarray) -> np.ndarray:
     return _polish_min_variance(cs, np.asarray(w.value, dtype=float))
 
 
-def optimize_min_variance(returns_matrix, symbols):
+def optimize_min_variance(returns_matrix, symbols=None):
     """Long-only minimum-variance weights ``argmin w'Cw, sum w = 1, w >= 0``.
 
     ``C`` is the sample covariance (ddof 1) plus ``1e-6 * trace(C) / N`` on the
@@ -262,7 +331,11 @@ def optimize_min_variance(returns_matrix, symbols):
         columns (blank symbols are dropped first); ``{sym: 1.0}`` for one
         column.
     """
-    m, syms, early = _prepare(returns_matrix, symbols)
+    return _output(_min_variance(returns_matrix, symbols, True), returns_matrix, symbols)
+
+
+def _min_variance(returns_matrix, symbols, strict):
+    m, syms, early = _prepare(returns_matrix, symbols, strict)
     if early is not None:
         return early
     return _as_dict(syms, _min_variance_weights(_covariance(m)))
@@ -282,7 +355,7 @@ def _max_sharpe_weights(c: np.ndarray, mu: np.ndarray, rf: float) -> np.ndarray:
     return _polish_max_sharpe(cs, a, np.asarray(y.value, dtype=float))
 
 
-def optimize_max_sharpe(returns_matrix, symbols, risk_free=0.0):
+def optimize_max_sharpe(returns_matrix, symbols=None, risk_free=0.0):
     """Long-only maximum-Sharpe weights (per-period means, ``risk_free`` per period).
 
     Solved as ``min y'Cy, (mu - rf)'y = 1, y >= 0`` and ``w = y / sum(y)``;
@@ -290,8 +363,14 @@ def optimize_max_sharpe(returns_matrix, symbols, risk_free=0.0):
     reference).  Same input rules and return shape as
     :func:`optimize_min_variance`.
     """
+    return _output(_max_sharpe(returns_matrix, symbols, risk_free, True), returns_matrix, symbols)
+
+
+def _max_sharpe(returns_matrix, symbols, risk_free, strict):
     rf = as_float(risk_free, "risk_free")
-    m, syms, early = _prepare(returns_matrix, symbols)
+    if strict and not math.isfinite(rf):
+        raise ValueError(f"risk_free must be finite, got {rf!r}")
+    m, syms, early = _prepare(returns_matrix, symbols, strict)
     if early is not None:
         return early
     return _as_dict(syms, _max_sharpe_weights(_covariance(m), m.mean(axis=0), rf))
@@ -313,14 +392,18 @@ def _risk_parity_weights(c: np.ndarray, budgets: np.ndarray | None = None) -> np
     return _newton_risk_parity(cs, y0, b)
 
 
-def optimize_risk_parity(returns_matrix, symbols):
+def optimize_risk_parity(returns_matrix, symbols=None):
     """Long-only equal-risk-contribution weights: ``w_i (Cw)_i = w'Cw / N``.
 
     Solved through Spinu's convex program ``min y'Cy/2 - sum(log y)/N`` with
     cvxpy and polished by Newton steps.  Same input rules and return shape as
     :func:`optimize_min_variance`.
     """
-    m, syms, early = _prepare(returns_matrix, symbols)
+    return _output(_risk_parity(returns_matrix, symbols, True), returns_matrix, symbols)
+
+
+def _risk_parity(returns_matrix, symbols, strict):
+    m, syms, early = _prepare(returns_matrix, symbols, strict)
     if early is not None:
         return early
     return _as_dict(syms, _risk_parity_weights(_covariance(m)))
@@ -344,15 +427,19 @@ def _clamp_alpha(alpha) -> float:
     return min(max(a, 0.5), 0.999)
 
 
-def inverse_cvar_weights(returns_matrix, symbols, alpha=0.95):
+def inverse_cvar_weights(returns_matrix, symbols=None, alpha=0.95):
     """Weights proportional to ``1 / CVaR_alpha`` of each asset.
 
     Per asset: the mean of its ``clamp(ceil((1-alpha)*T), 1, T)`` largest
     losses ``max(-r, 0)``, floored at 1e-8 (``alpha`` clamped to
     ``[0.5, 0.999]``).  Closed form, as the reference.
     """
+    return _output(_inverse_cvar(returns_matrix, symbols, alpha, True), returns_matrix, symbols)
+
+
+def _inverse_cvar(returns_matrix, symbols, alpha, strict):
     a = _clamp_alpha(alpha)
-    m, syms, early = _prepare(returns_matrix, symbols)
+    m, syms, early = _prepare(returns_matrix, symbols, strict)
     if early is not None:
         return early
     k = _tail_count(a, m.shape[0])
@@ -369,12 +456,16 @@ def _drawdowns(m: np.ndarray) -> np.ndarray:
     return (peak - eq) / peak
 
 
-def inverse_cdar_weights(returns_matrix, symbols, alpha=0.95):
+def inverse_cdar_weights(returns_matrix, symbols=None, alpha=0.95):
     """Weights proportional to ``1 / CDaR_alpha`` of each asset: the mean of
     the largest ``clamp(ceil((1-alpha)*T), 1, T)`` drawdowns of its
     compounded curve, floored at 1e-8.  Closed form, as the reference."""
+    return _output(_inverse_cdar(returns_matrix, symbols, alpha, True), returns_matrix, symbols)
+
+
+def _inverse_cdar(returns_matrix, symbols, alpha, strict):
     a = _clamp_alpha(alpha)
-    m, syms, early = _prepare(returns_matrix, symbols)
+    m, syms, early = _prepare(returns_matrix, symbols, strict)
     if early is not None:
         return early
     k = _tail_count(a, m.shape[0])
@@ -406,7 +497,12 @@ def _hrp_order(raw_cov: np.ndarray, linkage: str, is_corr: bool = False) -> list
     return [int(i) for i in leaves_list(z)]
 
 
-def _hrp_bisect(c: np.ndarray, order: list[int]) -> np.ndarray:
+def _hrp_bisect(c: np.ndarray, order: list[int], lb: np.ndarray | None = None,
+                ub: np.ndarray | None = None) -> np.ndarray:
+    """Recursive bisection; with box bounds ``lb <= w <= ub`` the split factor of
+    each cluster is clipped to the interval that keeps both halves' total
+    weight within the sums of their bounds (so every leaf ends in its box
+    whenever ``sum(lb) <= 1 <= sum(ub)``; without bounds: the classic HRP)."""
     w = np.ones(c.shape[0])
     stack = [order]
     while stack:
@@ -418,6 +514,11 @@ def _hrp_bisect(c: np.ndarray, order: list[int]) -> np.ndarray:
         vl = _cluster_var(c, left)
         vr = _cluster_var(c, right)
         alpha = 1.0 - vl / (vl + vr)
+        if lb is not None:
+            total = w[items[0]]  # every member carries the cluster's weight so far
+            lo = max(lb[left].sum() / total, 1.0 - ub[right].sum() / total)
+            hi = min(ub[left].sum() / total, 1.0 - lb[right].sum() / total)
+            alpha = min(max(alpha, lo), hi)
         w[left] *= alpha
         w[right] *= 1.0 - alpha
         stack.append(left)
@@ -432,7 +533,7 @@ def _cluster_var(c: np.ndarray, idx: list[int]) -> float:
     return float(ivp @ sub @ ivp)
 
 
-def optimize_hrp(returns_matrix, symbols, *, linkage="single", ridge=None, covariance=None,
+def optimize_hrp(returns_matrix, symbols=None, *, linkage="single", ridge=None, covariance=None,
                  correlation=None):
     """Hierarchical risk parity (Lopez de Prado).
 
@@ -457,7 +558,16 @@ def optimize_hrp(returns_matrix, symbols, *, linkage="single", ridge=None, covar
         implied by the covariance (PyPortfolioOpt uses pandas' pairwise
         ``corr()`` next to its pairwise ``cov()``).
     """
+    return _output(_hrp(returns_matrix, symbols, linkage, ridge, covariance, correlation, True),
+                   returns_matrix, symbols)
+
+
+def _hrp(returns_matrix, symbols, linkage, ridge, covariance, correlation, strict,
+         lb=None, ub=None):
+    ridge = _check_ridge(ridge)
     if covariance is not None:
+        if symbols is None and _is_frame(covariance):
+            symbols = [str(c) for c in covariance.columns]
         syms = _symbols(symbols)
         raw = np.asarray(covariance, dtype=float)
         n = len(syms)
@@ -467,7 +577,7 @@ def optimize_hrp(returns_matrix, symbols, *, linkage="single", ridge=None, covar
             return {syms[0]: 1.0}
         c = raw + (0.0 if ridge is None else float(ridge)) * np.eye(n)
     else:
-        m, syms, early = _prepare(returns_matrix, symbols)
+        m, syms, early = _prepare(returns_matrix, symbols, strict)
         if early is not None:
             return early
         raw = np.cov(m, rowvar=False, ddof=1)
@@ -480,7 +590,7 @@ def optimize_hrp(returns_matrix, symbols, *, linkage="single", ridge=None, covar
         order = _hrp_order(corr, linkage, is_corr=True)
     else:
         order = _hrp_order(raw, linkage)
-    return _as_dict(syms, _hrp_bisect(c, order))
+    return _as_dict(syms, _hrp_bisect(c, order, lb, ub))
 
 
 # ---------------------------------------------------------------------------
@@ -561,12 +671,12 @@ class Constraints:
         return v
 
 
-_OBJECTIVES = ("min_variance", "max_sharpe", "min_cvar", "min_cdar", "risk_parity")
+_OBJECTIVES = ("min_variance", "max_sharpe", "min_cvar", "min_cdar", "risk_parity", "hrp")
 
 
 def optimize_portfolio(returns_matrix=None, symbols=None, *, objective="min_variance",
                        constraints=None, risk_free=0.0, alpha=0.95, expected_returns=None,
-                       covariance=None, ridge=None, budgets=None):
+                       covariance=None, ridge=None, budgets=None, linkage="single"):
     """Optimise portfolio weights under a :class:`Constraints` set.
 
     Parameters
@@ -576,12 +686,16 @@ def optimize_portfolio(returns_matrix=None, symbols=None, *, objective="min_vari
         ``expected_returns`` and ``covariance`` are both given).
     symbols : sequence of str
         Column names (a DataFrame's columns are used when omitted).
-    objective : {"min_variance", "max_sharpe", "min_cvar", "min_cdar", "risk_parity"}
+    objective : {"min_variance", "max_sharpe", "min_cvar", "min_cdar", "risk_parity", "hrp"}
         ``min_cvar``: Rockafellar-Uryasev CVaR of the portfolio loss at level
         ``alpha``; ``min_cdar``: conditional drawdown at risk of the
         cumulative (uncompounded) portfolio return (Chekhlov-Uryasev-
         Zabarankin); ``risk_parity``: risk budgets ``budgets`` (equal by
-        default, long-only only).
+        default, long-only only); ``hrp``: hierarchical risk parity
+        (:func:`optimize_hrp`, ``linkage`` clustering) with the box bounds
+        ``min_weight``/``max_weight`` (long-only, fully invested): each
+        bisection's split is clipped so both halves stay within the sums of
+        their members' bounds.
     constraints : Constraints, optional
         Default: long-only, fully invested.
     risk_free : float
@@ -596,21 +710,32 @@ def optimize_portfolio(returns_matrix=None, symbols=None, *, objective="min_vari
         reference's), 0 for the plain sample covariance.
     budgets : sequence of float, optional
         Risk budgets for ``risk_parity``.
+    linkage : str
+        scipy linkage method for ``hrp`` (default ``"single"``).
 
     Returns
     -------
-    dict
-        ``{symbol: weight}``.
+    dict or pandas.Series
+        ``{symbol: weight}``; a ``Series`` indexed by the columns (name
+        ``"weight"``) when ``returns_matrix`` is a DataFrame.
 
     Raises
     ------
     ValueError
-        Unknown objective, bad shapes or values (message names the parameter).
+        Unknown objective, bad shapes or values, NaN/inf anywhere in the
+        inputs (message names the parameter).
     OptimizationError
         Infeasible constraints or solver failure.
     """
-    import cvxpy as cp
+    return _output(_optimize_portfolio(returns_matrix, symbols, objective, constraints, risk_free,
+                                       alpha, expected_returns, covariance, ridge, budgets,
+                                       linkage),
+                   returns_matrix, symbols)
 
+
+def _optimize_portfolio(returns_matrix, symbols, objective, constraints, risk_free, alpha,
+                        expected_returns, covariance, ridge, budgets, linkage):
+    ridge = _check_ridge(ridge)
     if objective not in _OBJECTIVES:
         raise ValueError(f"objective must be one of {_OBJECTIVES}, got {objective!r}")
     cons = constraints if constraints is not None else Constraints()
@@ -624,7 +749,7 @@ def optimize_portfolio(returns_matrix=None, symbols=None, *, objective="min_vari
     n = len(syms)
     m = None
     if returns_matrix is not None:
-        m = _matrix(returns_matrix)
+        m = _matrix(returns_matrix, strict=True)
         if m is None:
             raise ValueError("returns_matrix must be a finite T x N matrix with T >= 2 and "
                              "equal-length rows")
@@ -636,6 +761,8 @@ def optimize_portfolio(returns_matrix=None, symbols=None, *, objective="min_vari
     if not 0.0 < a_lvl < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {a_lvl}")
     rf = as_float(risk_free, "risk_free")
+    if not math.isfinite(rf):
+        raise ValueError(f"risk_free must be finite, got {rf!r}")
     if covariance is not None:
         c = np.asarray(covariance, dtype=float)
         if c.shape != (n, n) or not np.all(np.isfinite(c)):
@@ -662,6 +789,24 @@ def optimize_portfolio(returns_matrix=None, symbols=None, *, objective="min_vari
         raise ValueError(f"min_weight must not exceed max_weight, got {lb.tolist()} > {ub.tolist()}")
     w0 = None if cons.current_weights is None else cons.vector(
         cons.current_weights, syms, "current_weights")
+
+    if objective == "hrp":
+        if np.any(lb < 0) or cons.leverage is not None or cons.target_return is not None \
+                or cons.max_turnover is not None or cons.turnover_penalty or \
+                cons.target_volatility is not None or cons.budget != 1.0:
+            raise ValueError("hrp supports only box bounds (min_weight >= 0, max_weight) with a "
+                             "fully invested budget of 1")
+        if lb.sum() > 1.0 + 1e-12 or ub.sum() < 1.0 - 1e-12:
+            raise OptimizationError(f"hrp: bounds are infeasible: sum(min_weight)={lb.sum():g}, "
+                                    f"sum(max_weight)={ub.sum():g} must bracket 1")
+        if n == 1:
+            return {syms[0]: 1.0}
+        # clustering on the raw sample covariance, bisection on the ridged one
+        # (as optimize_hrp); a given covariance serves both
+        raw = c if m is None else np.cov(m, rowvar=False, ddof=1)
+        return _as_dict(syms, _hrp_bisect(c, _hrp_order(raw, linkage), lb, ub))
+
+    import cvxpy as cp
 
     if objective == "risk_parity":
         if np.any(lb < 0) or cons.leverage is not None or cons.target_return is not None \
@@ -734,3 +879,38 @@ def optimize_portfolio(returns_matrix=None, symbols=None, *, objective="min_vari
             cons.budget == 1.0 and len(cst) == 3 and not cons.turnover_penalty:
         wv = _polish_min_variance(cs, wv)
     return _as_dict(syms, wv)
+
+
+# ---------------------------------------------------------------------------
+# the reference's py_* names: its list API and its rules, exactly
+# ---------------------------------------------------------------------------
+
+def py_optimize_min_variance(returns_matrix, symbols):
+    """The reference's call: :func:`optimize_min_variance` returning a ``dict``,
+    ``{}`` (not an error) for a non-finite value or a symbol count mismatch."""
+    return _min_variance(returns_matrix, symbols, False)
+
+
+def py_optimize_max_sharpe(returns_matrix, symbols, risk_free=0.0):
+    """The reference's call of :func:`optimize_max_sharpe` (see :func:`py_optimize_min_variance`)."""
+    return _max_sharpe(returns_matrix, symbols, risk_free, False)
+
+
+def py_optimize_risk_parity(returns_matrix, symbols):
+    """The reference's call of :func:`optimize_risk_parity` (see :func:`py_optimize_min_variance`)."""
+    return _risk_parity(returns_matrix, symbols, False)
+
+
+def py_inverse_cvar_weights(returns_matrix, symbols, alpha=0.95):
+    """The reference's call of :func:`inverse_cvar_weights` (see :func:`py_optimize_min_variance`)."""
+    return _inverse_cvar(returns_matrix, symbols, alpha, False)
+
+
+def py_inverse_cdar_weights(returns_matrix, symbols, alpha=0.95):
+    """The reference's call of :func:`inverse_cdar_weights` (see :func:`py_optimize_min_variance`)."""
+    return _inverse_cdar(returns_matrix, symbols, alpha, False)
+
+
+def py_optimize_hrp(returns_matrix, symbols):
+    """The reference's call of :func:`optimize_hrp` (see :func:`py_optimize_min_variance`)."""
+    return _hrp(returns_matrix, symbols, "single", None, None, None, False)

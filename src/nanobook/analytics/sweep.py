@@ -6,6 +6,15 @@ parameters first, then the metrics ``fn`` returned, then ``error``.  A point
 that raises is reported in its own row (``error`` holds
 ``"ExceptionType: message"``) and never loses the others.
 
+One missing-value convention: a metric a point did not return is ``NaN``;
+``error`` is always present, of object dtype, ``None`` where the point
+succeeded (never NaN or ``""``), even for an empty grid.
+
+Something that cannot be sent to the workers at all (a lambda or a closure
+on a process pool, which pickles by reference; an object holding a lock on
+Dask, which uses cloudpickle) fails fast: one ``TypeError`` before the grid
+runs, not one error per row.
+
 Where it runs:
 
 * ``executor=None``: a local :class:`concurrent.futures.ProcessPoolExecutor`
@@ -88,6 +97,34 @@ def _run_point(fn, params):
         return {}, f"{type(exc).__name__}: {exc}"
 
 
+def _check_sendable(fn, points, kind: str) -> None:
+    """Raise one ``TypeError`` now if ``fn`` or a grid point cannot be pickled
+    the way the chosen executor will pickle it (``kind``: "process" or "dask")."""
+    if kind == "dask":
+        from distributed.protocol.pickle import dumps
+    else:
+        import pickle
+
+        def dumps(obj):
+            return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    where = "a process pool" if kind == "process" else "Dask workers"
+    try:
+        dumps(fn)
+    except Exception as exc:
+        name = getattr(fn, "__qualname__", type(fn).__name__)
+        hint = ("define it with def at module level in an importable module, or pass "
+                "executor=concurrent.futures.ThreadPoolExecutor()") if kind == "process" else \
+            "remove the unpicklable state it closes over (locks, open files, sockets)"
+        raise TypeError(f"sweep: fn {name!r} cannot be sent to {where} "
+                        f"({type(exc).__name__}: {exc}); {hint}") from exc
+    for i, p in enumerate(points):
+        try:
+            dumps(p)
+        except Exception as exc:
+            raise TypeError(f"sweep: grid point {i} {p!r} cannot be sent to {where} "
+                            f"({type(exc).__name__}: {exc})") from exc
+
+
 def _is_dask_client(obj) -> bool:
     mod = type(obj).__module__ or ""
     return mod.startswith("distributed") and hasattr(obj, "get_executor") and hasattr(obj, "submit")
@@ -102,7 +139,9 @@ def sweep(fn, grid, executor=None, progress=True, *, max_workers=None, desc="swe
         A backtest function taking the grid's parameters as keywords and
         returning a ``Metrics`` (or anything with a ``metrics`` attribute or
         key), a dict of metrics, a number (column ``value``) or ``None``.  It
-        must be picklable (a module-level function) for process pools and Dask.
+        must be picklable (a module-level function) for a process pool;
+        on Dask, cloudpickle also sends lambdas and closures.  If it cannot
+        be sent, ``TypeError`` is raised before any point runs.
     grid : mapping or iterable of mappings
         ``{name: values}`` for a cartesian product, or explicit points.
     executor : concurrent.futures.Executor or distributed.Client, optional
@@ -118,7 +157,14 @@ def sweep(fn, grid, executor=None, progress=True, *, max_workers=None, desc="swe
     -------
     pandas.DataFrame
         One row per point in grid order: parameter columns, metric columns
-        (NaN where a point has no value), and ``error`` (``None`` on success).
+        (NaN where a point has no value), and ``error`` (object dtype,
+        ``None`` on success, else ``"ExceptionType: message"``).
+
+    Raises
+    ------
+    TypeError
+        ``fn`` not callable, a bad ``grid`` or ``executor``, or ``fn`` / a
+        point that the executor cannot pickle (checked before the grid runs).
     """
     import concurrent.futures as cf
 
@@ -132,6 +178,11 @@ def sweep(fn, grid, executor=None, progress=True, *, max_workers=None, desc="swe
     if executor is not None and not (isinstance(executor, cf.Executor) or _is_dask_client(executor)):
         raise TypeError("executor must be a concurrent.futures.Executor or a dask "
                         f"distributed.Client, got {type(executor).__name__}")
+    if points:
+        if executor is None or isinstance(executor, cf.ProcessPoolExecutor):
+            _check_sendable(fn, points, "process")
+        elif _is_dask_client(executor) or type(executor).__module__.startswith("distributed"):
+            _check_sendable(fn, points, "dask")
     results: list = [None] * len(points)
 
     bar = None
@@ -191,4 +242,6 @@ def sweep(fn, grid, executor=None, progress=True, *, max_workers=None, desc="swe
             rec[k] = metrics.get(k, math.nan)
         rec["error"] = err
         records.append(rec)
-    return pd.DataFrame.from_records(records, columns=param_cols + metric_cols + ["error"])
+    df = pd.DataFrame.from_records(records, columns=param_cols + metric_cols + ["error"])
+    df["error"] = pd.Series([r["error"] for r in records], index=df.index, dtype=object)
+    return df

@@ -78,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"final equity: ${eq.iloc[-1]:,.2f} (from $1,000,000.00)")
     print()
     print(res.metrics.table() if res.metrics is not None else "no returns")
-    paths = res.save_report(args.out, "momentum_tear_sheet", title="12-1 momentum on the S&P 100 panel")
+    paths = res.save_report(args.out, "momentum_tear_sheet", title="12-1 momentum on the S&P 100 panel",
+                            cost_bps=args.commission_bps + args.slippage_bps)
     print()
     print(f"tear sheet: {paths['png']}  {paths['html']}   (backtest and report in {dt:.2f} s)")
     return 0

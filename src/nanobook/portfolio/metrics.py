@@ -28,6 +28,13 @@ __all__ = [
     "rolling_volatility",
     "py_rolling_sharpe",
     "py_rolling_volatility",
+    "calendar_returns",
+    "yearly_returns",
+    "underwater",
+    "drawdown_table",
+    "benchmark_stats",
+    "exposure_frame",
+    "traded_weights",
 ]
 
 _INF = math.inf
@@ -439,3 +446,237 @@ def py_rolling_sharpe(returns: Sequence[float], window: int, periods_per_year: i
 def py_rolling_volatility(returns: Sequence[float], window: int, periods_per_year: int = 252) -> list[float]:
     """Alias of :func:`rolling_volatility`."""
     return rolling_volatility(returns, window, periods_per_year)
+
+
+# --------------------------------------------------------------------------- report metrics
+#
+# Beyond the reference: the calendar, drawdown, benchmark and exposure figures
+# of a tear sheet.  They take pandas objects (returns as a Series, holdings as
+# a DataFrame, both indexed by period) and import pandas when called.  The
+# conventions are stated per function; tests/portfolio/test_report.py checks
+# them against quantstats 0.0.86 (tests/data/portfolio/quantstats_reference.json).
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _returns_series(returns: Any, name: str = "returns") -> Any:
+    import pandas as pd
+
+    if isinstance(returns, pd.DataFrame):
+        if returns.shape[1] != 1:
+            raise ValueError(f"{name} must be one column, got {returns.shape[1]} columns")
+        returns = returns.iloc[:, 0]
+    if not isinstance(returns, pd.Series):
+        returns = pd.Series(_as_float_list(returns, name))
+    s = returns.astype(np.float64)
+    bad = np.isinf(s.to_numpy())
+    if bad.any():
+        raise ValueError(f"{name} must not contain inf, got {s[bad].iloc[0]!r} at {s.index[bad][0]!r}")
+    return s
+
+
+def _has_dates(s: Any) -> bool:
+    import pandas as pd
+
+    return isinstance(s.index, pd.DatetimeIndex)
+
+
+def calendar_returns(returns: Any) -> Any:
+    """Compounded returns per calendar month, as a year x month table.
+
+    Parameters
+    ----------
+    returns : pandas.Series with a DatetimeIndex
+        Simple per-period returns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: the years; columns ``Jan`` .. ``Dec`` then ``Year``. A month
+        is ``prod(1 + r) - 1`` over its periods (NaN where the series has no
+        period in that month); ``Year`` compounds the whole calendar year.
+        The same numbers as quantstats' ``monthly_returns`` (``EOY`` there).
+
+    Raises
+    ------
+    ValueError
+        If the index is not a DatetimeIndex or a return is inf.
+    """
+    import pandas as pd
+
+    s = _returns_series(returns)
+    if not _has_dates(s):
+        raise ValueError(f"returns must have a DatetimeIndex for calendar returns, got "
+                         f"{type(s.index).__name__}")
+    g = 1.0 + s.fillna(0.0)
+    monthly = g.groupby([s.index.year, s.index.month]).prod() - 1.0
+    table = monthly.unstack(level=1).reindex(columns=range(1, 13))
+    table.columns = list(_MONTHS)
+    table.index = pd.Index(table.index, name="year")
+    table["Year"] = yearly_returns(s).to_numpy()
+    return table
+
+
+def yearly_returns(returns: Any) -> Any:
+    """Compounded return of each calendar year (a Series indexed by year)."""
+    import pandas as pd
+
+    s = _returns_series(returns)
+    if not _has_dates(s):
+        raise ValueError(f"returns must have a DatetimeIndex for yearly returns, got "
+                         f"{type(s.index).__name__}")
+    out = (1.0 + s.fillna(0.0)).groupby(s.index.year).prod() - 1.0
+    out.index = pd.Index(out.index, name="year")
+    return out.rename("return")
+
+
+def underwater(returns: Any) -> Any:
+    """Drawdown of the compounded curve below its running peak (<= 0), per period.
+
+    The curve starts at 1 before the first period, as in :func:`compute_metrics`
+    (so ``-underwater(r).min() == compute_metrics(r).max_drawdown``).
+    """
+    s = _returns_series(returns)
+    wealth = np.cumprod(1.0 + s.fillna(0.0).to_numpy())
+    peak = np.maximum.accumulate(np.concatenate([[1.0], wealth]))[1:]
+    return s.__class__(wealth / peak - 1.0, index=s.index, name="drawdown")
+
+
+def drawdown_table(returns: Any, top: int = 5) -> Any:
+    """The ``top`` worst drawdowns of the compounded curve, dated, deepest first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per episode with columns ``peak`` (last period at the high
+        before the fall; missing — NaT/None — when the peak is the initial
+        capital),
+        ``start`` (first period under water), ``trough`` (deepest period),
+        ``end`` (last period under water), ``recovery`` (first period back at
+        the high; missing while still under water), ``depth`` (fraction,
+        > 0), ``periods`` (periods under water, ``start`` .. ``end``) and
+        ``days`` (calendar days ``start`` .. ``end`` inclusive, as quantstats
+        counts them; NaN without dates).  Labels are the index values.
+    """
+    import pandas as pd
+
+    s = _returns_series(returns)
+    n_top = _as_uint(top, "top")
+    r = s.fillna(0.0).to_numpy()
+    eq = [1.0] + np.cumprod(1.0 + r).tolist()
+    idx = list(s.index)
+    rows = []
+    for ev in _drawdown_events(eq, aliases=False):
+        peak = ev["peak_index"]
+        first = peak + 1
+        rec = ev["recovery_index"]
+        last = (rec - 1) if rec is not None else len(eq) - 1
+        start, end = idx[first - 1], idx[last - 1]
+        days = float((end - start).days + 1) if _has_dates(s) else math.nan
+        rows.append({
+            "peak": idx[peak - 1] if peak > 0 else None,
+            "start": start,
+            "trough": idx[ev["trough_index"] - 1],
+            "end": end,
+            "recovery": idx[rec - 1] if rec is not None else None,
+            "depth": ev["drawdown_pct"],
+            "periods": last - first + 1,
+            "days": days,
+        })
+    rows.sort(key=lambda e: -e["depth"])
+    cols = ["peak", "start", "trough", "end", "recovery", "depth", "periods", "days"]
+    return pd.DataFrame(rows[:n_top], columns=cols)
+
+
+def benchmark_stats(returns: Any, benchmark: Any, periods_per_year: float = 252.0) -> dict[str, float]:
+    """Alpha, beta and tracking of ``returns`` against ``benchmark`` returns.
+
+    Both are aligned on their common index; periods where either is NaN are
+    dropped.  With ``P = periods_per_year``, sample moments (ddof 1):
+    ``beta = cov(r, b) / var(b)``; ``alpha = (mean(r) - beta * mean(b)) * P``
+    (annualised, as quantstats' ``greeks``); ``correlation``;
+    ``tracking_error = std(r - b) * sqrt(P)``; ``information_ratio =
+    mean(r - b) / std(r - b) * sqrt(P)`` (annualised; quantstats reports it
+    per period, i.e. without the ``sqrt(P)``); ``benchmark_total_return``.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 common periods, or a constant benchmark (beta undefined).
+    """
+    r = _returns_series(returns)
+    b = _returns_series(benchmark, "benchmark")
+    ppy = float(periods_per_year)
+    if not (math.isfinite(ppy) and ppy > 0):
+        raise ValueError(f"periods_per_year must be finite and > 0, got {periods_per_year!r}")
+    both = r.to_frame("r").join(b.rename("b"), how="inner").dropna()
+    if len(both) < 2:
+        raise ValueError(f"benchmark shares {len(both)} period(s) with returns; need at least 2 "
+                         "(align it on the same index)")
+    x = both["r"].to_numpy()
+    y = both["b"].to_numpy()
+    var_b = float(np.var(y, ddof=1))
+    if not (var_b > 0.0 and np.ptp(y) > 0.0):
+        raise ValueError("benchmark returns are constant: beta is undefined")
+    cov = float(np.cov(x, y, ddof=1)[0, 1])
+    beta = cov / var_b
+    active = x - y
+    te = float(np.std(active, ddof=1))
+    sd_x = float(np.std(x, ddof=1))
+    return {
+        "alpha": (float(x.mean()) - beta * float(y.mean())) * ppy,
+        "beta": beta,
+        "correlation": cov / (sd_x * math.sqrt(var_b)) if sd_x > 0 else math.nan,
+        "tracking_error": te * math.sqrt(ppy),
+        "information_ratio": float(active.mean()) / te * math.sqrt(ppy) if te > 0 else math.nan,
+        "benchmark_total_return": float(np.prod(1.0 + y) - 1.0),
+    }
+
+
+def exposure_frame(holdings: Any) -> Any:
+    """Per period: ``gross`` (sum of |w|), ``net`` (sum of w), ``long`` and
+    ``short`` (number of names held long / short) from a weights DataFrame
+    (0 or NaN = not held)."""
+    import pandas as pd
+
+    w = holdings.fillna(0.0).to_numpy(dtype=np.float64)
+    return pd.DataFrame({
+        "gross": np.abs(w).sum(axis=1),
+        "net": w.sum(axis=1),
+        "long": (w > 0).sum(axis=1),
+        "short": (w < 0).sum(axis=1),
+    }, index=holdings.index)
+
+
+def traded_weights(holdings: Any, symbol_returns: Any, returns: Any = None) -> Any:
+    """Weight traded per period and symbol: ``|w_t - drift(w_{t-1})|``.
+
+    ``drift(w_{t-1})_i = w_{t-1,i} (1 + r_{t,i}) / (1 + R_t)`` is the value of
+    the positions held before period ``t``'s trades, at its close, over the
+    equity at its close (``R_t``: the portfolio's return ``returns``; without
+    it, the no-trade return ``sum_j w_{t-1,j} r_{t,j}``, cash earning 0).
+    With weights ``w = q * close / equity`` this is exactly
+    ``|q_t - q_{t-1}| * close_t / equity_t``: the traded value at the close
+    over equity (costs and fill prices included in ``R_t``), and exactly 0 in
+    a period without trades.  The first period trades ``|w_0|`` (from cash).
+    NaN returns count as 0.  Returns a DataFrame like ``holdings``.
+    """
+    import pandas as pd
+
+    w = holdings.fillna(0.0).to_numpy(dtype=np.float64)
+    r = symbol_returns.reindex(index=holdings.index, columns=holdings.columns)
+    r = r.fillna(0.0).to_numpy(dtype=np.float64)
+    prev = np.vstack([np.zeros((1, w.shape[1])), w[:-1]])
+    grown = prev * (1.0 + r)
+    if returns is None:
+        denom = 1.0 + (prev * r).sum(axis=1, keepdims=True)
+    else:
+        rp = np.asarray(returns, dtype=np.float64).reshape(-1, 1)
+        if rp.shape[0] != w.shape[0]:
+            raise ValueError(f"returns has {rp.shape[0]} periods, holdings {w.shape[0]}")
+        denom = 1.0 + np.nan_to_num(rp, nan=0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        drift = np.where(denom > 0, grown / denom, 0.0)
+    out = np.abs(w - drift)
+    out[out < 1e-12] = 0.0  # rounding of the drift, not a trade
+    return pd.DataFrame(out, index=holdings.index, columns=holdings.columns)

@@ -259,18 +259,28 @@ class BacktestWeightsResult(dict):
 
         return tear_sheet(self, rolling_window, periods_per_year)
 
-    def tear_sheet_figure(self, rolling_window: int = 63, periods_per_year: int = 252, title: str = "") -> Any:
-        """A matplotlib Figure: equity, drawdown, rolling Sharpe, monthly returns."""
+    def tear_sheet_figure(self, rolling_window: int = 63, periods_per_year: int = 252, title: str = "",
+                          **kw: Any) -> Any:
+        """A matplotlib Figure of the tear sheet (:func:`~nanobook.portfolio.report.tear_sheet_figure`;
+        keywords ``benchmark``, ``cost_bps``, ``costs``, ``currency``)."""
         from .report import tear_sheet_figure
 
-        return tear_sheet_figure(self, rolling_window, periods_per_year, title)
+        return tear_sheet_figure(self, rolling_window, periods_per_year, title, **kw)
 
     def save_report(self, folder: str, name: str = "tear_sheet", rolling_window: int = 63,
-                    periods_per_year: int = 252, title: str = "") -> dict[str, str]:
-        """Write ``<name>.png`` and ``<name>.html`` into ``folder``; returns their paths."""
+                    periods_per_year: int = 252, title: str = "", **kw: Any) -> dict[str, str]:
+        """Write ``<name>.png`` and ``<name>.html`` into ``folder``; returns their paths
+        (:func:`~nanobook.portfolio.report.save_report`; keywords ``benchmark``,
+        ``cost_bps``, ``costs``, ``currency``)."""
         from .report import save_report
 
-        return save_report(self, folder, name, rolling_window, periods_per_year, title)
+        return save_report(self, folder, name, rolling_window, periods_per_year, title, **kw)
+
+    def report_metrics(self, benchmark: Any = None, periods_per_year: int = 252, **kw: Any) -> dict[str, Any]:
+        """The tear sheet's metrics table (:func:`~nanobook.portfolio.report.report_metrics`)."""
+        from .report import report_metrics
+
+        return report_metrics(self, benchmark, periods_per_year, **kw)
 
 
 def lazy(fn: Callable[[], Any]) -> _Lazy:
