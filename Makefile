@@ -94,8 +94,8 @@ peers: .venv/test/.installed .venv/peers/.installed
 # Entry points (nanobook.capabilities, nanobook.exports) live in package
 # metadata: a source-tree run (PYTHONPATH=src) finds them in the
 # src/nanobook.egg-info this writes.  Run once after changing pyproject.toml.
-dev-metadata:
-	$(PYTHON) setup.py -q egg_info
+dev-metadata: .venv/test/.installed
+	.venv/test/bin/python setup.py -q egg_info
 
 clean:
 	rm -rf .venv .build build dist *.egg-info src/*.egg-info
