@@ -233,7 +233,7 @@ def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------
 # reading runs back
 # --------------------------------------------------------------------------
-_TERMINAL = {"filled", "cancelled", "rejected", "not_found", "expired"}
+_TERMINAL = {"filled", "cancelled", "rejected", "not_found", "expired", "final_unknown"}
 
 
 @dataclass
