@@ -141,6 +141,7 @@ class BinanceSection:
     quote_asset: str = "USDT"
     base_url: str = ""
     quantity_decimals: int = 8
+    unknown_outcome_window_secs: float = 10.0
     api_key: Secret = field(default_factory=lambda: Secret(""))
     api_secret: Secret = field(default_factory=lambda: Secret(""))
 
@@ -433,6 +434,8 @@ def _validate(cfg: Config) -> None:
     _check(bool(cfg.binance.quote_asset), "binance.quote_asset", "non-empty", cfg.binance.quote_asset)
     _check(0 <= cfg.binance.quantity_decimals <= 18, "binance.quantity_decimals", "in 0..18",
            cfg.binance.quantity_decimals)
+    _check(0 <= cfg.binance.unknown_outcome_window_secs <= 600, "binance.unknown_outcome_window_secs",
+           "in [0, 600]", cfg.binance.unknown_outcome_window_secs)
     _check(cfg.account.type in ("cash", "margin"), "account.type", "'cash' or 'margin'", cfg.account.type)
     e = cfg.execution
     _check(e.order_type in ("limit", "market"), "execution.order_type", "'limit' or 'market'", e.order_type)

@@ -105,6 +105,7 @@ class Fault:
     retry_after: int | None = None
     remaining: int = 1
     mark: int = 0  # "lag": orders with an id >= mark are invisible to the lagging lookups
+    armed: bool = True  # False: waits for the next accepted order (inject(..., after_order=True))
 
 
 class FakeBinance:
@@ -168,15 +169,17 @@ class FakeBinance:
             self._trigger_stops(symbol)
 
     def inject(self, path: str, kind: str, *, method: str = "*", status: int = 503, body: dict | None = None,
-               seconds: float = 0.0, retry_after: int | None = None, times: int = 1) -> None:
+               seconds: float = 0.0, retry_after: int | None = None, times: int = 1,
+               after_order: bool = False) -> None:
         """Queue a fault for the next ``times`` requests on ``path`` (and ``method``).
 
         ``lag``: those requests do not see orders created from now on (a read that trails
         the matching engine); meant for the lookups ``GET /api/v3/order``, ``/allOrders``
-        and ``/myTrades``."""
+        and ``/myTrades``. ``after_order``: the fault waits until the venue accepts the next
+        order (so the lookups made before sending it are not affected)."""
         with self.lock:
             self.faults.append(Fault(path, method, kind, status, body, seconds, retry_after, times,
-                                     mark=self._next_id))
+                                     mark=self._next_id, armed=not after_order))
 
     def requests_to(self, path: str, method: str | None = None) -> list[dict]:
         return [p for m, pa, p in self.log if pa == path and (method is None or m == method)]
@@ -320,7 +323,7 @@ class FakeBinance:
             self.log.append((method, path, params))
             fault = None
             for f in self.faults:
-                if f.remaining > 0 and f.path == path and f.method in ("*", method):
+                if f.remaining > 0 and f.armed and f.path == path and f.method in ("*", method):
                     fault = f
                     if f.kind != "lag":  # a lag is used up only by lookups it hides an order from
                         f.remaining -= 1
@@ -556,6 +559,8 @@ class FakeBinance:
             raise _ApiError(400, -2010, "Stop price would trigger immediately.")
         o = FakeOrder(sym, next(self._ids), cid, side, typ, qty, price, time=-1, stop=stop, working=not is_stop)
         self._next_id = o.order_id + 1
+        for f in self.faults:
+            f.armed = True
         if typ != "MARKET":  # reserve (a buy stop-market at its stop)
             if side == "BUY":
                 quote[0] -= qty * o.reserve_px
