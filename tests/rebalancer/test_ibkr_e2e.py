@@ -73,3 +73,40 @@ audit_log = "logs/audit.jsonl"
         assert abs(row["actual_weight"] - row["target_weight"]) < 0.001, row
     held = {sym: q for (_a, sym), (q, _c) in tws.positions.items() if q}
     assert set(held) == {"AAPL", "MSFT"}
+
+
+def test_ibkr_nothing_filled_exits_6_and_keeps_library_noise_off_the_console(work, tws):
+    """Issue 15 §3: every order rests at the mid and times out. The run exits 6 with a summary line;
+    ib_async's "Error 202 ... Order Canceled" and Trade(...) dumps go to the audit log, and reach
+    stderr only with --verbose."""
+    (work.root / "ibkr.toml").write_text(f"""\
+[broker]
+kind = "ibkr"
+[ibkr]
+port = {tws.port}
+client_id = 9
+[execution]
+order_timeout_secs = 0.3
+poll_interval_secs = 0.05
+pause_between_orders_secs = 0
+limit_offset_bps = 0
+[plan]
+min_order_value_usd = 500.0
+[files]
+audit_log = "logs/audit.jsonl"
+""")
+    t = work.target({"AAPL": 0.05, "MSFT": 0.04, "KO": 0.0})
+    r = work.run("run", str(t), "--yes", config="ibkr.toml")
+    assert r.returncode == 6, (r.stdout, r.stderr)
+    assert "summary: 3 orders sent: 0 filled, 0 partially filled, 3 timed out, 0 cancelled, 0 rejected; " \
+           "nothing filled" in r.stdout
+    noise = ("Error 202", "Trade(", "Canceled order", "ib_async")
+    assert not [n for n in noise if n in r.stderr], r.stderr
+    recs = work.audit()
+    logs = [x for x in recs if x["event"] == "log"]
+    assert any("202" in x["message"] and x["logger"].startswith("ib_async") for x in logs)
+    assert any("Trade(" in x["message"] for x in logs)
+    assert recs[-1]["status"] == "nothing_filled" and recs[-1]["exit_code"] == 6
+    assert all(o.status == "Cancelled" and o.filled == 0 for o in tws.orders.values()) and len(tws.orders) == 3
+    r = work.run("run", str(t), "--yes", "--verbose", config="ibkr.toml")
+    assert r.returncode == 6 and "Error 202" in r.stderr and "Trade(" in r.stderr
