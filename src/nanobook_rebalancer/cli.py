@@ -172,7 +172,9 @@ def _open_session(cfg: Config, audit: AuditLog | None) -> Any:
 
     try:
         broker = open_broker(cfg)
-    except (ValueError, TypeError) as exc:
+    except ConfigError:
+        raise
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ConfigError(f"broker.kind {cfg.broker.kind!r}: {exc}") from exc
     except RuntimeError as exc:
         raise BrokerCallError(f"cannot create the {cfg.broker.kind} broker: {exc}") from exc
@@ -441,12 +443,12 @@ def _live_run(cfg: Config, targets: TargetWeights, run_id: str, audit: AuditLog,
         audit.write("run_finished", status=status, exit_code=code, **extra)
         return code
 
+    session = state["session"] = _open_session(cfg, audit)  # a bad broker config: nothing logged yet
     with _Signals(stop) as sig:
         audit.write("run_started", mode="run", pid=os.getpid(), broker=cfg.broker.kind,
                     target={"source": targets.source, "sha256": targets.digest,
                             "weights": dict(targets.weights), "metadata": dict(targets.metadata)},
                     config=cfg.redacted(), unfinished_runs=[r.run_id for r in pending])
-        session = state["session"] = _open_session(cfg, audit)
         try:
             session.connect()
             for run in pending:
@@ -538,9 +540,9 @@ def cmd_recover(args: argparse.Namespace) -> int:
     run_id = new_run_id()
     with RunLock(cfg.lock_path).acquire(run_id), \
             AuditLog(cfg.audit_log_path, run_id, secrets=_secrets(cfg)) as audit, _library_logs(audit):
+        session = _open_session(cfg, audit)
         audit.write("run_started", mode="recover", pid=os.getpid(), broker=cfg.broker.kind,
                     config=cfg.redacted(), unfinished_runs=[r.run_id for r in pending])
-        session = _open_session(cfg, audit)
         try:
             session.connect()
             for run in unfinished_runs(read_records(cfg.audit_log_path)):

@@ -131,9 +131,12 @@ def parse_targets_json(text: str, *, max_gross: float = 1.0, source: str = "<str
         empty list, or a gross weight above ``max_gross``.
     """
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except ValueError as exc:
         raise TargetError(f"{source}: invalid JSON: {exc}") from exc
+    except RecursionError:
+        raise TargetError(f"{source}: invalid JSON: nested too deeply (a target file is an object "
+                          "holding a list of {symbol, weight} objects)") from None
     if not isinstance(data, dict):
         raise TargetError(f"{source}: top level must be an object with 'targets', got {_kind(data)}")
     unknown = set(data) - _JSON_KEYS
@@ -234,6 +237,22 @@ def load_targets(path: str | Path, *, max_gross: float = 1.0, fmt: str | None = 
     digest = hashlib.sha256(raw).hexdigest()
     parse = parse_targets_json if fmt == "json" else parse_targets_csv
     return parse(text, max_gross=max_gross, source=str(path), digest=digest)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique; a repeated key is an error, not "the last one wins"."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r} (first {_short(out[key])}, then {_short(value)})")
+        out[key] = value
+    return out
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value) if isinstance(value, (dict, list, str, int, float, bool)) or value is None \
+        else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _reject_constant(name: str) -> Any:
