@@ -106,7 +106,8 @@ audit_log = "logs/audit.jsonl"
     logs = [x for x in recs if x["event"] == "log"]
     assert any("202" in x["message"] and x["logger"].startswith("ib_async") for x in logs)
     assert any("Trade(" in x["message"] for x in logs)
-    assert recs[-1]["status"] == "nothing_filled" and recs[-1]["exit_code"] == 6
+    (done,) = [x for x in recs if x["event"] == "run_finished"]  # (ib_async may log after it)
+    assert done["status"] == "nothing_filled" and done["exit_code"] == 6
     assert all(o.status == "Cancelled" and o.filled == 0 for o in tws.orders.values()) and len(tws.orders) == 3
     r = work.run("run", str(t), "--yes", "--verbose", config="ibkr.toml")
     assert r.returncode == 6 and "Error 202" in r.stderr and "Trade(" in r.stderr
