@@ -13,6 +13,8 @@ muts = [
  ("src/nanobook_rebalancer/config.py", "0 < p.initial_cash_usd <= MAX_INITIAL_CASH_USD", "0 < p.initial_cash_usd < MAX_INITIAL_CASH_USD"),
  ("src/nanobook_rebalancer/config.py", "0 <= pl.no_trade_band_bps <= 10_000", "0 <= pl.no_trade_band_bps < 10_000"),
  ("src/nanobook_rebalancer/config.py", "0 < e.poll_interval_secs <= e.order_timeout_secs", "0 < e.poll_interval_secs < e.order_timeout_secs"),
+ ("src/nanobook_rebalancer/_risk.py", "m[key] = m[key] * quantity_scale", "m[key] = m[key]"),
+ ("src/nanobook_rebalancer/config.py", "if not _I64_MIN <= value <= _I64_MAX:", "if not _I64_MIN <= value < _I64_MAX:"),
 ]
 for path, old, new in muts:
     src = open(path).read()

@@ -180,3 +180,34 @@ def test_poll_interval_within_the_order_timeout(tmp_path, poll, ok):
     else:
         with pytest.raises(ConfigError, match=r"execution.poll_interval_secs must be in \(0, order_timeout_secs\]"):
             _cfg(tmp_path, **t)
+
+
+# ---------------------------------------------------------------- trade caps through the risk bridge
+BINANCE_ENV = {"NANOBOOK_BINANCE_API_KEY": "k3y-limits", "NANOBOOK_BINANCE_API_SECRET": "s3cret-limits"}
+
+
+@pytest.mark.parametrize("kind, mid", [("paper", 1), ("binance", 5_000_000)])
+@pytest.mark.parametrize("w, passed", [(0.01, True), (0.0099999, True), (0.0100001, False)])
+def test_order_value_cap_at_the_cap_in_both_units(tmp_path, kind, mid, w, passed):
+    """risk.max_order_value_cents = $1000 on a $100k account: an order of exactly $1000 passes, a few
+    cents more fails -- also for Binance, whose quantities are 1e-8 units (the bridge scales the
+    money limits). A 1-cent paper stock makes whole shares fine enough to land on the cap."""
+    cfg = parse_config({"broker": {"kind": kind}, "execution": {"order_type": "market"},
+                        "plan": {"min_order_value_usd": 0.0}, "risk": {"max_order_value_cents": 100_000}},
+                       base_dir=tmp_path, env=BINANCE_ENV)
+    snap = Snapshot(Account(10_000_000, 10_000_000, 10_000_000), {}, {"X": mid})
+    plan, checks, ok = plan_and_check(cfg, snap, TargetWeights({"X": w}), [], 0)
+    (o,) = plan.orders
+    assert (o.notional_cents == 100_000) is (w == 0.01)
+    assert (o.notional_cents <= 100_000) is passed and ok is passed
+    fails = [c for c in checks if str(getattr(c.code, "value", c.code)) == "max_order_value"
+             and str(getattr(c.status, "value", c.status)) == "FAIL"]
+    assert bool(fails) is (not passed)
+
+
+@pytest.mark.parametrize("open_orders, passed", [(1, True), (0, True), (2, False)])
+def test_open_orders_cap_counts_the_brokers_working_orders(tmp_path, open_orders, passed):
+    cfg = _cfg(tmp_path, plan={"min_order_value_usd": 0.0}, risk={"max_open_orders": 3})
+    snap = Snapshot(Account(E, E, E), {}, {"A": P, "B": P})
+    plan, checks, ok = plan_and_check(cfg, snap, TargetWeights({"A": 0.05, "B": 0.05}), [], open_orders)
+    assert len(plan.orders) == 2 and ok is passed   # 2 new + open_orders against 3
