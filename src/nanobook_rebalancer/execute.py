@@ -135,6 +135,17 @@ def _is_rejection(exc: BaseException | None) -> bool:
         isinstance(exc, (ValueError, TypeError))
 
 
+def _rejected(audit: AuditLog, out: OrderOutcome, metrics: Metrics, exc: BaseException) -> OrderOutcome:
+    audit.write("order_rejected", client_order_id=out.client_order_id, symbol=out.symbol, error=str(exc))
+    metrics.rejected()
+    out.status, out.error = "rejected", str(exc)
+    return out
+
+
+def _is_conflict(exc: BaseException | None) -> bool:
+    return exc is not None and any(c.__name__ == "ClientOrderIdConflict" for c in type(exc).__mro__)
+
+
 def _progress(audit: AuditLog, outcome: OrderOutcome, st: OrderState, metrics: Metrics) -> None:
     if st.filled_qty > outcome.filled_qty:
         status = "filled" if st.filled_qty >= outcome.quantity else "partially_filled"
@@ -196,6 +207,9 @@ def _work_order(session: BrokerSession, audit: AuditLog, run_id: str, o: Planned
                           log=False, **kwargs)
     except BrokerCallError as exc:
         rejection = _is_rejection(exc.__cause__)
+        if _is_conflict(exc.__cause__):
+            # the id names a different instruction at the venue: never follow that order as ours
+            return _rejected(audit, out, metrics, exc)
         if not rejection:
             # unknown outcome: it stays unknown in the log until the venue says otherwise
             audit.write("order_unknown", client_order_id=cid, symbol=o.symbol, error=str(exc))
@@ -209,10 +223,7 @@ def _work_order(session: BrokerSession, audit: AuditLog, run_id: str, o: Planned
                 f"submitting {o.side} {o.quantity} {o.symbol} failed ({exc}) and the order could not be "
                 f"looked up by client order id {cid} ({qexc}); run `rebalance recover`") from exc
         if rejection and (found is None or (found.terminal and found.filled_qty == 0)):
-            audit.write("order_rejected", client_order_id=cid, symbol=o.symbol, error=str(exc))
-            metrics.rejected()
-            out.status, out.error = "rejected", str(exc)
-            return out
+            return _rejected(audit, out, metrics, exc)
         if found is None:
             raise BrokerCallError(
                 f"submitting {o.side} {o.quantity} {o.symbol} failed and the broker does not show "

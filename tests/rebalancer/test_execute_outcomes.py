@@ -100,3 +100,11 @@ def test_unknown_outcome_stays_unknown_in_the_log(tmp_path, venue):
     assert [e[0] for e in events(tmp_path)] == ["order_intent", "order_unknown"]
     (order,) = summarize_runs(read_records(tmp_path / "audit.jsonl"))["run1"].orders.values()
     assert order.status == "unknown" and not order.terminal and len(venue.submitted) == 1
+
+
+def test_client_order_id_conflict_is_a_rejection_never_followed(tmp_path):
+    from nanobook_broker import ClientOrderIdConflict
+
+    v = Venue(ClientOrderIdConflict("already used by order 7 (buy 5 AAA limit)"), FILLED)
+    rep = run(tmp_path, v)
+    assert rep.rejected == 1 and [e[0] for e in events(tmp_path)] == ["order_intent", "order_rejected"]
