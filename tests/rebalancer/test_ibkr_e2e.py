@@ -111,3 +111,47 @@ audit_log = "logs/audit.jsonl"
     assert all(o.status == "Cancelled" and o.filled == 0 for o in tws.orders.values()) and len(tws.orders) == 3
     r = work.run("run", str(t), "--yes", "--verbose", config="ibkr.toml")
     assert r.returncode == 6 and "Error 202" in r.stderr and "Trade(" in r.stderr
+
+
+@pytest.mark.parametrize("fault", ["ack lost", "dropped after a partial fill"])
+def test_ibkr_faults_audit_log_matches_the_venue(work, tws, fault):
+    """TWS takes the first order and the socket dies before the ack (the adapter's
+    OrderOutcomeUnknown), or it drops every connection after a partial fill: the run reconnects,
+    finds the order by orderRef, and the audit log's fills are the venue's executions."""
+    from test_binance_faults_e2e import audit_fills
+
+    (work.root / "ibkr.toml").write_text(f"""\
+[broker]
+kind = "ibkr"
+[ibkr]
+port = {tws.port}
+client_id = 11
+[execution]
+order_timeout_secs = 1.0
+poll_interval_secs = 0.05
+pause_between_orders_secs = 0
+[plan]
+min_order_value_usd = 500.0
+[files]
+audit_log = "logs/audit.jsonl"
+""")
+    if fault == "ack lost":
+        tws.drop_after_place = True
+    else:
+        tws.fill_cap["KO"] = 100
+        tws.drop_after_fills = 1
+    r = work.run("run", str(work.target({"AAPL": 0.05, "MSFT": 0.04})), "--yes", config="ibkr.toml")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    recs = work.audit()
+    refs = [o.order_ref for o in tws.orders.values()]
+    assert len(refs) == len(set(refs)) == 3                       # KO close, AAPL and MSFT buys: once each
+    fills = audit_fills(recs)
+    for o in tws.orders.values():
+        assert fills.get(o.order_ref, 0) == int(o.filled), (fault, o.order_ref, o.status, fills)
+    if fault == "ack lost":
+        (first,) = [x for x in recs if x["event"] == "order_unknown"]
+        ack = next(x for x in recs if x["event"] == "order_ack" and x["client_order_id"] == first["client_order_id"])
+        assert ack["via"] == "lookup"
+    else:
+        ko = next(o for o in tws.orders.values() if o.symbol == "KO")
+        assert 0 < ko.filled < 500 and ko.status == "Cancelled"
