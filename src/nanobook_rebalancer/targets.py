@@ -38,6 +38,7 @@ __all__ = ["SYMBOL_RE", "TargetWeights", "load_targets", "parse_targets_json",
 #: (the limit of the order book and the risk engine)
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9._/-]{0,7}$")
 _MAX_FILE_BYTES = 10 * 1024 * 1024
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _JSON_KEYS = {"targets", "timestamp", "metadata"}
 _ENTRY_KEYS = {"symbol", "weight"}
 
@@ -89,8 +90,11 @@ def validate_symbol(symbol: object, where: str) -> str:
 
 def _weight(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TargetError(f"{where}: weight must be a number, got {value!r}")
-    w = float(value)
+        raise TargetError(f"{where}: weight must be a number, got {_short(value)}")
+    try:
+        w = float(value)
+    except OverflowError:  # an integer beyond any float
+        raise TargetError(f"{where}: weight must be in [-1, 1], got {_short(value)}") from None
     if not math.isfinite(w):
         raise TargetError(f"{where}: weight must be finite, got {value!r}")
     if abs(w) > 1.0:
@@ -153,7 +157,7 @@ def parse_targets_json(text: str, *, max_gross: float = 1.0, source: str = "<str
     metadata = data.get("metadata", {})
     if not isinstance(metadata, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
-        raise TargetError(f"{source}: 'metadata' must be an object of strings, got {metadata!r}")
+        raise TargetError(f"{source}: 'metadata' must be an object of strings, got {_short(metadata)}")
 
     def pairs() -> Iterable[tuple[str, float, str]]:
         for i, entry in enumerate(entries):
@@ -198,9 +202,12 @@ def parse_targets_csv(text: str, *, max_gross: float = 1.0, source: str = "<stri
                 raise TargetError(f"{where}: expected 2 fields symbol,weight, got {row!r}")
             raw = row[1].strip()
             try:
+                if not _DECIMAL.fullmatch(raw) and raw.lower().lstrip("+-") not in ("nan", "inf", "infinity"):
+                    raise ValueError(raw)  # float() would also read "0_1" as 1.0 and "١" as 1.0
                 value = float(raw)
             except ValueError:
-                raise TargetError(f"{where}: weight must be a number, got {raw!r}") from None
+                raise TargetError(f"{where}: weight must be a number (a plain decimal such as 0.25), "
+                                  f"got {raw!r}") from None
             yield validate_symbol(row[0].strip(), where), _weight(value, where), where
 
     return _finish(pairs(), max_gross=max_gross, source=source, digest=digest)
