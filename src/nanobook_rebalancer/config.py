@@ -420,8 +420,13 @@ def _coerce(table: str, key: str, value: Any, default: Any) -> Any:
     if isinstance(default, Mapping):
         if not isinstance(value, dict):
             raise ConfigError(f"{where} must be a table, got {value!r}")
+        from .targets import SYMBOL_RE
+
         out = {}
         for sym, lot in value.items():
+            if not SYMBOL_RE.match(sym):
+                raise ConfigError(f"{where} keys must be symbols (1-8 upper-case letters, digits or "
+                                  f"'._/-'), got {sym!r}")
             if isinstance(lot, bool) or not isinstance(lot, int) or not 0 < lot <= _I64_MAX:
                 raise ConfigError(f"{where}.{sym} must be a positive integer (at most {_I64_MAX}), got {lot!r}")
             out[str(sym)] = lot

@@ -211,3 +211,12 @@ def test_open_orders_cap_counts_the_brokers_working_orders(tmp_path, open_orders
     snap = Snapshot(Account(E, E, E), {}, {"A": P, "B": P})
     plan, checks, ok = plan_and_check(cfg, snap, TargetWeights({"A": 0.05, "B": 0.05}), [], open_orders)
     assert len(plan.orders) == 2 and ok is passed   # 2 new + open_orders against 3
+
+
+@pytest.mark.parametrize("sym, ok", [("BTC", True), ("ABCDEFGH", True), ("a b", False), ("ABCDEFGHI", False)])
+def test_lot_sizes_keys_are_symbols(tmp_path, sym, ok):
+    if ok:
+        assert _cfg(tmp_path, plan={"lot_sizes": {sym: 10}}).plan.lot_sizes == {sym: 10}
+    else:
+        with pytest.raises(ConfigError, match=r"plan.lot_sizes keys must be symbols .*got " + repr(sym)):
+            _cfg(tmp_path, plan={"lot_sizes": {sym: 10}})
