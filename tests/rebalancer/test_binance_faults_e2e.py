@@ -8,6 +8,7 @@ import collections
 import pytest
 
 import test_binance_e2e as base  # the venue fixture (real 2024-08-08 quotes) and the fake's module
+from conftest import audit_fills
 
 venue = base.venue
 fb = base.fb
@@ -25,15 +26,6 @@ def _config(work, venue) -> None:
 
 def run(work, *args):
     return work.run(*args, config="binance.toml", **ENV)
-
-
-def audit_fills(recs) -> dict[str, int]:
-    """Filled quantity per client order id as the audit log has it (the last word of any run)."""
-    out: dict[str, int] = {}
-    for r in recs:
-        if r["event"] in ("order_fill", "order_done", "order_resolved") and "filled_qty" in r:
-            out[r["client_order_id"]] = int(r["filled_qty"])
-    return out
 
 
 def assert_log_matches_venue(work, venue) -> None:

@@ -118,7 +118,7 @@ def test_ibkr_faults_audit_log_matches_the_venue(work, tws, fault):
     """TWS takes the first order and the socket dies before the ack (the adapter's
     OrderOutcomeUnknown), or it drops every connection after a partial fill: the run reconnects,
     finds the order by orderRef, and the audit log's fills are the venue's executions."""
-    from test_binance_faults_e2e import audit_fills
+    from conftest import audit_fills
 
     (work.root / "ibkr.toml").write_text(f"""\
 [broker]
