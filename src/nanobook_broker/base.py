@@ -52,6 +52,9 @@ class OrderStatus(str, Enum):
     FILLED = "Filled"
     CANCELLED = "Cancelled"
     REJECTED = "Rejected"
+    #: The order is over (no longer working) but the venue no longer says how it ended:
+    #: only its fills are known (IBKR without a completed-order record). Never a guess.
+    FINAL_UNKNOWN = "FinalUnknown"
 
     def __str__(self) -> str:  # pragma: no cover - trivial
         return self.value

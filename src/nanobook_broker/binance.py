@@ -30,9 +30,15 @@ Safety
   limit, the broker waits for the window to roll over instead of provoking a
   429. 429/418 answers are still honoured (``Retry-After``, else exponential
   back-off) and retried a bounded number of times.
-* An order POST is never retried blindly: after a timeout, a dropped
-  connection or a 5xx answer, the order is looked up by its client order id
-  first; only if the venue does not have it is it sent again (same id).
+* An order POST is never retried blindly. After an ambiguous outcome (a
+  timeout, a dropped connection or a 5xx answer: the venue may have accepted
+  it) the order is looked up by its client order id with back-off until the
+  waits add up to ``unknown_outcome_window`` seconds, because the venue's
+  query can lag behind its matching engine. It is sent again (same id) only
+  when every one of those lookups answered "does not exist" *and* the pair's
+  ``allOrders`` does not list the id *and* ``myTrades`` holds no trade of an
+  order ``allOrders`` does not explain. Any other result is either the order
+  (its id is returned) or :class:`~nanobook_broker.errors.OrderOutcomeUnknown`.
 """
 from __future__ import annotations
 
@@ -131,6 +137,11 @@ class BinanceBroker:
     max_pace_wait : float
         Longest pacing wait (seconds); a longer one (a daily order limit)
         raises :class:`~nanobook_broker.errors.RateLimited` with ``retry_after``.
+    unknown_outcome_window : float
+        After an ambiguous order POST, the lookups by client order id go on
+        with back-off (0.25 s doubling, at most 2 s apart) until their waits
+        add up to this many seconds (default 10) before the order's absence
+        can be established; see :meth:`submit_order`.
     sleep, clock : callables
         ``time.sleep`` and ``time.time`` by default; injectable for tests.
         ``clock`` plus the measured server offset places the venue's windows.
@@ -155,6 +166,7 @@ class BinanceBroker:
         pace_fraction: float | None = 0.9,
         max_pace_wait: float = 61.0,
         clock: Callable[[], float] = time.time,
+        unknown_outcome_window: float = 10.0,
     ) -> None:
         for name, v in (("api_key", api_key), ("secret_key", secret_key)):
             if not isinstance(v, str) or not v:
@@ -189,6 +201,9 @@ class BinanceBroker:
             raise TypeError(f"clock must be callable, got {clock!r}")
         self._sleep = sleep
         self._clock = clock
+        self.unknown_outcome_window = as_float(unknown_outcome_window, "unknown_outcome_window")
+        if not (0 <= self.unknown_outcome_window <= 600):
+            raise ValueError(f"unknown_outcome_window must be in [0, 600] seconds, got {unknown_outcome_window!r}")
         self._pacer: _Pacer | None = None
         if pace_fraction is not None:
             frac = as_float(pace_fraction, "pace_fraction")
@@ -635,6 +650,9 @@ class BinanceBroker:
         """The order with this client order id, or ``None``.
 
         Without ``symbol`` only pairs seen in this session and open orders are searched.
+        When the single-order query answers "does not exist", the pair's
+        ``allOrders`` (its latest 1000 orders) is searched as well, since that
+        query can lag behind the matching engine.
         """
         if not isinstance(client_order_id, str):
             raise TypeError(f"client_order_id must be a str, got {type(client_order_id).__name__}")
@@ -652,7 +670,11 @@ class BinanceBroker:
             try:
                 return self._order_dict(self._call(c.get_order, symbol=pair, origClientOrderId=client_order_id))
             except OrderNotFound:
-                continue
+                # the single-order query can lag behind the matching engine: ask the pair's order list too
+                hit = [o for o in self._call(c.get_all_orders, symbol=pair, limit=1000)
+                       if o.get("clientOrderId") == client_order_id]
+                if hit:
+                    return self._order_dict(max(hit, key=lambda o: int(o["orderId"])))
         return None
 
     def cancel_order(self, order_id: int, symbol: str | None = None) -> None:
@@ -703,7 +725,20 @@ class BinanceBroker:
             price: ``OrderRejected`` with code -2010, "Stop price would
             trigger immediately.").
         OrderOutcomeUnknown
-            Repeated timeouts/5xx and the order could not be found by its id.
+            The POST's outcome was ambiguous (timeout, dropped connection, 5xx)
+            and the lookups over ``unknown_outcome_window`` neither found the
+            order nor established its absence (a lookup failed, or
+            ``myTrades`` shows trades ``allOrders`` does not explain). Nothing
+            was sent again; ``client_order_id`` is set on the exception.
+
+        Notes
+        -----
+        The ambiguous-outcome rule: the order is sent again (with the same
+        client order id, at most ``max_retries`` times) only after its absence
+        is established as described in the module docstring. A venue whose
+        lookups (single order, ``allOrders`` and ``myTrades``) all lag behind
+        its matching engine for longer than ``unknown_outcome_window`` defeats
+        this; raise the window for such a venue.
         """
         req = validate_order(symbol, side, quantity, order_type, limit_price_cents, client_order_id, stop_price_cents,
                              allow_dot_in_client_id=False)
@@ -740,6 +775,7 @@ class BinanceBroker:
         attempt = 0
         while True:
             wait = 0.0
+            sent_ms = self._server_now_ms()
             try:
                 res = self._raw(c.create_order, **params)
                 oid = int(res["orderId"])
@@ -748,23 +784,18 @@ class BinanceBroker:
                          params["type"], cid)
                 return oid
             except _Unknown as exc:
-                # The venue may have accepted it: look it up before anything else.
-                log.warning("binance order POST outcome unknown (%s); querying client order id %s", exc, cid)
-                try:
-                    found = self._lookup_cid(pair, cid)
-                except BrokerConnectionError as qexc:
-                    raise OrderOutcomeUnknown(
-                        f"order {cid} on {pair}: outcome unknown ({exc}) and the lookup failed ({qexc}); "
-                        f"query find_order({cid!r}, symbol={req.symbol!r}) before resubmitting",
-                        client_order_id=cid) from qexc
+                # The venue may have accepted it: establish what it did before anything else.
+                log.warning("binance order POST outcome unknown (%s); looking up client order id %s", exc, cid)
+                found = self._resolve_ambiguous(pair, cid, req.symbol, sent_ms, exc)
                 if found is not None:
                     log.info("binance order with client id %s found after unknown outcome: %s", cid, found["orderId"])
                     return self._same_or_conflict(found, req, *sent)
                 if attempt >= self.max_retries:
                     raise OrderOutcomeUnknown(
-                        f"order {cid} on {pair}: not accepted after {attempt + 1} attempts ({exc})",
-                        client_order_id=cid) from exc
-                wait = self._backoff(attempt, None)
+                        f"order {cid} on {pair}: not accepted after {attempt + 1} attempts ({exc}); the venue "
+                        f"does not have it", client_order_id=cid) from exc
+                log.warning("binance order %s on %s is established absent; sending it again with the same id",
+                            cid, pair)
             except _ClockSkew:
                 if attempt >= self.max_retries:
                     raise BrokerError("binance keeps rejecting our timestamp (-1021) after resync") from None
@@ -783,6 +814,57 @@ class BinanceBroker:
             attempt += 1
             if wait:
                 self._sleep(wait)
+
+    def _resolve_ambiguous(self, pair: str, cid: str, symbol: str, sent_ms: int,
+                           cause: BaseException) -> dict[str, Any] | None:
+        """After an ambiguous order POST: the venue's order with ``cid``, or ``None`` once its
+        absence is established; otherwise :class:`OrderOutcomeUnknown`.
+
+        Absence is established only when every single-order lookup over the window answered
+        -2013, ``allOrders`` for the pair does not list ``cid`` and ``myTrades`` since the
+        POST holds no trade of an order that ``allOrders`` does not list.
+        """
+        c = self._require()
+        waited, k, lookups, doubts = 0.0, 0, 0, []
+        while True:
+            lookups += 1
+            try:
+                return self._raw(c.get_order, symbol=pair, origClientOrderId=cid)
+            except OrderNotFound:
+                pass  # "does not exist" -- which a lagging read also says
+            except (_Unknown, RateLimited, BrokerError, _ClockSkew) as exc:
+                if isinstance(exc, _ClockSkew):
+                    try:
+                        self._sync_time()
+                    except (_Unknown, BrokerError):
+                        pass
+                doubts.append(f"lookup {lookups}: {type(exc).__name__}: {exc}")
+            if waited >= self.unknown_outcome_window:
+                break
+            d = min(0.25 * 2**k, 2.0, self.unknown_outcome_window - waited)
+            self._sleep(d)
+            waited += d
+            k += 1
+        since = max(0, sent_ms - 60_000)  # a minute of margin for the clock offset
+        try:
+            orders = self._raw(c.get_all_orders, symbol=pair, startTime=since, limit=1000)
+            hit = [o for o in orders if o.get("clientOrderId") == cid]
+            if hit:
+                return max(hit, key=lambda o: int(o["orderId"]))
+            known = {int(o["orderId"]) for o in orders}
+            trades = self._raw(c.get_my_trades, symbol=pair, startTime=since, limit=1000)
+            stray = sorted({int(t["orderId"]) for t in trades} - known)
+            if stray:
+                doubts.append(f"myTrades shows trades of order(s) {stray} that allOrders does not list")
+        except (_Unknown, RateLimited, BrokerError, _ClockSkew) as exc:
+            doubts.append(f"allOrders/myTrades: {type(exc).__name__}: {exc}")
+        if doubts:
+            raise OrderOutcomeUnknown(
+                f"order {cid} on {pair}: outcome unknown ({cause}); {lookups} lookup(s) over "
+                f"{waited:g} s could not establish whether the venue has it ({'; '.join(doubts)}). "
+                f"Nothing was sent again: query find_order({cid!r}, symbol={symbol!r}) later",
+                client_order_id=cid) from cause
+        return None
 
     def _lookup_cid(self, pair: str, cid: str) -> dict[str, Any] | None:
         try:
@@ -819,6 +901,7 @@ _USAGE_HEADER = re.compile(r"X-MBX-(USED-WEIGHT|ORDER-COUNT)-(\d+)([SMHD])", re.
 _WEIGHTS = {
     "ping": 1, "get_server_time": 1, "get_exchange_info": 20, "get_account": 20,
     "get_orderbook_ticker": 2, "get_ticker": 2, "get_order": 4, "create_order": 1, "cancel_order": 1,
+    "get_all_orders": 20, "get_my_trades": 20,
 }
 
 

@@ -22,7 +22,8 @@ Behaviour
   its executions and its completed-order record (``reqCompletedOrders``:
   final status, total and filled quantity, type, limit), so one partially
   filled then cancelled reads ``Cancelled`` with its filled quantity, not
-  ``Filled``.
+  ``Filled``. Without a completed-order record (TWS lists only its current
+  session's) such an order reads ``FinalUnknown`` with its filled quantity.
 * Requests are throttled below IBKR's 50 messages/second
   (``max_requests_per_sec``, 40 by default); error 100 (pacing) is mapped to
   :class:`~nanobook_broker.errors.RateLimited`.
@@ -379,10 +380,10 @@ class IbkrBroker:
                 st = _STATUS.get(done.orderStatus.status) if done is not None else None
                 if st is not None and st not in OPEN_STATUSES:
                     self._overrides[oid] = st  # what TWS says it ended as
-                else:  # not (yet) among the completed orders: judge by the fills
+                else:  # not among the completed orders: complete fills say Filled, anything else is not known
                     filled = self._filled(trade)
                     self._overrides[oid] = (OrderStatus.FILLED.value if filled >= trade.order.totalQuantity
-                                            else OrderStatus.CANCELLED.value)
+                                            else OrderStatus.FINAL_UNKNOWN.value)
 
     # ------------------------------------------------------------------ helpers
 
@@ -564,7 +565,8 @@ class IbkrBroker:
         Completed orders carry no order id, so one that ended without any
         execution is reported with ``id`` 0. When TWS no longer lists the
         order as completed (the list covers its current session), only the
-        executions are left: ``Filled`` with the executed quantity.
+        executions are left: ``FinalUnknown`` with the executed quantity (as
+        both ``filled_quantity`` and ``quantity``), never an invented ``Filled``.
         """
         ib = self._ensure()
         if order_id is not None:
@@ -588,9 +590,13 @@ class IbkrBroker:
         avg = sum(f.execution.shares * f.execution.price for f in fills) / shares if shares else 0.0
         oid = int(fills[0].execution.orderId) if fills else 0
         if done is None:
+            # The venue no longer says how the order ended (TWS lists completed orders of its current
+            # session only): it is over -- not working in this session -- and its fills are all that is
+            # known. Its total quantity is unknown too, so "quantity" is the filled quantity.
             e0 = fills[0].execution
-            log.warning("IBKR order %s is not among the completed orders; reporting its executions as Filled", oid)
-            return order_dict(order_id=oid, status=OrderStatus.FILLED.value, filled=int(shares), remaining=0,
+            log.warning("IBKR order %s is not among the completed orders; reporting it FinalUnknown with its "
+                        "executed quantity %s", oid, shares)
+            return order_dict(order_id=oid, status=OrderStatus.FINAL_UNKNOWN.value, filled=int(shares), remaining=0,
                               avg_fill_price_cents=_cents0(avg), client_order_id=e0.orderRef or None,
                               symbol=fills[0].contract.symbol, side="buy" if e0.side == "BOT" else "sell",
                               quantity=int(shares), order_type=None, limit_price_cents=None)
@@ -650,6 +656,16 @@ class IbkrBroker:
         if req.client_order_id is not None:
             existing = self.find_order(req.client_order_id)
             if existing is not None:
+                if existing["status"] == OrderStatus.FINAL_UNKNOWN.value:
+                    # over, with only its fills known: the same instruction if symbol and side match and it
+                    # did not fill more than asked; nothing is sent either way
+                    if (existing["symbol"], existing["side"]) == (req.symbol, req.side) \
+                            and existing["filled_quantity"] <= req.quantity:
+                        return int(existing["id"])
+                    raise ClientOrderIdConflict(
+                        f"client_order_id {req.client_order_id!r} already used by order {existing['id']} "
+                        f"({existing['side']} {existing['symbol']}, {existing['filled_quantity']} filled)",
+                        order_id=int(existing["id"]))
                 if not existing["id"]:
                     raise ClientOrderIdConflict(
                         f"client_order_id {req.client_order_id!r} was used by an order of an earlier session that "

@@ -43,7 +43,8 @@ def open_broker(cfg: Config) -> Any:
 
         b = cfg.binance
         kwargs: dict[str, Any] = {"testnet": b.testnet, "quote_asset": b.quote_asset,
-                                  "quantity_decimals": b.quantity_decimals}
+                                  "quantity_decimals": b.quantity_decimals,
+                                  "unknown_outcome_window": b.unknown_outcome_window_secs}
         if b.base_url:
             kwargs["base_url"] = b.base_url
         return BinanceBroker(b.api_key.reveal(), b.api_secret.reveal(), **kwargs)

@@ -91,13 +91,15 @@ _STATUS = {
     "cancelled": "cancelled", "canceled": "cancelled", "apicancelled": "cancelled",
     "rejected": "rejected", "inactive": "rejected",
     "expired": "expired",
+    # over, but the venue no longer says how it ended (IBKR without a completed-order record)
+    "finalunknown": "final_unknown", "final_unknown": "final_unknown",
 }
-TERMINAL = frozenset({"filled", "cancelled", "rejected", "expired"})
+TERMINAL = frozenset({"filled", "cancelled", "rejected", "expired", "final_unknown"})
 
 
 def normalize_status(raw: Any) -> str:
     """Map a broker status (any spelling, or an enum) to open, partially_filled,
-    filled, cancelled, rejected or expired."""
+    filled, cancelled, rejected, expired or final_unknown."""
     name = getattr(raw, "value", raw)
     key = str(name).split(".")[-1].replace(" ", "").replace("-", "").lower()
     if key not in _STATUS:

@@ -14,8 +14,13 @@ anything is written.
 
 Order events of a run (what recovery reads):
 
-``order_intent`` -> ``order_ack`` | ``order_rejected`` -> ``order_fill``\\* ->
-[``cancel_intent`` -> ``cancel_result``] -> ``order_done``.
+``order_intent`` -> [``order_unknown``] -> ``order_ack`` | ``order_rejected`` ->
+``order_fill``\\* -> [``cancel_intent`` -> ``cancel_result``] -> ``order_done``.
+
+``order_unknown`` records a submit whose outcome the broker could not give
+(timeout, dropped connection, 5xx, ``OrderOutcomeUnknown``); the order stays
+unknown until an ``order_ack`` (the venue showed it) or, after the run
+stopped, recovery's ``order_fill``/``order_resolved`` say what the venue did.
 
 Other broker calls are bracketed by ``broker_intent`` / ``broker_result``.
 A run starts with ``run_started`` and ends with ``run_finished``; a run with
@@ -29,6 +34,7 @@ import json
 import os
 import secrets as _secrets
 import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
@@ -134,6 +140,8 @@ class AuditLog:
             raise AuditLogError(f"cannot set mode 0600 on audit log {str(self.path)!r}: "
                                 f"{exc.strerror}") from exc
         self._fd: int | None = fd
+        # library log records (cli._AuditLogHandler) can arrive from an SDK's own thread
+        self._lock = threading.RLock()
         records = read_records(self.path)
         self._seq = max((int(r.get("seq", 0)) for r in records), default=0)
         spec = os.environ.get(CRASH_ENV)
@@ -163,6 +171,10 @@ class AuditLog:
             If the log is closed or the write fails (the caller must then not
             make the broker call the record announces).
         """
+        with self._lock:
+            return self._write(event, fields)
+
+    def _write(self, event: str, fields: dict[str, Any]) -> dict[str, Any]:
         if self._fd is None:
             raise AuditLogError(f"audit log {str(self.path)!r} is closed")
         self._seq += 1
@@ -184,9 +196,10 @@ class AuditLog:
 
     def close(self) -> None:
         """Close the file (idempotent)."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
     def __enter__(self) -> "AuditLog":
         return self
@@ -233,7 +246,7 @@ def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------
 # reading runs back
 # --------------------------------------------------------------------------
-_TERMINAL = {"filled", "cancelled", "rejected", "not_found", "expired"}
+_TERMINAL = {"filled", "cancelled", "rejected", "not_found", "expired", "final_unknown"}
 
 
 @dataclass
@@ -247,7 +260,7 @@ class OrderRecord:
     limit_cents: int | None = None
     broker_order_id: Any = None
     filled_qty: int = 0
-    status: str = "intent"        # intent|acked|partially_filled|filled|cancelled|rejected|...
+    status: str = "intent"        # intent|unknown|acked|partially_filled|filled|cancelled|rejected|...
     cancel_pending: bool = False
     done: bool = False
 
@@ -313,6 +326,8 @@ def summarize_runs(records: Iterable[Mapping[str, Any]]) -> dict[str, RunRecord]
             if ev == "order_ack":
                 order.broker_order_id = rec.get("broker_order_id")
                 order.status = "acked"
+            elif ev == "order_unknown":
+                order.status = "unknown"
             elif ev == "order_rejected":
                 order.status = "rejected"
                 order.done = True

@@ -11,7 +11,11 @@ Exit codes: 0 ok (also: nothing to do, declined at the prompt), 1 usage,
 configuration or target error, 2 a risk check failed (nothing sent), 3 broker
 error, 4 interrupted (SIGINT/SIGTERM/kill switch; open orders cancelled),
 5 blocked (another run holds the lock, the kill switch is engaged, or an
-unfinished run could not be resolved).
+unfinished run could not be resolved), 6 nothing filled (orders were sent,
+every one timed out or was cancelled without a fill).
+
+Library log records (ib_async, python-binance, urllib3, nanobook_broker) go to
+the audit log (``log`` records) and stay off the console unless ``--verbose``.
 
 Commands that can change the broker's state (``run``, ``recover``) take the
 run lock and write every broker call to the audit log; read-only commands
@@ -20,6 +24,7 @@ run lock and write every broker call to the audit log; read-only commands
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -47,6 +52,7 @@ EPILOG = """exit codes:
   3  broker error
   4  interrupted by SIGINT/SIGTERM or the kill-switch file (open orders cancelled)
   5  blocked: lock held by another run, kill switch engaged, or unresolved earlier run
+  6  nothing filled: orders were sent and every one timed out or was cancelled unfilled
 
 config: --config PATH, else $NANOBOOK_REBALANCE_CONFIG, else
 ~/.config/nanobook/rebalance.toml, else the embedded paper-broker default."""
@@ -67,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--config", metavar="PATH",
                         help="config file (default: $NANOBOOK_REBALANCE_CONFIG, then "
                              "~/.config/nanobook/rebalance.toml, then the embedded default)")
+    common.add_argument("--verbose", "-v", action="store_true",
+                        help="also print library log lines (ib_async, python-binance, ...) on stderr; "
+                             "the audit log keeps them either way")
     p = _Parser(prog="rebalance", description="Move a broker account to target weights: plan, "
                 "risk-check, confirm, execute, reconcile; every broker call write-ahead logged.",
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -163,7 +172,9 @@ def _open_session(cfg: Config, audit: AuditLog | None) -> Any:
 
     try:
         broker = open_broker(cfg)
-    except (ValueError, TypeError) as exc:
+    except ConfigError:
+        raise
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ConfigError(f"broker.kind {cfg.broker.kind!r}: {exc}") from exc
     except RuntimeError as exc:
         raise BrokerCallError(f"cannot create the {cfg.broker.kind} broker: {exc}") from exc
@@ -258,6 +269,63 @@ def _print_plan(console: Any, plan: Plan, checks: Sequence[Any]) -> None:
     console.print(risk_table(checks))
 
 
+class _AuditLogHandler(logging.Handler):
+    """Library log records (INFO and up) as ``log`` records of the audit log."""
+
+    def __init__(self, audit: AuditLog) -> None:
+        super().__init__(logging.INFO)
+        self.audit = audit
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.audit.closed:
+            return
+        try:
+            self.audit.write("log", level=record.levelname, logger=record.name,
+                             message=record.getMessage())
+        except Exception:  # noqa: BLE001 - a log line must never break the run
+            self.handleError(record)
+
+
+class _library_logs:
+    """While a run holds the audit log, library log records are written to it."""
+
+    def __init__(self, audit: AuditLog) -> None:
+        self.handler = _AuditLogHandler(audit)
+
+    def __enter__(self) -> "_library_logs":
+        logging.getLogger().addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().removeHandler(self.handler)
+
+
+class _console_logs:
+    """Library logs on stderr only with ``--verbose``; otherwise nowhere on the console (without
+    this, Python's last-resort handler prints every WARNING and ERROR, e.g. ib_async's
+    ``Error 202 ... Order Canceled`` and ``Canceled order: Trade(...)``)."""
+
+    def __init__(self, verbose: bool) -> None:
+        if verbose:
+            self.handler: logging.Handler = logging.StreamHandler(sys.stderr)
+            self.handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        else:
+            self.handler = logging.NullHandler()
+        self.level = logging.INFO
+
+    def __enter__(self) -> "_console_logs":
+        root = logging.getLogger()
+        self._old_level = root.level
+        root.setLevel(min(root.level or logging.WARNING, self.level))
+        root.addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        root = logging.getLogger()
+        root.removeHandler(self.handler)
+        root.setLevel(self._old_level)
+
+
 class _Signals:
     """SIGINT/SIGTERM: raise :class:`Interrupted` until orders start, then only set the stop flag."""
 
@@ -323,7 +391,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     metrics = start_metrics(cfg.metrics.port, cfg.metrics.address)
     run_id = new_run_id()
     with RunLock(cfg.lock_path).acquire(run_id), \
-            AuditLog(cfg.audit_log_path, run_id, secrets=_secrets(cfg)) as audit:
+            AuditLog(cfg.audit_log_path, run_id, secrets=_secrets(cfg)) as audit, _library_logs(audit):
         return _live_run(cfg, targets, run_id, audit, metrics, args.yes, console, err)
 
 
@@ -365,7 +433,8 @@ def _live_run(cfg: Config, targets: TargetWeights, run_id: str, audit: AuditLog,
     def finish(status: str, code: int, **extra: Any) -> int:
         if "session" in state:
             state["session"].disconnect()       # logged before the run's last record
-        if report.outcomes and any(o.status not in ("filled", "cancelled", "rejected", "expired")
+        if report.outcomes and any(o.status not in ("filled", "cancelled", "rejected", "expired",
+                                                    "final_unknown")
                                    for o in report.outcomes) or state["inflight"]:
             # an order's outcome is unknown: leave the run unfinished for `recover`
             audit.write("run_aborted", status=status, **extra)
@@ -374,12 +443,12 @@ def _live_run(cfg: Config, targets: TargetWeights, run_id: str, audit: AuditLog,
         audit.write("run_finished", status=status, exit_code=code, **extra)
         return code
 
+    session = state["session"] = _open_session(cfg, audit)  # a bad broker config: nothing logged yet
     with _Signals(stop) as sig:
         audit.write("run_started", mode="run", pid=os.getpid(), broker=cfg.broker.kind,
                     target={"source": targets.source, "sha256": targets.digest,
                             "weights": dict(targets.weights), "metadata": dict(targets.metadata)},
                     config=cfg.redacted(), unfinished_runs=[r.run_id for r in pending])
-        session = state["session"] = _open_session(cfg, audit)
         try:
             session.connect()
             for run in pending:
@@ -431,13 +500,20 @@ def _live_run(cfg: Config, targets: TargetWeights, run_id: str, audit: AuditLog,
                                "actual_qty": r.actual_qty} for r in rows])
             console.print(reconcile_table(rows))
             counts = {s: report.count(s) for s in ("filled", "cancelled", "rejected")}
+            summary = report.categories()
+            console.print(report.summary_line())
             if report.interrupted:
                 err.print(f"interrupted: {report.interrupted}; remaining orders not sent")
-                return finish("interrupted", E.EXIT_INTERRUPTED, reason=report.interrupted, **counts)
+                return finish("interrupted", E.EXIT_INTERRUPTED, reason=report.interrupted,
+                              summary=summary, **counts)
             if report.rejected:
                 err.print(f"{report.rejected} order(s) rejected by the broker")
-                return finish("completed_with_rejections", E.EXIT_BROKER, **counts)
-            return finish("completed", E.EXIT_OK, **counts)
+                return finish("completed_with_rejections", E.EXIT_BROKER, summary=summary, **counts)
+            if report.filled_nothing:
+                err.print(f"nothing filled: {len(report.outcomes)} order(s) sent, none filled "
+                          f"({summary['timed_out']} timed out, {summary['cancelled']} cancelled)")
+                return finish("nothing_filled", E.EXIT_NOTHING_FILLED, summary=summary, **counts)
+            return finish("completed", E.EXIT_OK, summary=summary, **counts)
         except Interrupted as exc:
             err.print(f"interrupted: {exc}")
             return finish("interrupted", E.EXIT_INTERRUPTED, reason=str(exc))
@@ -463,10 +539,10 @@ def cmd_recover(args: argparse.Namespace) -> int:
         return E.EXIT_OK
     run_id = new_run_id()
     with RunLock(cfg.lock_path).acquire(run_id), \
-            AuditLog(cfg.audit_log_path, run_id, secrets=_secrets(cfg)) as audit:
+            AuditLog(cfg.audit_log_path, run_id, secrets=_secrets(cfg)) as audit, _library_logs(audit):
+        session = _open_session(cfg, audit)
         audit.write("run_started", mode="recover", pid=os.getpid(), broker=cfg.broker.kind,
                     config=cfg.redacted(), unfinished_runs=[r.run_id for r in pending])
-        session = _open_session(cfg, audit)
         try:
             session.connect()
             for run in unfinished_runs(read_records(cfg.audit_log_path)):
@@ -581,7 +657,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return E.EXIT_INPUT
     try:
-        return args.func(args)
+        with _console_logs(getattr(args, "verbose", False)):
+            return args.func(args)
     except RebalancerError as exc:
         print(f"rebalance: error: {exc}", file=sys.stderr)
         return exc.exit_code

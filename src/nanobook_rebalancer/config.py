@@ -141,6 +141,7 @@ class BinanceSection:
     quote_asset: str = "USDT"
     base_url: str = ""
     quantity_decimals: int = 8
+    unknown_outcome_window_secs: float = 10.0
     api_key: Secret = field(default_factory=lambda: Secret(""))
     api_secret: Secret = field(default_factory=lambda: Secret(""))
 
@@ -356,7 +357,7 @@ def load_config(cli_path: str | os.PathLike[str] | None = None,
     try:
         data = tomllib.loads(raw_bytes.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"invalid TOML in config file {str(path)!r}: {exc}") from exc
+        raise ConfigError(f"invalid TOML in config file {str(path)!r}: {exc}{_toml_line(raw_bytes, exc)}") from exc
     binance = data.get("binance")
     if isinstance(binance, dict) and any(binance.get(k) for _, k in _SECRET_KEYS):
         mode = stat.S_IMODE(path.stat().st_mode)
@@ -364,12 +365,27 @@ def load_config(cli_path: str | os.PathLike[str] | None = None,
             raise ConfigError(
                 f"config file {str(path)!r} holds secrets but has mode {mode:04o}; "
                 f"run: chmod 600 {path}")
-    return parse_config(data, base_dir=path.resolve().parent, source=path, env=env)
+    try:
+        return parse_config(data, base_dir=path.resolve().parent, source=path, env=env)
+    except ConfigError as exc:  # one line naming the file, the key and the value
+        raise ConfigError(f"config file {str(path)!r}: {exc}") from exc
 
 
 # --------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------
+def _toml_line(raw: bytes, exc: Exception) -> str:
+    """``: 'the offending line'`` for a TOML error that gives its line number, else ``""``."""
+    import re
+
+    m = re.search(r"at line (\d+)", str(exc))
+    if m is None:
+        return ""
+    lines = raw.decode("utf-8", "replace").splitlines()
+    n = int(m.group(1))
+    return f": {lines[n - 1].strip()!r}" if 0 < n <= len(lines) else ""
+
+
 def _type_name(value: object) -> str:
     return type(value).__name__
 
@@ -387,6 +403,8 @@ def _coerce(table: str, key: str, value: Any, default: Any) -> Any:
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where} must be an integer, got {value!r}")
+        if not _I64_MIN <= value <= _I64_MAX:
+            raise ConfigError(f"{where} must fit a 64-bit integer (at most {_I64_MAX}), got {value!r}")
         return value
     if isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -402,13 +420,23 @@ def _coerce(table: str, key: str, value: Any, default: Any) -> Any:
     if isinstance(default, Mapping):
         if not isinstance(value, dict):
             raise ConfigError(f"{where} must be a table, got {value!r}")
+        from .targets import SYMBOL_RE
+
         out = {}
         for sym, lot in value.items():
-            if isinstance(lot, bool) or not isinstance(lot, int) or lot <= 0:
-                raise ConfigError(f"{where}.{sym} must be a positive integer, got {lot!r}")
+            if not SYMBOL_RE.match(sym):
+                raise ConfigError(f"{where} keys must be symbols (1-8 upper-case letters, digits or "
+                                  f"'._/-'), got {sym!r}")
+            if isinstance(lot, bool) or not isinstance(lot, int) or not 0 < lot <= _I64_MAX:
+                raise ConfigError(f"{where}.{sym} must be a positive integer (at most {_I64_MAX}), got {lot!r}")
             out[str(sym)] = lot
         return out
     raise AssertionError(f"no coercion for {where}")  # pragma: no cover
+
+
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+#: the largest paper account: its cents and every position's value stay far inside int64
+MAX_INITIAL_CASH_USD = 1e12
 
 
 def _check(cond: bool, where: str, rule: str, value: Any) -> None:
@@ -420,30 +448,38 @@ def _validate(cfg: Config) -> None:
     _check(cfg.broker.kind in ("paper", "ibkr", "binance"), "broker.kind",
            "one of 'paper', 'ibkr', 'binance'", cfg.broker.kind)
     p = cfg.paper
-    _check(p.initial_cash_usd > 0, "paper.initial_cash_usd", "> 0", p.initial_cash_usd)
+    _check(0 < p.initial_cash_usd <= MAX_INITIAL_CASH_USD, "paper.initial_cash_usd", "in (0, 1e12]",
+           p.initial_cash_usd)
     _check(0 <= p.spread_bps < 10_000, "paper.spread_bps", "in [0, 10000)", p.spread_bps)
     _check(bool(p.state_file), "paper.state_file", "a non-empty path", p.state_file)
     _check(0 <= p.commission_bps < 10_000, "paper.commission_bps", "in [0, 10000)", p.commission_bps)
     _check(p.liquidity >= 0, "paper.liquidity", ">= 0 (0 = unlimited)", p.liquidity)
     _check(1 <= p.leverage <= 100, "paper.leverage", "in [1, 100]", p.leverage)
+    if cfg.broker.kind == "paper" and p.price_file and not cfg.path(p.price_file).is_file():
+        raise ConfigError(f"paper.price_file {p.price_file!r}: file not found ({cfg.path(p.price_file)})")
     i = cfg.ibkr
     _check(bool(i.host), "ibkr.host", "a non-empty host name", i.host)
     _check(0 < i.port < 65536, "ibkr.port", "in 1..65535", i.port)
-    _check(i.timeout_secs > 0, "ibkr.timeout_secs", "> 0", i.timeout_secs)
+    _check(0 < i.timeout_secs <= 3600, "ibkr.timeout_secs", "in (0, 3600]", i.timeout_secs)
+    _check(0 <= i.client_id <= 2**31 - 1, "ibkr.client_id", "in 0..2147483647", i.client_id)
     _check(bool(cfg.binance.quote_asset), "binance.quote_asset", "non-empty", cfg.binance.quote_asset)
     _check(0 <= cfg.binance.quantity_decimals <= 18, "binance.quantity_decimals", "in 0..18",
            cfg.binance.quantity_decimals)
+    _check(0 <= cfg.binance.unknown_outcome_window_secs <= 600, "binance.unknown_outcome_window_secs",
+           "in [0, 600]", cfg.binance.unknown_outcome_window_secs)
     _check(cfg.account.type in ("cash", "margin"), "account.type", "'cash' or 'margin'", cfg.account.type)
     e = cfg.execution
     _check(e.order_type in ("limit", "market"), "execution.order_type", "'limit' or 'market'", e.order_type)
     _check(0 <= e.limit_offset_bps <= 1000, "execution.limit_offset_bps", "in [0, 1000]", e.limit_offset_bps)
-    _check(e.order_timeout_secs > 0, "execution.order_timeout_secs", "> 0", e.order_timeout_secs)
+    _check(0 < e.order_timeout_secs <= 86_400, "execution.order_timeout_secs", "in (0, 86400]",
+           e.order_timeout_secs)
     _check(0 < e.poll_interval_secs <= e.order_timeout_secs, "execution.poll_interval_secs",
            "in (0, order_timeout_secs]", e.poll_interval_secs)
     _check(e.max_orders > 0, "execution.max_orders", "> 0", e.max_orders)
-    _check(e.pause_between_orders_secs >= 0, "execution.pause_between_orders_secs", ">= 0",
+    _check(0 <= e.pause_between_orders_secs <= 3600, "execution.pause_between_orders_secs", "in [0, 3600]",
            e.pause_between_orders_secs)
-    _check(e.quote_staleness_secs > 0, "execution.quote_staleness_secs", "> 0", e.quote_staleness_secs)
+    _check(0 < e.quote_staleness_secs <= 86_400, "execution.quote_staleness_secs", "in (0, 86400]",
+           e.quote_staleness_secs)
     pl = cfg.plan
     _check(pl.lot_size > 0, "plan.lot_size", "> 0", pl.lot_size)
     _check(pl.rounding in ("down", "nearest"), "plan.rounding", "'down' or 'nearest'", pl.rounding)

@@ -13,6 +13,7 @@ __all__ = [
     "EXIT_BROKER",
     "EXIT_INTERRUPTED",
     "EXIT_BLOCKED",
+    "EXIT_NOTHING_FILLED",
     "RebalancerError",
     "ConfigError",
     "TargetError",
@@ -38,6 +39,9 @@ EXIT_INTERRUPTED = 4
 #: refused to start: another run holds the lock, the kill switch is engaged,
 #: or an unfinished earlier run could not be resolved automatically
 EXIT_BLOCKED = 5
+#: orders were sent and not one unit filled (every order timed out or was
+#: cancelled); the account is where it was
+EXIT_NOTHING_FILLED = 6
 
 
 class RebalancerError(Exception):

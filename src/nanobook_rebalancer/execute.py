@@ -5,11 +5,15 @@ For each planned order (sells first):
 1. stop if a stop was requested (signal) or the kill-switch file exists;
 2. ``order_intent`` (with the deterministic client order id) is written and
    fsync'd, *then* the order is submitted (limit at mid ± offset, or market);
-3. ``order_ack`` with the broker's order id; if the submit call fails with a
-   rejection, ``order_rejected`` and the next order; if it fails any other way
-   the outcome is unknown: the order is looked up by client order id, and if
-   the broker does not know it the run stops (exit 3) and ``recover`` settles
-   it later -- it is never sent again blindly;
+3. ``order_ack`` with the broker's order id. If the submit call fails with a
+   rejection, the order is looked up by client order id: a venue that holds a
+   working or (partly) filled order under that id has it (the rejection was
+   of a resend), so it is followed like an acknowledged one; otherwise
+   ``order_rejected`` and the next order. If the call fails any other way the
+   outcome is unknown: ``order_unknown`` is written, the order is looked up
+   by client order id, and if the broker does not show it the run stops
+   (exit 3) with the order still unknown in the log until ``recover`` asks the
+   venue -- it is never sent again;
 4. the order is polled until it is final; every increase of the filled
    quantity writes ``order_fill`` (``partially_filled`` / ``filled``);
 5. on timeout or stop request: ``cancel_intent``, cancel, ``cancel_result``,
@@ -30,7 +34,8 @@ from .metrics import Metrics
 from .plan import Plan, PlannedOrder
 from ._session import BrokerSession, OrderState
 
-__all__ = ["StopFlag", "OrderOutcome", "ExecutionReport", "execute_plan", "cancel_and_settle"]
+__all__ = ["StopFlag", "OrderOutcome", "ExecutionReport", "SUMMARY_CATEGORIES", "execute_plan",
+           "cancel_and_settle"]
 
 
 class StopFlag:
@@ -71,6 +76,20 @@ class OrderOutcome:
     filled_qty: int = 0
     avg_fill_price_cents: int | None = None
     error: str | None = None
+    timed_out: bool = False     # cancelled because execution.order_timeout_secs passed
+
+    @property
+    def category(self) -> str:
+        """For the run's summary: filled, partially_filled, timed_out, cancelled, rejected or unknown."""
+        if self.status == "rejected":
+            return "rejected"
+        if self.status == "filled" or (self.quantity and self.filled_qty >= self.quantity):
+            return "filled"
+        if self.filled_qty > 0:
+            return "partially_filled"
+        if self.status not in ("cancelled", "expired", "final_unknown"):
+            return "unknown"
+        return "timed_out" if self.timed_out else "cancelled"
 
 
 @dataclass
@@ -85,6 +104,28 @@ class ExecutionReport:
     def rejected(self) -> int:
         return self.count("rejected")
 
+    def categories(self) -> dict[str, int]:
+        """Orders per summary category (see :attr:`OrderOutcome.category`), every category present."""
+        out = dict.fromkeys(SUMMARY_CATEGORIES, 0)
+        for o in self.outcomes:
+            out[o.category] += 1
+        return out
+
+    @property
+    def filled_nothing(self) -> bool:
+        """Orders were sent and not one unit filled."""
+        return bool(self.outcomes) and all(o.filled_qty == 0 for o in self.outcomes)
+
+    def summary_line(self) -> str:
+        c = self.categories()
+        n = len(self.outcomes)
+        parts = [f"{c[k]} {k.replace('_', ' ')}" for k in SUMMARY_CATEGORIES if c[k] or k != "unknown"]
+        tail = "; nothing filled" if self.filled_nothing else ""
+        return f"summary: {n} order{'s' if n != 1 else ''} sent: {', '.join(parts)}{tail}"
+
+
+SUMMARY_CATEGORIES = ("filled", "partially_filled", "timed_out", "cancelled", "rejected", "unknown")
+
 
 def _is_rejection(exc: BaseException | None) -> bool:
     if exc is None:
@@ -92,6 +133,17 @@ def _is_rejection(exc: BaseException | None) -> bool:
     names = [c.__name__.lower() for c in type(exc).__mro__]
     return any("reject" in n or n in ("invalidorder", "ordervalidationerror") for n in names) or \
         isinstance(exc, (ValueError, TypeError))
+
+
+def _rejected(audit: AuditLog, out: OrderOutcome, metrics: Metrics, exc: BaseException) -> OrderOutcome:
+    audit.write("order_rejected", client_order_id=out.client_order_id, symbol=out.symbol, error=str(exc))
+    metrics.rejected()
+    out.status, out.error = "rejected", str(exc)
+    return out
+
+
+def _is_conflict(exc: BaseException | None) -> bool:
+    return exc is not None and any(c.__name__ == "ClientOrderIdConflict" for c in type(exc).__mro__)
 
 
 def _progress(audit: AuditLog, outcome: OrderOutcome, st: OrderState, metrics: Metrics) -> None:
@@ -147,31 +199,45 @@ def _work_order(session: BrokerSession, audit: AuditLog, run_id: str, o: Planned
     metrics.sent()
     t0 = time.monotonic()
     kwargs: dict[str, Any] = {"order_type": ex.order_type, "client_order_id": cid}
+    via = "submit"
     if ex.order_type == "limit":
         kwargs["limit_price_cents"] = o.limit_cents
     try:
         res = session.raw("submit_order", session.broker.submit_order, o.symbol, o.side, o.quantity,
                           log=False, **kwargs)
     except BrokerCallError as exc:
-        if _is_rejection(exc.__cause__):
-            audit.write("order_rejected", client_order_id=cid, symbol=o.symbol, error=str(exc))
-            metrics.rejected()
-            out.status, out.error = "rejected", str(exc)
-            return out
-        # unknown outcome: ask the broker, never resubmit
-        found = session.find_order(cid, o.symbol)
+        rejection = _is_rejection(exc.__cause__)
+        if _is_conflict(exc.__cause__):
+            # the id names a different instruction at the venue: never follow that order as ours
+            return _rejected(audit, out, metrics, exc)
+        if not rejection:
+            # unknown outcome: it stays unknown in the log until the venue says otherwise
+            audit.write("order_unknown", client_order_id=cid, symbol=o.symbol, error=str(exc))
+        try:
+            found = session.find_order(cid, o.symbol)
+        except BrokerCallError as qexc:
+            if rejection:
+                audit.write("order_unknown", client_order_id=cid, symbol=o.symbol,
+                            error=f"{exc}; and the lookup failed: {qexc}")
+            raise BrokerCallError(
+                f"submitting {o.side} {o.quantity} {o.symbol} failed ({exc}) and the order could not be "
+                f"looked up by client order id {cid} ({qexc}); run `rebalance recover`") from exc
+        if rejection and (found is None or (found.terminal and found.filled_qty == 0)):
+            return _rejected(audit, out, metrics, exc)
         if found is None:
             raise BrokerCallError(
-                f"submitting {o.side} {o.quantity} {o.symbol} failed and the broker does not "
-                f"know client order id {cid}: {exc}; run `rebalance recover`") from exc
-        res = found
+                f"submitting {o.side} {o.quantity} {o.symbol} failed and the broker does not show "
+                f"client order id {cid}: {exc}; its outcome stays unknown until `rebalance recover` "
+                "asks the broker again") from exc
+        # the venue holds an order under our id (what it did is what counts, whatever the call said)
+        res, via = found, "lookup"
     if isinstance(res, (int, str)):
         oid, first = res, None
     else:
         first = session.order_state(res)
         oid = first.order_id
     out.broker_order_id = oid
-    audit.write("order_ack", client_order_id=cid, symbol=o.symbol, broker_order_id=oid)
+    audit.write("order_ack", client_order_id=cid, symbol=o.symbol, broker_order_id=oid, via=via)
     deadline = t0 + ex.order_timeout_secs
     st = first
     while True:
@@ -183,6 +249,7 @@ def _work_order(session: BrokerSession, audit: AuditLog, run_id: str, o: Planned
         reason = stop.check()
         if reason is None and time.monotonic() >= deadline:
             reason = f"timeout after {ex.order_timeout_secs:g} s"
+            out.timed_out = True
         if reason is not None:
             cancel_and_settle(session, audit, out, reason, ex.poll_interval_secs,
                               max(5.0, 10 * ex.poll_interval_secs), metrics)
@@ -193,7 +260,8 @@ def _work_order(session: BrokerSession, audit: AuditLog, run_id: str, o: Planned
         metrics.rejected()
     metrics.latency(time.monotonic() - t0)
     audit.write("order_done", client_order_id=cid, symbol=o.symbol, status=out.status,
-                filled_qty=out.filled_qty, avg_fill_price_cents=out.avg_fill_price_cents)
+                filled_qty=out.filled_qty, avg_fill_price_cents=out.avg_fill_price_cents,
+                timed_out=out.timed_out)
     return out
 
 

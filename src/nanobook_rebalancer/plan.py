@@ -13,8 +13,9 @@ For each symbol in targets ∪ holdings, with equity ``E`` (cents), mid price
   multiple of the symbol's lot ``L``: ``down`` truncates toward zero (never
   overshoots the target, the default), ``nearest`` rounds half to even (so a
   second plan after a perfect fill is empty);
-* skipped when ``t == 0``, when ``|w − q·p/E| < band_bps / 10⁴`` (the
-  no-trade band), or when ``|t|·p`` is below the minimum order value.
+* skipped when ``t == 0`` (noted "below one lot (L)" when ``|t*| >= 1``),
+  when ``|w − q·p/E| < band_bps / 10⁴`` (the no-trade band), or when
+  ``|t|·p`` is below the minimum order value.
 
 Orders are sorted sells first, then buys, each group by symbol: sells free
 cash before buys need it.  Limit prices are ``mid ± mid·offset_bps/10⁴``,
@@ -288,6 +289,8 @@ def build_plan(equity_cents: int, positions: Mapping[str, int], prices: Mapping[
             wf = weight_fraction(w)
             exact = E * wf * scale / price - q
             trade = round_to_lot(exact, params.lot(sym), params.rounding)
+            if trade == 0 and abs(exact) >= 1:
+                note = f"below one lot ({params.lot(sym)})"  # a whole unit or more, but under a lot
             if trade and abs(wf - cur_w_exact) < band:
                 note = "within no-trade band"
                 trade = 0

@@ -5,7 +5,9 @@ the broker is asked by **client order id** (never by guessing):
 
 * unknown to the broker -> the intent never reached it: ``not_found``;
 * still working -> cancelled (write-ahead logged) and polled until final;
-* final -> its status and filled quantity are recorded.
+* final -> its status and filled quantity are recorded; a fill the log did
+  not have yet (an order whose outcome was unknown) is first written as an
+  ``order_fill`` record.
 
 Each answer is an ``order_resolved`` record; the run is closed by a
 ``recovered`` record.  Nothing is ever resubmitted: the next run plans again
@@ -56,6 +58,14 @@ def resolve_run(session: BrokerSession, audit: AuditLog, run: RunRecord, *,
                 cancel_and_settle(session, audit, out, f"recovery of run {run.run_id}",
                                   poll_secs, settle_secs, Metrics())
             else:
+                if st.filled_qty > out.filled_qty:
+                    # the fill the venue made and the log does not have yet (e.g. an order whose
+                    # outcome was unknown): written as a fill, like the run would have
+                    audit.write("order_fill", recovered_run_id=run.run_id,
+                                client_order_id=o.client_order_id, symbol=o.symbol,
+                                filled_qty=st.filled_qty,
+                                status="filled" if st.filled_qty >= o.quantity else "partially_filled",
+                                avg_fill_price_cents=st.avg_fill_price_cents)
                 out.filled_qty = max(out.filled_qty, st.filled_qty)
                 out.avg_fill_price_cents = st.avg_fill_price_cents
                 out.status = st.status

@@ -38,6 +38,7 @@ __all__ = ["SYMBOL_RE", "TargetWeights", "load_targets", "parse_targets_json",
 #: (the limit of the order book and the risk engine)
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9._/-]{0,7}$")
 _MAX_FILE_BYTES = 10 * 1024 * 1024
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _JSON_KEYS = {"targets", "timestamp", "metadata"}
 _ENTRY_KEYS = {"symbol", "weight"}
 
@@ -89,8 +90,11 @@ def validate_symbol(symbol: object, where: str) -> str:
 
 def _weight(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TargetError(f"{where}: weight must be a number, got {value!r}")
-    w = float(value)
+        raise TargetError(f"{where}: weight must be a number, got {_short(value)}")
+    try:
+        w = float(value)
+    except OverflowError:  # an integer beyond any float
+        raise TargetError(f"{where}: weight must be in [-1, 1], got {_short(value)}") from None
     if not math.isfinite(w):
         raise TargetError(f"{where}: weight must be finite, got {value!r}")
     if abs(w) > 1.0:
@@ -131,9 +135,12 @@ def parse_targets_json(text: str, *, max_gross: float = 1.0, source: str = "<str
         empty list, or a gross weight above ``max_gross``.
     """
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except ValueError as exc:
         raise TargetError(f"{source}: invalid JSON: {exc}") from exc
+    except RecursionError:
+        raise TargetError(f"{source}: invalid JSON: nested too deeply (a target file is an object "
+                          "holding a list of {symbol, weight} objects)") from None
     if not isinstance(data, dict):
         raise TargetError(f"{source}: top level must be an object with 'targets', got {_kind(data)}")
     unknown = set(data) - _JSON_KEYS
@@ -150,7 +157,7 @@ def parse_targets_json(text: str, *, max_gross: float = 1.0, source: str = "<str
     metadata = data.get("metadata", {})
     if not isinstance(metadata, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
-        raise TargetError(f"{source}: 'metadata' must be an object of strings, got {metadata!r}")
+        raise TargetError(f"{source}: 'metadata' must be an object of strings, got {_short(metadata)}")
 
     def pairs() -> Iterable[tuple[str, float, str]]:
         for i, entry in enumerate(entries):
@@ -195,9 +202,12 @@ def parse_targets_csv(text: str, *, max_gross: float = 1.0, source: str = "<stri
                 raise TargetError(f"{where}: expected 2 fields symbol,weight, got {row!r}")
             raw = row[1].strip()
             try:
+                if not _DECIMAL.fullmatch(raw) and raw.lower().lstrip("+-") not in ("nan", "inf", "infinity"):
+                    raise ValueError(raw)  # float() would also read "0_1" as 1.0 and "١" as 1.0
                 value = float(raw)
             except ValueError:
-                raise TargetError(f"{where}: weight must be a number, got {raw!r}") from None
+                raise TargetError(f"{where}: weight must be a number (a plain decimal such as 0.25), "
+                                  f"got {raw!r}") from None
             yield validate_symbol(row[0].strip(), where), _weight(value, where), where
 
     return _finish(pairs(), max_gross=max_gross, source=source, digest=digest)
@@ -234,6 +244,22 @@ def load_targets(path: str | Path, *, max_gross: float = 1.0, fmt: str | None = 
     digest = hashlib.sha256(raw).hexdigest()
     parse = parse_targets_json if fmt == "json" else parse_targets_csv
     return parse(text, max_gross=max_gross, source=str(path), digest=digest)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique; a repeated key is an error, not "the last one wins"."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r} (first {_short(out[key])}, then {_short(value)})")
+        out[key] = value
+    return out
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value) if isinstance(value, (dict, list, str, int, float, bool)) or value is None \
+        else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _reject_constant(name: str) -> Any:

@@ -327,3 +327,38 @@ def test_order_ended_while_disconnected_gets_its_true_status_on_resync(tws):
     assert (st["status"], st["filled_quantity"], st["remaining_quantity"]) == ("Rejected", 4, 0)
     assert b.open_orders() == []
     b.disconnect()
+
+
+def test_finished_order_without_a_completed_record_is_final_unknown_not_filled(tws):
+    """Issue 15 §4: a venue that does not report completed orders (a TWS restarted since). A
+    cancelled order with 20 of 50 filled, read by a new process, is FinalUnknown with 20 filled:
+    over, its fills known, its ending not -- never an invented Filled."""
+    b = make(tws)
+    b.connect()
+    tws.fill_cap["AAPL"] = 20
+    ask = tws.stocks["AAPL"].ask
+    oid = b.submit_order("AAPL", "buy", 50, "limit", round(ask * 100), client_order_id="fu-1")
+    assert wait_until(lambda: b.order_status(oid)["filled_quantity"] == 20)
+    b.cancel_order(oid)
+    assert b.order_status(oid)["status"] == "Cancelled"
+    b.disconnect()
+    tws.report_completed = False
+    c = make(tws)
+    c.connect()
+    st = c.find_order("fu-1")
+    assert (st["id"], st["status"], st["filled_quantity"], st["remaining_quantity"]) == (oid, "FinalUnknown", 20, 0)
+    assert c.order_status(oid) == st and c.open_orders() == []
+    assert st["status"] not in ("Filled", "Cancelled")
+    # the idempotent resubmit sends nothing; a bigger fill than asked would be a different order
+    assert c.submit_order("AAPL", "buy", 50, "limit", round(ask * 100), client_order_id="fu-1") == oid
+    with pytest.raises(ClientOrderIdConflict):
+        c.submit_order("AAPL", "sell", 50, "limit", round(ask * 100), client_order_id="fu-1")
+    assert len(tws.orders) == 1
+    c.cancel_order(oid)  # over: a no-op
+    c.disconnect()
+    # where the venue can say it, its answer is taken
+    tws.report_completed = True
+    d = make(tws)
+    d.connect()
+    assert (d.find_order("fu-1")["status"], d.find_order("fu-1")["quantity"]) == ("Cancelled", 50)
+    d.disconnect()

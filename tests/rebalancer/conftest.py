@@ -109,6 +109,16 @@ class Work:
         return sorted(self.paper()["orders"].values(), key=lambda o: o["id"])
 
 
+def audit_fills(recs: list[dict]) -> dict[str, int]:
+    """Filled quantity per client order id as the audit log has it (the last word of any run:
+    ``order_fill``, ``order_done`` or recovery's ``order_resolved``)."""
+    out: dict[str, int] = {}
+    for r in recs:
+        if r["event"] in ("order_fill", "order_done", "order_resolved") and "filled_qty" in r:
+            out[r["client_order_id"]] = int(r["filled_qty"])
+    return out
+
+
 @pytest.fixture
 def work(tmp_path: Path) -> Work:
     return Work(tmp_path)

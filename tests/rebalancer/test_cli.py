@@ -196,11 +196,34 @@ def test_order_timeout_cancels(work):
     # offset 0: the limit sits at the mid, below the ask, so it rests and times out
     work.write_config(timeout=0.3, offset=0.0)
     r = work.run("run", str(work.target({"AAA": 0.3})), "--yes")
-    assert r.returncode == 0, r.stderr
+    # issue 15 §3: a run that filled nothing has its own exit code and says so, not "completed"
+    assert r.returncode == 6, r.stderr
     (o,) = work.broker_orders()
     assert o["status"] == "Cancelled" and o["filled"] == 0
-    events = [x["event"] for x in work.audit()]
+    assert ("summary: 1 order sent: 0 filled, 0 partially filled, 1 timed out, 0 cancelled, 0 rejected; "
+            "nothing filled") in r.stdout
+    assert "nothing filled: 1 order(s) sent, none filled (1 timed out, 0 cancelled)" in r.stderr
+    recs = work.audit()
+    events = [x["event"] for x in recs]
     assert events.index("cancel_intent") < events.index("cancel_result") < events.index("order_done")
+    assert recs[events.index("order_done")]["timed_out"] is True
+    last = recs[-1]
+    assert (last["event"], last["status"], last["exit_code"]) == ("run_finished", "nothing_filled", 6)
+    assert last["summary"] == {"filled": 0, "partially_filled": 0, "timed_out": 1, "cancelled": 0,
+                               "rejected": 0, "unknown": 0}
+
+
+def test_partly_filled_run_exits_0_with_its_summary(work):
+    """The house shows 5 shares: the order fills 5 of 300, then times out. Something was done, so
+    exit 0 and status completed, and the summary says what."""
+    work.write_config(timeout=0.3, liquidity=5)
+    r = work.run("run", str(work.target({"AAA": 0.3})), "--yes")
+    assert r.returncode == 0, r.stderr
+    assert ("summary: 1 order sent: 0 filled, 1 partially filled, 0 timed out, 0 cancelled, 0 rejected"
+            in r.stdout) and "nothing filled" not in r.stdout + r.stderr
+    (o,) = work.broker_orders()
+    assert o["status"] == "Cancelled" and 0 < o["filled"] < 300
+    assert work.audit()[-1]["status"] == "completed"
 
 
 def _wait_for(work, event: str, deadline: float = 20.0) -> None:

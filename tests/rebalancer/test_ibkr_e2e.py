@@ -73,3 +73,85 @@ audit_log = "logs/audit.jsonl"
         assert abs(row["actual_weight"] - row["target_weight"]) < 0.001, row
     held = {sym: q for (_a, sym), (q, _c) in tws.positions.items() if q}
     assert set(held) == {"AAPL", "MSFT"}
+
+
+def test_ibkr_nothing_filled_exits_6_and_keeps_library_noise_off_the_console(work, tws):
+    """Issue 15 §3: every order rests at the mid and times out. The run exits 6 with a summary line;
+    ib_async's "Error 202 ... Order Canceled" and Trade(...) dumps go to the audit log, and reach
+    stderr only with --verbose."""
+    (work.root / "ibkr.toml").write_text(f"""\
+[broker]
+kind = "ibkr"
+[ibkr]
+port = {tws.port}
+client_id = 9
+[execution]
+order_timeout_secs = 0.3
+poll_interval_secs = 0.05
+pause_between_orders_secs = 0
+limit_offset_bps = 0
+[plan]
+min_order_value_usd = 500.0
+[files]
+audit_log = "logs/audit.jsonl"
+""")
+    t = work.target({"AAPL": 0.05, "MSFT": 0.04, "KO": 0.0})
+    r = work.run("run", str(t), "--yes", config="ibkr.toml")
+    assert r.returncode == 6, (r.stdout, r.stderr)
+    assert "summary: 3 orders sent: 0 filled, 0 partially filled, 3 timed out, 0 cancelled, 0 rejected; " \
+           "nothing filled" in r.stdout
+    noise = ("Error 202", "Trade(", "Canceled order", "ib_async")
+    assert not [n for n in noise if n in r.stderr], r.stderr
+    recs = work.audit()
+    logs = [x for x in recs if x["event"] == "log"]
+    assert any("202" in x["message"] and x["logger"].startswith("ib_async") for x in logs)
+    assert any("Trade(" in x["message"] for x in logs)
+    (done,) = [x for x in recs if x["event"] == "run_finished"]  # (ib_async may log after it)
+    assert done["status"] == "nothing_filled" and done["exit_code"] == 6
+    assert all(o.status == "Cancelled" and o.filled == 0 for o in tws.orders.values()) and len(tws.orders) == 3
+    r = work.run("run", str(t), "--yes", "--verbose", config="ibkr.toml")
+    assert r.returncode == 6 and "Error 202" in r.stderr and "Trade(" in r.stderr
+
+
+@pytest.mark.parametrize("fault", ["ack lost", "dropped after a partial fill"])
+def test_ibkr_faults_audit_log_matches_the_venue(work, tws, fault):
+    """TWS takes the first order and the socket dies before the ack (the adapter's
+    OrderOutcomeUnknown), or it drops every connection after a partial fill: the run reconnects,
+    finds the order by orderRef, and the audit log's fills are the venue's executions."""
+    from conftest import audit_fills
+
+    (work.root / "ibkr.toml").write_text(f"""\
+[broker]
+kind = "ibkr"
+[ibkr]
+port = {tws.port}
+client_id = 11
+[execution]
+order_timeout_secs = 1.0
+poll_interval_secs = 0.05
+pause_between_orders_secs = 0
+[plan]
+min_order_value_usd = 500.0
+[files]
+audit_log = "logs/audit.jsonl"
+""")
+    if fault == "ack lost":
+        tws.drop_after_place = True
+    else:
+        tws.fill_cap["KO"] = 100
+        tws.drop_after_fills = 1
+    r = work.run("run", str(work.target({"AAPL": 0.05, "MSFT": 0.04})), "--yes", config="ibkr.toml")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    recs = work.audit()
+    refs = [o.order_ref for o in tws.orders.values()]
+    assert len(refs) == len(set(refs)) == 3                       # KO close, AAPL and MSFT buys: once each
+    fills = audit_fills(recs)
+    for o in tws.orders.values():
+        assert fills.get(o.order_ref, 0) == int(o.filled), (fault, o.order_ref, o.status, fills)
+    if fault == "ack lost":
+        (first,) = [x for x in recs if x["event"] == "order_unknown"]
+        ack = next(x for x in recs if x["event"] == "order_ack" and x["client_order_id"] == first["client_order_id"])
+        assert ack["via"] == "lookup"
+    else:
+        ko = next(o for o in tws.orders.values() if o.symbol == "KO")
+        assert 0 < ko.filled < 500 and ko.status == "Cancelled"

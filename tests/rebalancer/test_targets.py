@@ -53,7 +53,7 @@ def test_bad_json(text, needle):
     ("symbol,weight\n", "no targets"),
     ("symbol,weight\nA\n", "line 2: expected 2 fields"),
     ("symbol,weight\nA,0.1,3\n", "expected 2 fields"),
-    ("symbol,weight\nA,abc\n", "line 2: weight must be a number, got 'abc'"),
+    ("symbol,weight\nA,abc\n", "line 2: weight must be a number (a plain decimal such as 0.25), got 'abc'"),
     ("symbol,weight\nA,nan\n", "weight must be finite"),
     ("symbol,weight\nA,inf\n", "weight must be finite"),
     ("symbol,weight\nA,0.1\nA,0.2\n", "line 3: duplicate symbol"),
@@ -88,3 +88,20 @@ def test_max_gross_is_configurable():
 def test_csv_roundtrip(weights):
     text = "symbol,weight\n" + "".join(f"{s},{w!r}\n" for s, w in weights.items())
     assert dict(parse_targets_csv(text).weights) == weights
+
+
+@pytest.mark.parametrize("raw", ["0_1", "١", "0x1", "1__0", "+-1"])
+def test_csv_weight_is_a_plain_decimal(raw):
+    """float() reads "0_1" as 1.0 and Arabic-Indic "١" as 1.0: a weight file means decimals."""
+    with pytest.raises(TargetError, match=r"line 2: weight must be a number \(a plain decimal"):
+        parse_targets_csv(f"symbol,weight\nA,{raw}\n")
+
+
+@pytest.mark.parametrize("raw, w", [("0.25", 0.25), (".5", 0.5), ("-1", -1.0), ("+1e-1", 0.1), ("1.", 1.0)])
+def test_csv_plain_decimals_accepted(raw, w):
+    assert parse_targets_csv(f"symbol,weight\nA,{raw}\n").weights == {"A": w}
+
+
+def test_json_integer_beyond_float_is_out_of_range_not_a_crash():
+    with pytest.raises(TargetError, match=r"targets\[0\]: weight must be in \[-1, 1\], got 1000"):
+        parse_targets_json('{"targets": [{"symbol": "A", "weight": 1' + "0" * 400 + "}]}")

@@ -29,10 +29,12 @@ def test_exported_members():
     ("PendingCancel", "open"), ("PartiallyFilled", "partially_filled"), ("Filled", "filled"),
     ("Cancelled", "cancelled"), ("CANCELED", "cancelled"), ("Inactive", "rejected"),
     ("Rejected", "rejected"), ("EXPIRED", "expired"), ("NEW", "open"),
-    ("PARTIALLY_FILLED", "partially_filled"),
+    ("PARTIALLY_FILLED", "partially_filled"), ("FinalUnknown", "final_unknown"),
 ])
 def test_normalize_status(raw, want):
     assert normalize_status(raw) == want
+    from nanobook_rebalancer._session import TERMINAL
+    assert (want in TERMINAL) is (want not in ("open", "partially_filled"))
 
 
 def test_quote_mid_fallbacks():

@@ -16,8 +16,13 @@ through fills after :meth:`FakeBinance.set_book`. A stop that would trigger at
 once is refused with ``-2010 Stop price would trigger immediately.``. Once
 triggered, the order keeps its id and type and works as a market (expiring
 its unfilled rest) or GTC limit order. Faults are injected per path:
-HTTP errors, dropped connections, slow answers, and "accept then 503/timeout"
-for order placement (the order exists but the client never sees the answer).
+HTTP errors (5xx, 429, 418) before anything is processed, dropped
+connections, slow answers, "accept then 5xx / timeout / dropped connection"
+for order placement (the order exists but the client never sees the answer),
+and a lagging read (``lag``): the next N lookups on a path do not see the
+orders created after the fault was injected, as when the venue's query
+store trails its matching engine. ``allOrders`` and ``myTrades`` are served
+from the orders and the trades their fills printed.
 """
 from __future__ import annotations
 
@@ -93,12 +98,14 @@ class FakeOrder:
 class Fault:
     path: str  # e.g. "/api/v3/order"
     method: str  # "GET", "POST", "DELETE" or "*"
-    kind: str  # "http", "drop", "sleep", "accept_then_http", "accept_then_sleep"
+    kind: str  # "http", "drop", "sleep", "lag", "accept_then_http", "accept_then_sleep", "accept_then_drop"
     status: int = 503
     body: dict | None = None
     seconds: float = 0.0
     retry_after: int | None = None
     remaining: int = 1
+    mark: int = 0  # "lag": orders with an id >= mark are invisible to the lagging lookups
+    armed: bool = True  # False: waits for the next accepted order (inject(..., after_order=True))
 
 
 class FakeBinance:
@@ -121,6 +128,8 @@ class FakeBinance:
         self.balances: dict[str, list[D]] = {}  # asset -> [free, locked]
         self.orders: dict[tuple[str, int], FakeOrder] = {}
         self._ids = itertools.count(1000)
+        self._next_id = 1000
+        self.trades: list[dict] = []  # every fill: {"symbol", "id", "orderId", "price", "qty", ...}
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str, dict]] = []  # (method, path, params) of every request
         self.used_weight = 0  # in the current 1-minute window
@@ -160,9 +169,17 @@ class FakeBinance:
             self._trigger_stops(symbol)
 
     def inject(self, path: str, kind: str, *, method: str = "*", status: int = 503, body: dict | None = None,
-               seconds: float = 0.0, retry_after: int | None = None, times: int = 1) -> None:
+               seconds: float = 0.0, retry_after: int | None = None, times: int = 1,
+               after_order: bool = False) -> None:
+        """Queue a fault for the next ``times`` requests on ``path`` (and ``method``).
+
+        ``lag``: those requests do not see orders created from now on (a read that trails
+        the matching engine); meant for the lookups ``GET /api/v3/order``, ``/allOrders``
+        and ``/myTrades``. ``after_order``: the fault waits until the venue accepts the next
+        order (so the lookups made before sending it are not affected)."""
         with self.lock:
-            self.faults.append(Fault(path, method, kind, status, body, seconds, retry_after, times))
+            self.faults.append(Fault(path, method, kind, status, body, seconds, retry_after, times,
+                                     mark=self._next_id, armed=not after_order))
 
     def requests_to(self, path: str, method: str | None = None) -> list[dict]:
         return [p for m, pa, p in self.log if pa == path and (method is None or m == method)]
@@ -277,6 +294,11 @@ class FakeBinance:
             return
         o.executed += q
         o.quote_qty += q * px
+        self.trades.append({"symbol": o.symbol, "id": len(self.trades) + 1, "orderId": o.order_id,
+                            "orderListId": -1, "price": f"{px:.8f}", "qty": f"{q:.8f}",
+                            "quoteQty": f"{q * px:.8f}", "commission": "0.00000000", "commissionAsset": rules.quote,
+                            "time": self.server_time(), "isBuyer": o.side == "BUY", "isMaker": not incoming,
+                            "isBestMatch": True})
         o.status = "FILLED" if o.executed == o.qty else "PARTIALLY_FILLED"
         self.last[o.symbol] = px
         self.volume[o.symbol] += q
@@ -301,9 +323,10 @@ class FakeBinance:
             self.log.append((method, path, params))
             fault = None
             for f in self.faults:
-                if f.remaining > 0 and f.path == path and f.method in ("*", method):
+                if f.remaining > 0 and f.armed and f.path == path and f.method in ("*", method):
                     fault = f
-                    f.remaining -= 1
+                    if f.kind != "lag":  # a lag is used up only by lookups it hides an order from
+                        f.remaining -= 1
                     break
         weight = _weight(method, path, params)
         with self.lock:
@@ -322,6 +345,7 @@ class FakeBinance:
             return 0, hdr, {}, "drop"
         if fault is not None and fault.kind == "sleep":
             time.sleep(fault.seconds)
+        hide = fault if fault is not None and fault.kind == "lag" else None
         if self.used_weight > self.weight_limit:
             hdr["Retry-After"] = "1"
             self.throttled.append((method, path, -1003))
@@ -337,7 +361,7 @@ class FakeBinance:
                 return 429, hdr, {"code": -1015, "msg": "Too many new orders; current limit is %d orders per %s."
                                   % (over[0][1], over[0][2])}, None
         try:
-            status, out = self._route(method, path, params, query, body, headers)
+            status, out = self._route(method, path, params, query, body, headers, hide)
         except _ApiError as e:
             status, out = e.status, {"code": e.code, "msg": e.msg}
         if path == "/api/v3/order" and method == "POST" and status == 200:
@@ -350,6 +374,8 @@ class FakeBinance:
                 return fault.status, hdr, {"code": -1000, "msg": "An unknown error occurred while processing the request."}, None
             if fault is not None and fault.kind == "accept_then_sleep":
                 time.sleep(fault.seconds)
+            if fault is not None and fault.kind == "accept_then_drop":
+                return 0, hdr, {}, "drop"
         return status, hdr, out, None
 
     def _check_signed(self, params: dict, query: str, body: str, headers) -> None:
@@ -380,7 +406,7 @@ class FakeBinance:
         if ts >= now + 1000 or now - ts > recv:
             raise _ApiError(400, -1021, "Timestamp for this request is outside of the recvWindow.")
 
-    def _route(self, method, path, params, query, body, headers):
+    def _route(self, method, path, params, query, body, headers, hide=None):
         if path == "/api/v3/ping":
             return 200, {}
         if path == "/api/v3/time":
@@ -395,7 +421,7 @@ class FakeBinance:
             sym = self._sym(params)
             return 200, {"symbol": sym, "lastPrice": f"{self.last[sym]:.8f}", "volume": f"{self.volume[sym]:.8f}",
                          "bidPrice": f"{self.books[sym][0]:.8f}", "askPrice": f"{self.books[sym][1]:.8f}"}
-        signed = {"/api/v3/account", "/api/v3/order", "/api/v3/openOrders", "/api/v3/myTrades"}
+        signed = {"/api/v3/account", "/api/v3/order", "/api/v3/openOrders", "/api/v3/myTrades", "/api/v3/allOrders"}
         if path not in signed:
             raise _ApiError(404, -1000, f"unknown endpoint {path}")
         self._check_signed(params, query, body, headers)
@@ -410,7 +436,25 @@ class FakeBinance:
                 return 200, [o.as_json() for o in sorted(self.orders.values(), key=lambda o: o.order_id)
                              if o.status in ("NEW", "PARTIALLY_FILLED") and (sym is None or o.symbol == sym)]
             if path == "/api/v3/order" and method == "GET":
-                return 200, self._find(params).as_json()
+                o = self._find(params)
+                if self._hidden(hide, [o.order_id]):
+                    raise _ApiError(400, -2013, "Order does not exist.")
+                return 200, o.as_json()
+            if path == "/api/v3/allOrders":
+                sym = self._sym(params)
+                rows = [o for o in sorted(self.orders.values(), key=lambda o: o.order_id)
+                        if o.symbol == sym and o.time >= int(params.get("startTime", 0))
+                        and o.order_id >= int(params.get("orderId", 0))]
+                gone = self._hidden(hide, [o.order_id for o in rows])
+                rows = [o for o in rows if o.order_id not in gone]
+                return 200, [o.as_json() for o in rows[-int(params.get("limit", 500)):]]
+            if path == "/api/v3/myTrades":
+                sym = self._sym(params)
+                rows = [t for t in self.trades if t["symbol"] == sym and t["time"] >= int(params.get("startTime", 0))
+                        and ("orderId" not in params or t["orderId"] == int(params["orderId"]))]
+                gone = self._hidden(hide, [t["orderId"] for t in rows])
+                rows = [t for t in rows if t["orderId"] not in gone]
+                return 200, rows[-int(params.get("limit", 500)):]
             if path == "/api/v3/order" and method == "DELETE":
                 o = self._find(params, unknown=(-2011, "Unknown order sent."))
                 if o.status not in ("NEW", "PARTIALLY_FILLED"):
@@ -421,6 +465,17 @@ class FakeBinance:
             if path == "/api/v3/order" and method == "POST":
                 return 200, self._new_order(params)
         raise _ApiError(404, -1000, "unknown")
+
+    @staticmethod
+    def _hidden(lag: "Fault | None", order_ids: list) -> set:
+        """The ids a lagging read does not see yet (orders created after the lag was injected);
+        a read that hides something uses up one of the lag's requests."""
+        if lag is None or lag.remaining <= 0:
+            return set()
+        gone = {i for i in order_ids if i >= lag.mark}
+        if gone:
+            lag.remaining -= 1
+        return gone
 
     def _sym(self, params) -> str:
         sym = params.get("symbol")
@@ -503,6 +558,9 @@ class FakeBinance:
         if is_stop and self._stop_reached(FakeOrder(sym, 0, cid, side, typ, qty, price, stop=stop), self.last[sym]):
             raise _ApiError(400, -2010, "Stop price would trigger immediately.")
         o = FakeOrder(sym, next(self._ids), cid, side, typ, qty, price, time=-1, stop=stop, working=not is_stop)
+        self._next_id = o.order_id + 1
+        for f in self.faults:
+            f.armed = True
         if typ != "MARKET":  # reserve (a buy stop-market at its stop)
             if side == "BUY":
                 quote[0] -= qty * o.reserve_px
@@ -566,6 +624,8 @@ def _weight(method: str, path: str, params: dict) -> int:
         return 6 if "symbol" in params else 80
     if path == "/api/v3/order":
         return 4 if method == "GET" else 1
+    if path in ("/api/v3/allOrders", "/api/v3/myTrades"):
+        return 20
     return 2
 
 

@@ -131,6 +131,9 @@ class FakeTWS:
         self.reject_next: list[tuple[int, str]] = []
         self.drop_after_fills = 0  # close every connection after this many fills (0: never)
         self.drop_after_place = False  # accept the next order, then close before acknowledging it
+        # False: reqCompletedOrders answers with its end marker only, like a TWS restarted since the
+        # orders ended (it lists the completed orders of its current session only)
+        self.report_completed = True
         self.sessions: list[Session] = []
         self.received: list[list[str]] = []  # every client message (fields)
         self.pacing_violations = 0
@@ -288,7 +291,7 @@ class FakeTWS:
             self._send(s, 53, 1)
         elif mid == 99:  # reqCompletedOrders [apiOnly]; every order here came through the API
             for o in sorted(self.orders.values(), key=lambda o: o.perm_id):
-                if o.status in ("Filled", "Cancelled", "Inactive"):
+                if o.status in ("Filled", "Cancelled", "Inactive") and self.report_completed:
                     self._completed_order(s, o)
             self._send(s, 102)
         elif mid == 6:  # reqAccountUpdates
