@@ -2,7 +2,12 @@
 fails (a mutation check; not collected by pytest). Run from the worktree root:
 ``PYTHONPATH=$PWD/src python tests/rebalancer/mutate_limits.py``; prints KILLED or SURVIVED per flip
 and restores every file."""
-import subprocess, sys, os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from mutate import run  # noqa: E402
+
 muts = [
  ("src/nanobook_rebalancer/plan.py", "if trade and abs(wf - cur_w_exact) < band:", "if trade and abs(wf - cur_w_exact) <= band:"),
  ("src/nanobook_rebalancer/plan.py", "elif trade and Fraction(abs(trade) * price, scale) < params.min_order_value_cents:", "elif trade and Fraction(abs(trade) * price, scale) <= params.min_order_value_cents:"),
@@ -16,13 +21,5 @@ muts = [
  ("src/nanobook_rebalancer/_risk.py", "m[key] = m[key] * quantity_scale", "m[key] = m[key]"),
  ("src/nanobook_rebalancer/config.py", "if not _I64_MIN <= value <= _I64_MAX:", "if not _I64_MIN <= value < _I64_MAX:"),
 ]
-for path, old, new in muts:
-    src = open(path).read()
-    assert src.count(old) == 1, (path, old)
-    open(path, "w").write(src.replace(old, new))
-    try:
-        r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "tests/rebalancer/test_limits.py", "-p", "no:cacheprovider"],
-                           capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.getcwd() + "/src"))
-        print("KILLED" if r.returncode else "SURVIVED", path, new)
-    finally:
-        open(path, "w").write(src)
+if __name__ == "__main__":
+    sys.exit(run(muts, ["tests/rebalancer/test_limits.py"]))
