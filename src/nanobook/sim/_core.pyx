@@ -36,10 +36,13 @@ cdef enum: D_TRADE = 2
 cdef enum: D_FILL = 3
 cdef enum: D_ORDER = 4
 cdef enum: D_TIMER = 5
+cdef enum: D_PROGRESS = 6
 # order flags
 cdef enum: O_MARKET = 1
 cdef enum: O_IOC = 2
 cdef enum: O_POST_ONLY = 4
+cdef enum: O_FOK = 8
+cdef enum: O_FLATTEN = 16      # kill-switch market order sized at arrival
 # order status (exchange truth and local view)
 cdef enum: S_PENDING = 0
 cdef enum: S_OPEN = 1
@@ -52,9 +55,17 @@ cdef enum: R_FILL = 2
 cdef enum: R_CANCELLED = 3
 cdef enum: R_REJECTED = 4
 cdef enum: R_CANCEL_REJECTED = 5
+cdef enum: R_MODIFIED = 6
+cdef enum: R_MODIFY_REJECTED = 7
 # request kinds
 cdef enum: Q_NEW = 1
 cdef enum: Q_CANCEL = 2
+cdef enum: Q_MODIFY = 3
+# kill-switch rules (names in nanobook/limits.py)
+cdef enum: KS_MAX_POSITION = 1
+cdef enum: KS_DRAWDOWN = 2
+cdef enum: KS_DAILY_LOSS = 3
+cdef int64_t DAY_NS = 86400 * 1000000000LL
 # queue models
 cdef enum: QM_RISK_AVERSE = 0
 cdef enum: QM_POWER = 1
@@ -88,10 +99,11 @@ cdef struct Ord:
     int64_t ahead, trade_acc, join_rank
     int64_t submit_ts, arrive_ts, ack_ts, done_ts, cancel_ts
     int64_t n_fills
+    int64_t local_price, ahead0, tick_ts, n_modifies
     double fee, notional
 
 cdef struct Req:
-    int64_t t, kind, oi
+    int64_t t, kind, oi, price, qty
 
 cdef struct Resp:
     int64_t t, kind, oi, price, qty, maker, fill
@@ -118,7 +130,8 @@ cdef struct Buf:
 
 ORDER_FIELDS = ["order_id", "side", "price", "qty", "leaves", "flags", "status",
                 "local_status", "local_leaves", "ahead", "trade_acc", "join_rank",
-                "submit_ts", "arrive_ts", "ack_ts", "done_ts", "cancel_ts", "n_fills"]
+                "submit_ts", "arrive_ts", "ack_ts", "done_ts", "cancel_ts", "n_fills",
+                "local_price", "ahead0", "tick_ts", "n_modifies"]
 ORDER_DTYPE = np.dtype([(f, "i8") for f in ORDER_FIELDS] + [("fee", "f8"), ("notional", "f8")])
 FILL_DTYPE = np.dtype([("exch_ts", "i8"), ("local_ts", "i8"), ("order_id", "i8"), ("side", "i8"),
                        ("price", "i8"), ("qty", "i8"), ("maker", "i8"), ("fee", "f8"),
@@ -365,6 +378,20 @@ cdef class SimCore:
     cdef public int64_t cur_row, cur_resp
     cdef public int64_t n_exch_done, n_local_done
     cdef bint started, oom, book_dirty
+    # venue rule: queue fills in whole lots (qty units); nearest or floor
+    cdef public int64_t lot
+    cdef public bint round_nearest
+    # kill switch (rules of nanobook.limits): off when a limit is < 0
+    cdef public bint ks_enabled
+    cdef public int64_t ks_max_position
+    cdef public double ks_max_drawdown_pct, ks_max_daily_loss, capital
+    cdef public double hwm, day_start
+    cdef public int64_t ks_day, kill_ts, kill_rule
+    cdef public double kill_equity
+    # progress decision points every ``progress_every`` exchange rows (0: off)
+    cdef public int64_t progress_every, next_progress
+    cdef public int64_t last_tick_exch
+    cdef bint busy              # advance() is running without the GIL
 
     def __cinit__(self):
         side_init(&self.xb[0], -1)
@@ -445,11 +472,160 @@ cdef class SimCore:
         self.cur_row = -1
         self.cur_resp = -1
         self.last_mid2 = 0
+        self.lot = 1
+        self.round_nearest = True
+        self.ks_enabled = False
+        self.ks_max_position = -1
+        self.ks_max_drawdown_pct = -1.0
+        self.ks_max_daily_loss = -1.0
+        self.capital = 0.0
+        self.hwm = NAN
+        self.day_start = NAN
+        self.ks_day = -1
+        self.kill_ts = -1
+        self.kill_rule = 0
+        self.kill_equity = NAN
+        self.progress_every = 0
+        self.next_progress = INT64_MAX
+        self.last_tick_exch = -1
+
+    def configure(self, int64_t lot, bint round_nearest, bint ks_enabled, int64_t ks_max_position,
+                  double ks_max_drawdown_pct, double ks_max_daily_loss, double capital,
+                  int64_t progress_every):
+        """Venue lot, kill-switch limits (< 0: off) and progress step, after :meth:`setup`."""
+        self._claim()
+        self.lot, self.round_nearest = lot, round_nearest
+        self.ks_enabled, self.ks_max_position = ks_enabled, ks_max_position
+        self.ks_max_drawdown_pct, self.ks_max_daily_loss = ks_max_drawdown_pct, ks_max_daily_loss
+        self.capital = capital
+        self.progress_every = progress_every
+        self.next_progress = progress_every if progress_every > 0 else INT64_MAX
+
+    cdef inline int _claim(self) except -1:
+        """Refuse a call while another thread runs :meth:`advance` on this core."""
+        if self.busy:
+            raise RuntimeError("this simulation is running in another thread (SimCore.advance); "
+                               "a Sim is not shared between threads")
+        return 0
 
     # ---------------------------------------------------------------- helpers
 
     cdef inline Ord* ordp(self, int64_t oi) noexcept nogil:
         return (<Ord*>self.orders.data) + oi
+
+    cdef inline int64_t lots(self, int64_t q) noexcept nogil:
+        """A queue-model fill quantity in whole lots: the nearest multiple of
+        ``lot`` (half a lot rounds up) or the multiple below (floor)."""
+        if q <= 0:
+            return 0
+        if self.lot == 1:
+            return q
+        if self.round_nearest:
+            return ((2 * q + self.lot) // (2 * self.lot)) * self.lot
+        return (q // self.lot) * self.lot
+
+    cdef inline int64_t floor_lots(self, int64_t q) noexcept nogil:
+        """Displayed liquidity a taker can take: whole lots only."""
+        if q <= 0:
+            return 0
+        return (q // self.lot) * self.lot
+
+    cdef inline double equity_now(self) noexcept nogil:
+        cdef double e = self.capital + self.cash
+        if self.position != 0:
+            e += <double>self.position * self.mid_now() * self.multiplier
+        return e
+
+    cdef void risk_check(self, int64_t t) noexcept nogil:
+        """The kill switch, evaluated after every exchange-side event (market
+        row, order arrival).  Rules and comparisons of ``nanobook.limits``:
+        ``|position| > max_position``; ``hwm - equity > max_drawdown_pct * hwm``
+        (hwm = the equity high-water mark, including this event);
+        ``day_start - equity > max_daily_loss`` (day_start = equity at the
+        first event of the UTC day).  The first rule that fails fires."""
+        cdef double e
+        cdef int64_t day, rule = 0
+        if self.kill_rule != 0:
+            return
+        e = self.equity_now()
+        if e != e:                       # NaN: no two-sided book yet, nothing to value
+            return
+        day = t // DAY_NS
+        if day != self.ks_day:
+            self.ks_day = day
+            self.day_start = e
+        if not (self.hwm >= e):
+            self.hwm = e
+        if self.ks_max_position >= 0 and (self.position > self.ks_max_position or
+                                          -self.position > self.ks_max_position):
+            rule = KS_MAX_POSITION
+        elif self.ks_max_drawdown_pct >= 0 and self.hwm - e > self.ks_max_drawdown_pct * self.hwm:
+            rule = KS_DRAWDOWN
+        elif self.ks_max_daily_loss >= 0 and self.day_start - e > self.ks_max_daily_loss:
+            rule = KS_DAILY_LOSS
+        if rule == 0:
+            return
+        self.kill_rule = rule
+        self.kill_ts = t
+        self.kill_equity = e
+        self.kill_all(t)
+
+    cdef void kill_all(self, int64_t t) noexcept nogil:
+        """Cancel every order not known done and flatten, sent at ``t``."""
+        cdef int64_t i
+        cdef Ord* o
+        for i in range(self.orders.n):
+            o = self.ordp(i)
+            if (o.status == S_PENDING or o.status == S_OPEN) and o.cancel_ts < 0 and not (o.flags & O_MARKET):
+                o.cancel_ts = t
+                if self.push_req(t, Q_CANCEL, i, 0, 0) < 0:
+                    return
+        self.new_order(0, 0, 0, O_MARKET | O_FLATTEN, t)
+
+    cdef int push_req(self, int64_t sent, int64_t kind, int64_t oi, int64_t price, int64_t qty) noexcept nogil:
+        """Queue a request sent at ``sent``; it arrives after the entry latency (FIFO)."""
+        cdef int64_t t = sent + lat_sample(&self.lat_entry, sent)
+        cdef Req* r
+        if t < self.last_req_t:
+            t = self.last_req_t          # the order-entry channel is FIFO
+        self.last_req_t = t
+        r = <Req*>buf_push(&self.reqs)
+        if r == NULL:
+            self.oom = True
+            return -1
+        r.t, r.kind, r.oi, r.price, r.qty = t, kind, oi, price, qty
+        return 0
+
+    cdef int64_t new_order(self, int64_t side, int64_t price, int64_t qty, int64_t flags,
+                           int64_t sent) noexcept nogil:
+        """A new order sent at ``sent``; returns its slot, or -1 when out of memory."""
+        cdef Ord* o = <Ord*>buf_push(&self.orders)
+        if o == NULL:
+            self.oom = True
+            return -1
+        o.id = self.orders.n
+        o.side, o.price, o.qty, o.leaves, o.flags = side, price, qty, qty, flags
+        o.status = S_PENDING
+        o.local_status = S_PENDING
+        o.local_leaves = qty
+        o.local_price = price
+        o.ahead = 0
+        o.ahead0 = -1
+        o.trade_acc = 0
+        o.join_rank = 0
+        o.submit_ts = sent
+        o.arrive_ts = -1
+        o.ack_ts = -1
+        o.done_ts = -1
+        o.cancel_ts = -1
+        o.n_fills = 0
+        o.n_modifies = 0
+        o.tick_ts = self.last_tick_exch
+        o.fee = 0.0
+        o.notional = 0.0
+        if self.push_req(sent, Q_NEW, self.orders.n - 1, 0, 0) < 0:
+            return -1
+        return self.orders.n - 1
 
     cdef inline double mid_now(self) noexcept nogil:
         """Exchange mid; the last two-sided one while a side is empty; NaN
@@ -558,10 +734,13 @@ cdef class SimCore:
             o = self.ordp(oi)
             if o.side == passive_side and o.arrive_ts <= t and (
                     (passive_side == 0 and o.price > price) or (passive_side == 1 and o.price < price)):
-                q = o.leaves if cap < 0 or cap > o.leaves else cap
-                self.do_fill(oi, o.price, q, True, t)
-                if o.leaves == 0:
-                    continue            # swapped out of live: same j again
+                q = o.leaves if cap < 0 or cap > o.leaves else self.lots(cap)
+                if q > o.leaves:
+                    q = o.leaves
+                if q > 0:
+                    self.do_fill(oi, o.price, q, True, t)
+                    if o.leaves == 0:
+                        continue        # swapped out of live: same j again
             j += 1
 
     cdef void trade_at(self, int64_t passive_side, int64_t price, int64_t q, int64_t rank,
@@ -580,7 +759,7 @@ cdef class SimCore:
                 else:
                     if not l3:
                         o.trade_acc += q
-                    fq = q - o.ahead
+                    fq = self.lots(q - o.ahead)
                     o.ahead = o.ahead - q if o.ahead > q else 0
                     if fq > 0:
                         if fq > o.leaves:
@@ -605,10 +784,13 @@ cdef class SimCore:
             oi = self.live[j]
             o = self.ordp(oi)
             if o.side == our_side and o.price == price:
-                fq = q if q < o.leaves else o.leaves
-                self.do_fill(oi, price, fq, True, t)
-                if o.leaves == 0:
-                    continue
+                fq = self.lots(q)
+                if fq > o.leaves:
+                    fq = o.leaves
+                if fq > 0:
+                    self.do_fill(oi, price, fq, True, t)
+                    if o.leaves == 0:
+                        continue
             j += 1
 
     cdef void depth_change(self, int64_t side, int64_t price, int64_t old, int64_t new) noexcept nogil:
@@ -711,58 +893,126 @@ cdef class SimCore:
                 continue
             if limit != 0 and ((o.side == 0 and px > limit) or (o.side == 1 and px < limit)):
                 break
-            q = opp.qty[i] if opp.qty[i] < o.leaves else o.leaves
-            self.do_fill(oi, px, q, False, t)
+            q = self.floor_lots(opp.qty[i])
+            if q > o.leaves:
+                q = o.leaves
+            if q > 0:
+                self.do_fill(oi, px, q, False, t)
             i -= 1
+
+    cdef int64_t available(self, int64_t side, int64_t limit) noexcept nogil:
+        """Whole lots of visible liquidity opposite ``side`` up to ``limit`` (0: any price)."""
+        cdef Side* opp = &self.xb[1 - side]
+        cdef int64_t i = opp.n - 1, px, tot = 0
+        while i >= 0:
+            px = opp.sign * opp.key[i]
+            if limit != 0 and ((side == 0 and px > limit) or (side == 1 and px < limit)):
+                break
+            tot += self.floor_lots(opp.qty[i])
+            i -= 1
+        return tot
+
+    cdef void done(self, int64_t oi, int64_t status, int64_t t, int64_t kind) noexcept nogil:
+        """End an order at the exchange (not live) and report it."""
+        cdef Ord* o = self.ordp(oi)
+        o.status = status
+        o.done_ts = t
+        self.push_resp(t, kind, oi, 0, o.leaves if kind == R_CANCELLED else 0, 0, -1)
+
+    cdef void join(self, int64_t oi) noexcept nogil:
+        """Rest at the back of the visible queue at the order's price."""
+        cdef Ord* o = self.ordp(oi)
+        o.ahead = side_get(&self.xb[o.side], o.price)
+        o.ahead0 = o.ahead
+        o.join_rank = self.last_rank + 1
+        o.trade_acc = 0
+
+    cdef inline bint crosses(self, int64_t side, int64_t price) noexcept nogil:
+        cdef int64_t best = side_best(&self.xb[1 - side])
+        return best != 0 and ((side == 0 and price >= best) or (side == 1 and price <= best))
 
     cdef void exch_request(self, Req* r) noexcept nogil:
         cdef Ord* o = self.ordp(r.oi)
-        cdef int64_t t = r.t, best
-        cdef bint crossing
+        cdef int64_t t = r.t
+        cdef bint crossing, keep
         if r.kind == Q_NEW:
             o.arrive_ts = t
             self.cash -= self.order_fee
             self.fees += self.order_fee
             o.fee += self.order_fee
-            best = side_best(&self.xb[1 - o.side])
+            if o.flags & O_FLATTEN:
+                # the kill switch's market order: the position at arrival
+                o.side = 1 if self.position > 0 else 0
+                o.qty = self.position if self.position > 0 else -self.position
+                o.leaves = o.qty
+                o.local_leaves = o.qty
+                if o.qty == 0:
+                    o.status = S_OPEN
+                    self.push_resp(t, R_ACK, r.oi, 0, 0, 0, -1)
+                    self.done(r.oi, S_CANCELLED, t, R_CANCELLED)
+                    return
             if o.flags & O_MARKET:
                 o.status = S_OPEN
                 self.push_resp(t, R_ACK, r.oi, 0, 0, 0, -1)
+                if (o.flags & O_FOK) and self.available(o.side, 0) < o.leaves:
+                    self.done(r.oi, S_CANCELLED, t, R_CANCELLED)
+                    return
                 self.sweep(r.oi, 0, t)
                 if o.leaves > 0:
-                    o.status = S_CANCELLED
-                    o.done_ts = t
-                    self.push_resp(t, R_CANCELLED, r.oi, 0, o.leaves, 0, -1)
+                    self.done(r.oi, S_CANCELLED, t, R_CANCELLED)
                 return
-            crossing = best != 0 and ((o.side == 0 and o.price >= best) or (o.side == 1 and o.price <= best))
+            crossing = self.crosses(o.side, o.price)
             if crossing and (o.flags & O_POST_ONLY):
-                o.status = S_REJECTED
-                o.done_ts = t
-                self.push_resp(t, R_REJECTED, r.oi, 0, 0, 0, -1)
+                self.done(r.oi, S_REJECTED, t, R_REJECTED)
                 return
             o.status = S_OPEN
             self.push_resp(t, R_ACK, r.oi, 0, 0, 0, -1)
+            if (o.flags & O_FOK) and (not crossing or self.available(o.side, o.price) < o.leaves):
+                self.done(r.oi, S_CANCELLED, t, R_CANCELLED)
+                return
             if crossing:
                 self.sweep(r.oi, o.price, t)
             if o.leaves == 0:
                 return
             if crossing or (o.flags & O_IOC):
-                o.status = S_CANCELLED
-                o.done_ts = t
-                self.push_resp(t, R_CANCELLED, r.oi, 0, o.leaves, 0, -1)
+                self.done(r.oi, S_CANCELLED, t, R_CANCELLED)
                 return
-            o.ahead = side_get(&self.xb[o.side], o.price)
-            o.join_rank = self.last_rank + 1
-            o.trade_acc = 0
+            self.join(r.oi)
             self.live_add(r.oi)
-        else:
+        elif r.kind == Q_CANCEL:
             if o.status == S_OPEN:
-                o.status = S_CANCELLED
-                o.done_ts = t
                 self.live_remove(r.oi)
-                self.push_resp(t, R_CANCELLED, r.oi, 0, o.leaves, 0, -1)
+                self.done(r.oi, S_CANCELLED, t, R_CANCELLED)
             else:
                 self.push_resp(t, R_CANCEL_REJECTED, r.oi, 0, 0, 0, -1)
+        else:
+            # modify: r.price / r.qty are the new price and open quantity
+            if o.status != S_OPEN or (o.flags & (O_MARKET | O_IOC | O_FOK)):
+                self.push_resp(t, R_MODIFY_REJECTED, r.oi, o.price, o.leaves, 0, -1)
+                return
+            crossing = r.price != o.price and self.crosses(o.side, r.price)
+            if crossing and (o.flags & O_POST_ONLY):
+                # a post-only order is never made to take: the modify is refused, the order stands
+                self.push_resp(t, R_MODIFY_REJECTED, r.oi, o.price, o.leaves, 0, -1)
+                return
+            # keeps its place only when the price is unchanged and the quantity does not grow
+            keep = r.price == o.price and r.qty <= o.leaves
+            o.qty += r.qty - o.leaves
+            o.leaves = r.qty
+            o.price = r.price
+            o.n_modifies += 1
+            self.push_resp(t, R_MODIFIED, r.oi, r.price, r.qty, 0, -1)
+            if keep:
+                if o.ahead > side_get(&self.xb[o.side], o.price):
+                    o.ahead = side_get(&self.xb[o.side], o.price)
+                return
+            if crossing:
+                self.live_remove(r.oi)
+                self.sweep(r.oi, o.price, t)
+                if o.leaves > 0:
+                    self.done(r.oi, S_CANCELLED, t, R_CANCELLED)
+                return
+            self.join(r.oi)
 
     cdef void local_response(self, Resp* r) noexcept nogil:
         cdef Ord* o = self.ordp(r.oi)
@@ -784,6 +1034,9 @@ cdef class SimCore:
                 o.local_status = S_FILLED
         elif r.kind == R_CANCELLED:
             o.local_status = S_CANCELLED
+        elif r.kind == R_MODIFIED:
+            o.local_leaves = r.qty
+            o.local_price = r.price
         elif r.kind == R_REJECTED:
             o.local_status = S_REJECTED
             self.local_cash -= self.order_fee
@@ -796,57 +1049,39 @@ cdef class SimCore:
 
     def submit(self, int64_t side, int64_t price, int64_t qty, int64_t flags):
         """Queue a new order sent at local time ``now``; returns its id."""
-        cdef Ord* o = <Ord*>buf_push(&self.orders)
-        cdef Req* r
-        cdef int64_t t
-        if o == NULL:
-            raise MemoryError()
-        o.id = self.orders.n
-        o.side, o.price, o.qty, o.leaves, o.flags = side, price, qty, qty, flags
-        o.status = S_PENDING
-        o.local_status = S_PENDING
-        o.local_leaves = qty
-        o.ahead = 0
-        o.trade_acc = 0
-        o.join_rank = 0
-        o.submit_ts = self.now
-        o.arrive_ts = -1
-        o.ack_ts = -1
-        o.done_ts = -1
-        o.cancel_ts = -1
-        o.n_fills = 0
-        o.fee = 0.0
-        o.notional = 0.0
-        t = self.now + lat_sample(&self.lat_entry, self.now)
-        if t < self.last_req_t:
-            t = self.last_req_t          # the order-entry channel is FIFO
-        self.last_req_t = t
-        r = <Req*>buf_push(&self.reqs)
-        if r == NULL:
-            raise MemoryError()
-        r.t, r.kind, r.oi = t, Q_NEW, self.orders.n - 1
-        return o.id
+        self._claim()
+        if self.new_order(side, price, qty, flags, self.now) < 0:
+            raise MemoryError("simulator buffers could not grow")
+        return self.orders.n
 
     def cancel(self, int64_t order_id):
         """Queue a cancel of ``order_id`` sent at ``now``.  Returns False (and
         sends nothing) when the local view already knows the order is done or
         a cancel is already on its way."""
+        self._claim()
         cdef Ord* o = self.ordp(order_id - 1)
-        cdef Req* r
-        cdef int64_t t
         if o.local_status != S_PENDING and o.local_status != S_OPEN:
             return False
         if o.cancel_ts >= 0:
             return False
         o.cancel_ts = self.now
-        t = self.now + lat_sample(&self.lat_entry, self.now)
-        if t < self.last_req_t:
-            t = self.last_req_t
-        self.last_req_t = t
-        r = <Req*>buf_push(&self.reqs)
-        if r == NULL:
-            raise MemoryError()
-        r.t, r.kind, r.oi = t, Q_CANCEL, order_id - 1
+        if self.push_req(self.now, Q_CANCEL, order_id - 1, 0, 0) < 0:
+            raise MemoryError("simulator buffers could not grow")
+        return True
+
+    def modify(self, int64_t order_id, int64_t price, int64_t qty):
+        """Queue a modify (new price, new open quantity) of ``order_id`` sent
+        at ``now``, through the same FIFO channel as orders and cancels.
+        False (nothing sent) when the local view knows the order is done or a
+        cancel is on its way."""
+        self._claim()
+        cdef Ord* o = self.ordp(order_id - 1)
+        if o.local_status != S_PENDING and o.local_status != S_OPEN:
+            return False
+        if o.cancel_ts >= 0:
+            return False
+        if self.push_req(self.now, Q_MODIFY, order_id - 1, price, qty) < 0:
+            raise MemoryError("simulator buffers could not grow")
         return True
 
     # ---------------------------------------------------------------- the loop
@@ -896,10 +1131,17 @@ cdef class SimCore:
                 self.ix += 1
                 self.n_exch_done += 1
                 self.exch_row(k)
+                if self.ks_enabled:
+                    self.risk_check(t)
+                if self.n_exch_done >= self.next_progress:
+                    self.next_progress += self.progress_every
+                    return D_PROGRESS
             elif tr == t:
                 rq = (<Req*>self.reqs.data) + self.rq_head
                 self.rq_head += 1
                 self.exch_request(rq)
+                if self.ks_enabled:
+                    self.risk_check(t)
             elif tp == t:
                 rs = (<Resp*>self.resps.data) + self.rs_head
                 self.rs_head += 1
@@ -915,6 +1157,7 @@ cdef class SimCore:
                 self.il += 1
                 self.n_local_done += 1
                 self.cur_row = k
+                self.last_tick_exch = self.m_exch[k]
                 code = self.m_kind[k]
                 if code == K_TRADE or code == K_EXEC:
                     self.local_row(k)
@@ -932,8 +1175,11 @@ cdef class SimCore:
     def advance(self):
         """Run until the next decision point; returns its code (0 at the end)."""
         cdef int code
+        self._claim()
+        self.busy = True
         with nogil:
             code = self.run()
+        self.busy = False
         if code < 0:
             raise MemoryError("simulator buffers could not grow")
         return code
@@ -942,11 +1188,13 @@ cdef class SimCore:
 
     def local_bbo(self):
         """(bid, bid_qty, ask, ask_qty) of the local book; 0 for an empty side."""
+        self._claim()
         cdef int64_t b = side_best(&self.lb[0]), a = side_best(&self.lb[1])
         return (b, side_get(&self.lb[0], b) if b else 0, a, side_get(&self.lb[1], a) if a else 0)
 
     def local_depth(self, int64_t n):
         """Top ``n`` local levels: int64 array (4, n) bid px, bid qty, ask px, ask qty."""
+        self._claim()
         out = np.zeros((4, n), np.int64)
         cdef int64_t[:, ::1] v = out
         cdef int64_t s, i, j
@@ -965,14 +1213,17 @@ cdef class SimCore:
 
     def exch_level(self, int64_t side, int64_t price):
         """Visible quantity at a price of the exchange-side book."""
+        self._claim()
         return side_get(&self.xb[side], price)
 
     def order_row(self, int64_t order_id):
+        self._claim()
         cdef Ord* o = self.ordp(order_id - 1)
-        return (o.side, o.price, o.qty, o.local_leaves, o.local_status, o.cancel_ts)
+        return (o.side, o.local_price, o.qty, o.local_leaves, o.local_status, o.cancel_ts)
 
     def local_open(self):
         """Ids of orders the local view believes pending or open."""
+        self._claim()
         cdef int64_t i
         cdef Ord* o
         out = []
@@ -983,10 +1234,12 @@ cdef class SimCore:
         return out
 
     def response(self, int64_t i):
+        self._claim()
         cdef Resp* r = (<Resp*>self.resps.data) + i
         return (r.t, r.kind, (<Ord*>self.orders.data)[r.oi].id, r.price, r.qty, r.maker, r.fill)
 
     def fill_row(self, int64_t i):
+        self._claim()
         cdef Fill* f = (<Fill*>self.fills.data) + i
         return (f.side, f.fee, f.exch_ts)
 
@@ -1004,18 +1257,23 @@ cdef class SimCore:
         return self.n_live
 
     def orders_array(self):
+        self._claim()
         return buf_array(&self.orders, ORDER_DTYPE)
 
     def fills_array(self):
+        self._claim()
         return buf_array(&self.fills, FILL_DTYPE)
 
     def records_array(self):
+        self._claim()
         return buf_array(&self.recs, RECORD_DTYPE)
 
     def bbo_array(self):
+        self._claim()
         return buf_array(&self.bbos, BBO_DTYPE)
 
     def responses_array(self):
+        self._claim()
         a = buf_array(&self.resps, RESPONSE_DTYPE)
         if len(a):
             a["order_id"] += 1     # stored as slot index
