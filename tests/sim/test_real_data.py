@@ -125,7 +125,7 @@ def test_market_maker_on_binance(btc):
     assert s["fees"] < 0                                  # maker rebates only
     assert 0 < s["fill_ratio"] < 1
     assert s["decisions"] < len(btc)
-    for h in (10**6, 10**8, 10**9):
+    for h in ("1ms", "100ms", "1s"):
         assert math.isfinite(s[f"markout_{h}"])
 
 

@@ -10,7 +10,7 @@ from ._errors import SimError, StreamError, UnknownOrderError
 from .engine import BUY, SELL, Fill, OrderEvent, Sim, StepStrategy, Strategy, Trade
 from .latency import ConstantLatency, LogNormalLatency, SeriesLatency
 from .queue import LogProb, PowerProb, RiskAverse
-from .result import SimResult, markouts
+from .result import SimResult, Summary, duration_label, markouts
 from .strategies import MarketMaker
 from .stream import (
     ADD, CANCEL, DEPTH, EXCH, EXEC, HIDDEN, LOCAL, MD_DTYPE, TRADE,

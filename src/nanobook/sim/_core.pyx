@@ -12,9 +12,11 @@ currency, ``price * qty * multiplier``).
 from libc.stdint cimport int64_t, uint64_t, uint8_t, INT64_MAX
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memmove, memcpy
-from libc.math cimport log, exp, sqrt, pow, cos, llround, isfinite, NAN
+from libc.math cimport log, exp, sqrt, pow, cos, llround, isfinite, NAN, fabs
 
 import numpy as np
+
+from nanobook.limits import daily_loss_breached, drawdown_breached
 
 # ------------------------------------------------------------------ constants
 
@@ -37,6 +39,7 @@ cdef enum: D_FILL = 3
 cdef enum: D_ORDER = 4
 cdef enum: D_TIMER = 5
 cdef enum: D_PROGRESS = 6
+cdef enum: D_PAUSE = 7         # the next event is after ``until`` (several instruments, one clock)
 # order flags
 cdef enum: O_MARKET = 1
 cdef enum: O_IOC = 2
@@ -369,6 +372,7 @@ cdef class SimCore:
     cdef public int queue_model
     cdef public double queue_power
     cdef public double maker_fee, taker_fee, order_fee, multiplier
+    cdef public double maker_fee_qty, taker_fee_qty, fill_fee   # currency per qty unit / per fill
     cdef public int64_t record_interval, timer_interval
     cdef public bint want_book, want_depth, want_trade, want_fill, want_order, want_timer
     # state
@@ -391,6 +395,7 @@ cdef class SimCore:
     # progress decision points every ``progress_every`` exchange rows (0: off)
     cdef public int64_t progress_every, next_progress
     cdef public int64_t last_tick_exch
+    cdef public int64_t until       # advance() pauses before an event later than this
     cdef bint busy              # advance() is running without the GIL
 
     def __cinit__(self):
@@ -488,6 +493,7 @@ cdef class SimCore:
         self.progress_every = 0
         self.next_progress = INT64_MAX
         self.last_tick_exch = -1
+        self.until = INT64_MAX
 
     def configure(self, int64_t lot, bint round_nearest, bint ks_enabled, int64_t ks_max_position,
                   double ks_max_drawdown_pct, double ks_max_daily_loss, double capital,
@@ -559,9 +565,11 @@ cdef class SimCore:
         if self.ks_max_position >= 0 and (self.position > self.ks_max_position or
                                           -self.position > self.ks_max_position):
             rule = KS_MAX_POSITION
-        elif self.ks_max_drawdown_pct >= 0 and self.hwm - e > self.ks_max_drawdown_pct * self.hwm:
+        elif self.ks_max_drawdown_pct >= 0 and self.over(self.hwm - e, self.ks_max_drawdown_pct * self.hwm,
+                                                         fabs(self.hwm) + fabs(e), 0, e):
             rule = KS_DRAWDOWN
-        elif self.ks_max_daily_loss >= 0 and self.day_start - e > self.ks_max_daily_loss:
+        elif self.ks_max_daily_loss >= 0 and self.over(self.day_start - e, self.ks_max_daily_loss,
+                                                       fabs(self.day_start) + fabs(e) + self.ks_max_daily_loss, 1, e):
             rule = KS_DAILY_LOSS
         if rule == 0:
             return
@@ -569,6 +577,21 @@ cdef class SimCore:
         self.kill_ts = t
         self.kill_equity = e
         self.kill_all(t)
+
+    cdef bint over(self, double lhs, double rhs, double scale, int which, double e) noexcept nogil:
+        """``lhs > rhs`` of a loss rule.  In float64 when the two are clearly
+        apart; within rounding of each other, the exact rule of
+        ``nanobook.limits`` decides (so a value exactly at its limit passes,
+        as in ``nanobook_risk``)."""
+        cdef double tol = 1e-12 * scale
+        if lhs - rhs > tol:
+            return True
+        if rhs - lhs > tol:
+            return False
+        with gil:
+            if which == 0:
+                return bool(drawdown_breached(self.hwm, e, self.ks_max_drawdown_pct))
+            return bool(daily_loss_breached(self.day_start, e, self.ks_max_daily_loss))
 
     cdef void kill_all(self, int64_t t) noexcept nogil:
         """Cancel every order not known done and flatten, sent at ``t``."""
@@ -674,7 +697,8 @@ cdef class SimCore:
     cdef void do_fill(self, int64_t oi, int64_t price, int64_t qty, bint maker, int64_t t) noexcept nogil:
         cdef Ord* o = self.ordp(oi)
         cdef double notional = <double>price * <double>qty * self.multiplier
-        cdef double fee = notional * (self.maker_fee if maker else self.taker_fee) * 1e-4
+        cdef double fee = notional * (self.maker_fee if maker else self.taker_fee) * 1e-4 \
+            + <double>qty * (self.maker_fee_qty if maker else self.taker_fee_qty) + self.fill_fee
         cdef int64_t sgn = 1 if o.side == 0 else -1
         cdef Fill* f
         self.position += sgn * qty
@@ -1121,6 +1145,8 @@ cdef class SimCore:
                 if self.record_interval > 0:
                     self.record(self.now)
                 return D_END
+            if t > self.until:
+                return D_PAUSE
             while self.next_record <= t:
                 self.record(self.next_record)
                 self.next_record += self.record_interval
@@ -1171,6 +1197,27 @@ cdef class SimCore:
                 self.next_timer += self.timer_interval
                 if self.want_timer:
                     return D_TIMER
+
+    def peek(self):
+        """Time of the next event (market row, request, report or timer); None at the end."""
+        self._claim()
+        cdef int64_t t = INT64_MAX, x
+        if self.book_dirty:
+            return self.now
+        if self.ix < self.nx:
+            t = self.m_exch[self.xi[self.ix]]
+        if self.rq_head < self.reqs.n:
+            x = (<Req*>self.reqs.data)[self.rq_head].t
+            t = x if x < t else t
+        if self.rs_head < self.resps.n:
+            x = (<Resp*>self.resps.data)[self.rs_head].t
+            t = x if x < t else t
+        if self.il < self.nl:
+            x = self.m_local[self.li[self.il]]
+            t = x if x < t else t
+        if (self.ix < self.nx or self.il < self.nl) and self.next_timer < t:
+            t = self.next_timer
+        return None if t == INT64_MAX else t
 
     def advance(self):
         """Run until the next decision point; returns its code (0 at the end)."""
