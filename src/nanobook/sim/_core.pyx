@@ -77,6 +77,7 @@ cdef enum: QM_LOG = 2
 cdef enum: L_CONST = 0
 cdef enum: L_SERIES = 1
 cdef enum: L_LOGNORMAL = 2
+cdef enum: L_UNIFORM = 3
 
 # ------------------------------------------------------------------ structs
 
@@ -322,6 +323,9 @@ cdef int64_t lat_sample(Lat* l, int64_t t) noexcept nogil:
                 hi = mid
         w = <double>(t - l.ts[lo]) / <double>(l.ts[hi] - l.ts[lo])
         return llround(l.val[lo] + w * (l.val[hi] - l.val[lo]))
+    if l.kind == L_UNIFORM:
+        # value + an integer uniform in [0, n): n = high - low + 1
+        return l.value + <int64_t>(splitmix(&l.state) % <uint64_t>l.n)
     # lognormal: Box-Muller normal
     z = sqrt(-2.0 * log(unif(&l.state))) * cos(6.283185307179586 * unif(&l.state))
     return llround(l.median * exp(l.sigma * z))
@@ -335,6 +339,10 @@ cdef int lat_from(Lat* l, object model) except -1:
         l.value = model.value
     elif l.kind == L_SERIES:
         l.n = len(model.ts)
+    elif l.kind == L_UNIFORM:
+        l.value = model.low
+        l.n = model.high - model.low + 1
+        l.state = <uint64_t>model.seed
     else:
         l.median = model.median
         l.sigma = model.sigma
@@ -1289,6 +1297,14 @@ cdef class SimCore:
         self._claim()
         cdef Fill* f = (<Fill*>self.fills.data) + i
         return (f.side, f.fee, f.exch_ts)
+
+    def account(self):
+        """Exchange truth now: (position, cash, fees, mid, equity excl. capital, n_fills)."""
+        self._claim()
+        cdef double mid = self.mid_now()
+        return (self.position, self.cash, self.fees, mid,
+                self.cash + (<double>self.position * mid * self.multiplier if self.position != 0 else 0.0),
+                self.fills.n)
 
     @property
     def n_orders(self):
