@@ -26,7 +26,7 @@ exchange fee, if any, added to both).
 ``[venue]``  ``tick_size``, ``lot_size`` (price / quantity units),
 ``min_notional`` (currency), ``multiplier`` (currency per price unit per
 quantity unit), and for Binance captures ``price_decimals``, ``qty_decimals``,
-``market`` (``"spot"``, ``"usdm"``, ``"coinm"``).
+``market`` (``"spot"`` or ``"futures"``).
 
 ``[queue]``  ``model`` (``"risk_averse"``, ``"power"``, ``"log"``), ``power``,
 ``fill_rounding`` (``"nearest"``, ``"floor"``).
@@ -199,7 +199,7 @@ def _validate(doc: dict) -> dict[str, dict[str, Any]]:
     if venue["price_decimals"] > 12 or venue["qty_decimals"] > 12:
         raise ConfigError(f"[venue] price_decimals and qty_decimals must be <= 12, got "
                           f"{venue['price_decimals']}, {venue['qty_decimals']}")
-    _choice("venue", "market", venue["market"], ("spot", "usdm", "coinm"))
+    _choice("venue", "market", venue["market"], ("spot", "futures"))
     _choice("queue", "model", q["model"], ("risk_averse", "power", "log"))
     q["power"] = _num("queue", "power", q["power"], 0, strict=True)
     _choice("queue", "fill_rounding", q["fill_rounding"], ("nearest", "floor"))
