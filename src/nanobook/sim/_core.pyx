@@ -10,7 +10,7 @@ Everything here is integer ticks and lots except cash and fees (float64
 currency, ``price * qty * multiplier``).
 """
 from libc.stdint cimport int64_t, uint64_t, uint8_t, INT64_MAX
-from libc.stdlib cimport malloc, realloc, free
+from libc.stdlib cimport malloc, calloc, realloc, free
 from libc.string cimport memmove, memcpy
 from libc.math cimport log, exp, sqrt, pow, cos, llround, isfinite, NAN, fabs
 
@@ -87,6 +87,10 @@ cdef struct Side:
     int64_t n
     int64_t cap
     int64_t sign        # +1 asks, -1 bids
+    # ladder mode (lq != NULL): quantity indexed by price - lo for prices in
+    # [lo, hi] (the stream's whole price range), best price kept incrementally
+    int64_t* lq
+    int64_t lo, hi, best
 
 cdef struct Lat:
     int kind
@@ -185,6 +189,10 @@ cdef object buf_array(Buf* b, object dtype):
 # ------------------------------------------------------------------ price levels
 
 cdef int side_init(Side* s, int64_t sign) except -1:
+    s.lq = NULL
+    s.lo = 0
+    s.hi = -1
+    s.best = 0
     s.cap = 256
     s.n = 0
     s.sign = sign
@@ -197,8 +205,47 @@ cdef int side_init(Side* s, int64_t sign) except -1:
 cdef void side_free(Side* s) noexcept nogil:
     free(s.key)
     free(s.qty)
+    free(s.lq)
     s.key = NULL
     s.qty = NULL
+    s.lq = NULL
+
+cdef int side_ladder(Side* s, int64_t lo, int64_t hi) except -1:
+    """Switch an empty side to a price ladder over [lo, hi] (zeroed lazily by calloc)."""
+    s.lq = <int64_t*>calloc(hi - lo + 1, sizeof(int64_t))
+    if s.lq == NULL:
+        raise MemoryError()
+    s.lo, s.hi, s.best = lo, hi, 0
+    return 0
+
+cdef inline int64_t ladder_next(const Side* s, int64_t price) noexcept nogil:
+    """The next live price worse than ``price`` on a ladder side, 0 if none."""
+    cdef int64_t i
+    if s.sign < 0:
+        i = price - 1 - s.lo
+        while i >= 0:
+            if s.lq[i] != 0:
+                return i + s.lo
+            i -= 1
+    else:
+        i = price + 1 - s.lo
+        while i <= s.hi - s.lo:
+            if s.lq[i] != 0:
+                return i + s.lo
+            i += 1
+    return 0
+
+cdef inline int64_t side_after(const Side* s, int64_t price) noexcept nogil:
+    """The next live price worse than ``price`` (a live level), 0 if none."""
+    cdef int64_t i
+    if s.lq != NULL:
+        return ladder_next(s, price)
+    i = side_pos(s, s.sign * price) - 1
+    while i >= 0:
+        if s.qty[i] != 0:
+            return s.sign * s.key[i]
+        i -= 1
+    return 0
 
 cdef inline int64_t side_pos(const Side* s, int64_t k) noexcept nogil:
     """First index whose key is <= k (keys descending), in [0, n]."""
@@ -215,6 +262,10 @@ cdef inline int64_t side_pos(const Side* s, int64_t k) noexcept nogil:
     return lo
 
 cdef inline int64_t side_get(const Side* s, int64_t price) noexcept nogil:
+    if s.lq != NULL:
+        if price < s.lo or price > s.hi:
+            return 0
+        return s.lq[price - s.lo]
     cdef int64_t k = s.sign * price
     cdef int64_t i = side_pos(s, k)
     if i < s.n and s.key[i] == k:
@@ -228,12 +279,24 @@ cdef int64_t side_set(Side* s, int64_t price, int64_t q) noexcept nogil:
     the best, so that a deep level that comes and goes costs a binary search
     and no memmove; trailing tombstones are dropped so the last slot is
     always the best live level."""
-    cdef int64_t k = s.sign * price
-    cdef int64_t i = side_pos(s, k)
-    cdef int64_t old, cap
+    cdef int64_t k, i, old, cap
     cdef int64_t* a
     if q < 0:
         q = 0
+    if s.lq != NULL:
+        if price < s.lo or price > s.hi:
+            return -1 if q > 0 else 0      # cannot happen: the ladder spans every price of the stream
+        i = price - s.lo
+        old = s.lq[i]
+        s.lq[i] = q
+        if q > 0:
+            if s.best == 0 or (s.sign < 0 and price > s.best) or (s.sign > 0 and price < s.best):
+                s.best = price
+        elif price == s.best:
+            s.best = ladder_next(s, price)
+        return old
+    k = s.sign * price
+    i = side_pos(s, k)
     if i < s.n and s.key[i] == k:
         old = s.qty[i]
         s.qty[i] = q
@@ -285,6 +348,8 @@ cdef int64_t side_tombs(const Side* s) noexcept nogil:
 
 cdef inline int64_t side_best(const Side* s) noexcept nogil:
     """Best price, or 0 when the side is empty."""
+    if s.lq != NULL:
+        return s.best
     if s.n == 0:
         return 0
     return s.sign * s.key[s.n - 1]
@@ -502,6 +567,20 @@ cdef class SimCore:
         self.next_progress = INT64_MAX
         self.last_tick_exch = -1
         self.until = INT64_MAX
+
+    def use_ladder(self, int64_t lo, int64_t hi):
+        """Index the four books by price over [lo, hi] (every price of the
+        stream) instead of sorted arrays: O(1) level updates.  Before the run."""
+        self._claim()
+        cdef int i
+        if lo < 1 or hi < lo:
+            raise ValueError(f"ladder range must satisfy 1 <= lo <= hi, got [{lo}, {hi}]")
+        for i in range(2):
+            if self.xb[i].n or self.lb[i].n or self.xb[i].lq != NULL or self.lb[i].lq != NULL:
+                raise RuntimeError("use_ladder must be called before the run")
+        for i in range(2):
+            side_ladder(&self.xb[i], lo, hi)
+            side_ladder(&self.lb[i], lo, hi)
 
     def configure(self, int64_t lot, bint round_nearest, bint ks_enabled, int64_t ks_max_position,
                   double ks_max_drawdown_pct, double ks_max_daily_loss, double capital,
@@ -917,31 +996,26 @@ cdef class SimCore:
         """Take visible opposite liquidity up to ``limit`` (0: no limit)."""
         cdef Ord* o = self.ordp(oi)
         cdef Side* opp = &self.xb[1 - o.side]
-        cdef int64_t i = opp.n - 1, px, q
-        while o.leaves > 0 and i >= 0:
-            px = opp.sign * opp.key[i]
-            if opp.qty[i] == 0:
-                i -= 1
-                continue
+        cdef int64_t px = side_best(opp), q
+        while o.leaves > 0 and px != 0:
             if limit != 0 and ((o.side == 0 and px > limit) or (o.side == 1 and px < limit)):
                 break
-            q = self.floor_lots(opp.qty[i])
+            q = self.floor_lots(side_get(opp, px))
             if q > o.leaves:
                 q = o.leaves
             if q > 0:
                 self.do_fill(oi, px, q, False, t)
-            i -= 1
+            px = side_after(opp, px)
 
     cdef int64_t available(self, int64_t side, int64_t limit) noexcept nogil:
         """Whole lots of visible liquidity opposite ``side`` up to ``limit`` (0: any price)."""
         cdef Side* opp = &self.xb[1 - side]
-        cdef int64_t i = opp.n - 1, px, tot = 0
-        while i >= 0:
-            px = opp.sign * opp.key[i]
+        cdef int64_t px = side_best(opp), tot = 0
+        while px != 0:
             if limit != 0 and ((side == 0 and px > limit) or (side == 1 and px < limit)):
                 break
-            tot += self.floor_lots(opp.qty[i])
-            i -= 1
+            tot += self.floor_lots(side_get(opp, px))
+            px = side_after(opp, px)
         return tot
 
     cdef void done(self, int64_t oi, int64_t status, int64_t t, int64_t kind) noexcept nogil:
@@ -1252,18 +1326,17 @@ cdef class SimCore:
         self._claim()
         out = np.zeros((4, n), np.int64)
         cdef int64_t[:, ::1] v = out
-        cdef int64_t s, i, j
+        cdef int64_t s, px, j
         cdef Side* sd
         for s in range(2):
             sd = &self.lb[s]
             j = 0
-            i = sd.n - 1
-            while i >= 0 and j < n:
-                if sd.qty[i] != 0:
-                    v[2 * s, j] = sd.sign * sd.key[i]
-                    v[2 * s + 1, j] = sd.qty[i]
-                    j += 1
-                i -= 1
+            px = side_best(sd)
+            while px != 0 and j < n:
+                v[2 * s, j] = px
+                v[2 * s + 1, j] = side_get(sd, px)
+                j += 1
+                px = side_after(sd, px)
         return out
 
     def exch_level(self, int64_t side, int64_t price):

@@ -148,6 +148,11 @@ class StepStrategy(Strategy):
         self._act(sim)
 
 
+#: widest price range (price units) whose books are price-indexed ladders (O(1)
+#: updates; memory is touched only where levels are); wider streams use sorted arrays
+_LADDER_MAX = 1 << 24
+
+
 def _overrides(obj, name: str) -> bool:
     return getattr(type(obj), name, None) is not getattr(Strategy, name)
 
@@ -302,8 +307,21 @@ class Sim:
         self.md = md
         self._cols = {name: np.ascontiguousarray(md[name]) for name in
                       ("exch_ts", "local_ts", "price", "qty", "rank", "kind", "side", "flags")}
-        self._xi = np.flatnonzero(md["flags"] & EXCH).astype(np.int64)
-        self._li = np.flatnonzero(md["flags"] & LOCAL).astype(np.int64)
+        fl = self._cols["flags"]
+        self._xi = np.flatnonzero(fl & EXCH).astype(np.int64)
+        self._li = np.flatnonzero(fl & LOCAL).astype(np.int64)
+        ex, lo = self._cols["exch_ts"], self._cols["local_ts"]
+        self._start = int(min(ex.min(), lo.min())) if len(md) else 0
+        self._end = int(ex.max()) if len(md) else None
+        self._first = int(ex.min()) if len(md) else None
+        # books indexed by price when the stream's prices span a modest range
+        px = self._cols["price"]
+        px = px[px > 0]
+        self._ladder = None
+        if len(px):
+            plo, phi = int(px.min()), int(px.max())
+            if phi - plo < _LADDER_MAX:
+                self._ladder = (plo, phi)
         self._core = None
         self.rejected_by_risk = 0
         self.rejected_after_end = 0
@@ -351,16 +369,15 @@ class Sim:
             t_int = _check_int("timer_interval", t_int, 1)
         if not timer:
             t_int = None
-        md = self.md
         if start is None:
-            start = 0
-            if len(md):
-                start = int(min(md["exch_ts"].min(), md["local_ts"].min()))
+            start = self._start
         core = _core.SimCore()
         core.setup(self._cols, self._xi, self._li, self.entry_latency, self.response_latency,
                    self.queue_model._kind, self.queue_model.power, self.maker_fee_bps,
                    self.taker_fee_bps, self.order_fee, self.multiplier, self.record_interval,
                    t_int or 0, start)
+        if self._ladder is not None:
+            core.use_ladder(*self._ladder)
         ks = self.kill_switch
         on = ks is not None and ks.active
         core.configure(self.lot_size, self.fill_rounding == "nearest", on,
@@ -423,8 +440,7 @@ class Sim:
             record_interval=self.record_interval, n_events=len(md), decisions=self._decisions,
             rejected_by_risk=self.rejected_by_risk,
             final=dict(position=core.position, cash=core.cash, fees=core.fees, volume=core.volume,
-                       end_ts=int(md["exch_ts"].max()) if len(md) else None,
-                       start_ts=int(md["exch_ts"].min()) if len(md) else None,
+                       end_ts=self._end, start_ts=self._first,
                        rejected_by_kill=self.rejected_by_kill),
             initial_capital=self.initial_capital, kill=kill,
         )
