@@ -92,6 +92,13 @@ cdef struct Side:
     int64_t* lq
     int64_t lo, hi, best
 
+cdef packed struct MdRow:
+    # one row of nanobook.sim.MD_DTYPE (51 bytes, packed)
+    int64_t exch_ts, local_ts, price, qty
+    uint64_t order_id
+    int64_t rank
+    uint8_t kind, side, flags
+
 cdef struct Lat:
     int kind
     int64_t value       # constant
@@ -424,14 +431,7 @@ cdef class SimCore:
     cdef Side lb[2]           # local book (what the strategy sees)
     cdef Lat lat_entry, lat_resp
     # market data columns
-    cdef const int64_t* m_exch
-    cdef const int64_t* m_local
-    cdef const int64_t* m_price
-    cdef const int64_t* m_qty
-    cdef const int64_t* m_rank
-    cdef const uint8_t* m_kind
-    cdef const uint8_t* m_side
-    cdef const uint8_t* m_flags
+    cdef const MdRow* rows          # the stream, read in place
     cdef const int64_t* xi
     cdef const int64_t* li
     cdef int64_t nx, nl, ix, il
@@ -500,27 +500,22 @@ cdef class SimCore:
         free(self.bbos.data)
         free(self.live)
 
-    def setup(self, dict cols, xi, li, entry, response, int queue_model, double queue_power,
+    def setup(self, cols, xi, li, entry, response, int queue_model, double queue_power,
               double maker_fee, double taker_fee, double order_fee, double multiplier,
               int64_t record_interval, int64_t timer_interval, int64_t start):
-        """Bind validated columns and parameters (arrays are kept alive here)."""
-        cdef const int64_t[::1] e = cols["exch_ts"]
-        cdef const int64_t[::1] lo = cols["local_ts"]
-        cdef const int64_t[::1] p = cols["price"]
-        cdef const int64_t[::1] q = cols["qty"]
-        cdef const int64_t[::1] r = cols["rank"]
-        cdef const uint8_t[::1] k = cols["kind"]
-        cdef const uint8_t[::1] s = cols["side"]
-        cdef const uint8_t[::1] f = cols["flags"]
+        """Bind a validated, C-contiguous MD_DTYPE stream and the parameters
+        (arrays are kept alive here)."""
+        cdef const uint8_t[::1] raw
         cdef const int64_t[::1] vxi = xi
         cdef const int64_t[::1] vli = li
         cdef const int64_t[::1] ets
         cdef const int64_t[::1] evl
         self._keep = (cols, xi, li, entry, response)
-        n = len(cols["kind"])
-        if n:
-            self.m_exch, self.m_local, self.m_price, self.m_qty = &e[0], &lo[0], &p[0], &q[0]
-            self.m_rank, self.m_kind, self.m_side, self.m_flags = &r[0], &k[0], &s[0], &f[0]
+        if cols.dtype.itemsize != sizeof(MdRow) or not cols.flags.c_contiguous:
+            raise ValueError("setup needs a C-contiguous MD_DTYPE array")
+        if len(cols):
+            raw = cols.view(np.uint8)
+            self.rows = <const MdRow*>&raw[0]
         self.nx = len(xi)
         self.nl = len(li)
         if self.nx:
@@ -940,8 +935,8 @@ cdef class SimCore:
     # ---------------------------------------------------------------- event handlers
 
     cdef void exch_row(self, int64_t k) noexcept nogil:
-        cdef int64_t kind = self.m_kind[k], s = self.m_side[k], p = self.m_price[k], q = self.m_qty[k]
-        cdef int64_t t = self.m_exch[k], old, j, rk
+        cdef int64_t kind = self.rows[k].kind, s = self.rows[k].side, p = self.rows[k].price, q = self.rows[k].qty
+        cdef int64_t t = self.rows[k].exch_ts, old, j, rk
         cdef Ord* o
         if kind == K_DEPTH:
             old = side_set(&self.xb[s], p, q)
@@ -954,7 +949,7 @@ cdef class SimCore:
                     self.cross_check(s, p, q - old, t)
         elif kind == K_TRADE:
             if self.n_live:
-                if self.m_flags[k] & F_HIDDEN:
+                if self.rows[k].flags & F_HIDDEN:
                     self.fill_through(1 - s, p, t, -1)
                 else:
                     self.trade_at(1 - s, p, q, 0, False, t)
@@ -963,13 +958,13 @@ cdef class SimCore:
             if side_set(&self.xb[s], p, old + q) < 0:
                 self.oom = True
                 return
-            self.last_rank = self.m_rank[k]
+            self.last_rank = self.rows[k].rank
             if self.n_live:
                 self.cross_check(s, p, q, t)
         elif kind == K_CANCEL or kind == K_EXEC:
             old = side_get(&self.xb[s], p)
             side_set(&self.xb[s], p, old - q)
-            rk = self.m_rank[k]
+            rk = self.rows[k].rank
             if self.n_live:
                 if kind == K_EXEC:
                     self.trade_at(s, p, q, rk, True, t)
@@ -981,7 +976,7 @@ cdef class SimCore:
         self.track_bbo(t)
 
     cdef void local_row(self, int64_t k) noexcept nogil:
-        cdef int64_t kind = self.m_kind[k], s = self.m_side[k], p = self.m_price[k], q = self.m_qty[k]
+        cdef int64_t kind = self.rows[k].kind, s = self.rows[k].side, p = self.rows[k].price, q = self.rows[k].qty
         cdef int64_t old
         if kind == K_DEPTH:
             side_set(&self.lb[s], p, q)
@@ -1201,7 +1196,7 @@ cdef class SimCore:
         while True:
             if self.oom:
                 return -1
-            if self.book_dirty and (self.il >= self.nl or self.m_local[self.li[self.il]] > self.now):
+            if self.book_dirty and (self.il >= self.nl or self.rows[self.li[self.il]].local_ts > self.now):
                 # every local row of this timestamp is applied: one decision per update
                 self.book_dirty = False
                 lb0 = side_best(&self.lb[0])
@@ -1209,10 +1204,10 @@ cdef class SimCore:
                 if self.want_depth or lb0 != self.l_bid or la0 != self.l_ask:
                     self.l_bid, self.l_ask = lb0, la0
                     return D_BOOK
-            te = self.m_exch[self.xi[self.ix]] if self.ix < self.nx else INT64_MAX
+            te = self.rows[self.xi[self.ix]].exch_ts if self.ix < self.nx else INT64_MAX
             tr = (<Req*>self.reqs.data)[self.rq_head].t if self.rq_head < self.reqs.n else INT64_MAX
             tp = (<Resp*>self.resps.data)[self.rs_head].t if self.rs_head < self.resps.n else INT64_MAX
-            tl = self.m_local[self.li[self.il]] if self.il < self.nl else INT64_MAX
+            tl = self.rows[self.li[self.il]].local_ts if self.il < self.nl else INT64_MAX
             tt = self.next_timer if (self.ix < self.nx or self.il < self.nl) else INT64_MAX
             t = te
             if tr < t:
@@ -1265,8 +1260,8 @@ cdef class SimCore:
                 self.il += 1
                 self.n_local_done += 1
                 self.cur_row = k
-                self.last_tick_exch = self.m_exch[k]
-                code = self.m_kind[k]
+                self.last_tick_exch = self.rows[k].exch_ts
+                code = self.rows[k].kind
                 if code == K_TRADE or code == K_EXEC:
                     self.local_row(k)
                     if self.want_trade:
@@ -1287,7 +1282,7 @@ cdef class SimCore:
         if self.book_dirty:
             return self.now
         if self.ix < self.nx:
-            t = self.m_exch[self.xi[self.ix]]
+            t = self.rows[self.xi[self.ix]].exch_ts
         if self.rq_head < self.reqs.n:
             x = (<Req*>self.reqs.data)[self.rq_head].t
             t = x if x < t else t
@@ -1295,7 +1290,7 @@ cdef class SimCore:
             x = (<Resp*>self.resps.data)[self.rs_head].t
             t = x if x < t else t
         if self.il < self.nl:
-            x = self.m_local[self.li[self.il]]
+            x = self.rows[self.li[self.il]].local_ts
             t = x if x < t else t
         if (self.ix < self.nx or self.il < self.nl) and self.next_timer < t:
             t = self.next_timer
@@ -1434,3 +1429,71 @@ def feed_latency(const int64_t[::1] exch_ts, model):
         for i in range(n):
             v[i] = exch_ts[i] + lat_sample(&l, exch_ts[i])
     return out
+
+
+def scan_stream(md):
+    """One pass over a C-contiguous MD_DTYPE stream: the checks of
+    ``validate_stream`` and what the loop needs.
+
+    Returns ``(ok, xi, li, price_lo, price_hi, t_start, first_exch, last_exch)``:
+    ``ok`` False means some row breaks a rule (``validate_stream`` then
+    names it); ``xi`` / ``li`` index the EXCH / LOCAL rows; the price range
+    covers every row; ``t_start`` is the smallest timestamp of either clock.
+    """
+    cdef int64_t n = len(md), i, nx = 0, nl = 0
+    cdef const uint8_t[::1] raw
+    cdef const MdRow* r
+    cdef const MdRow* row
+    cdef int64_t plo = INT64_MAX, phi = 0, tmin = INT64_MAX, emin = INT64_MAX, emax = -INT64_MAX
+    cdef int64_t last_e = -INT64_MAX, last_l = -INT64_MAX
+    cdef bint ok = True
+    xi = np.empty(n, np.int64)
+    li = np.empty(n, np.int64)
+    cdef int64_t[::1] vx = xi
+    cdef int64_t[::1] vl = li
+    if md.dtype.itemsize != sizeof(MdRow) or not md.flags.c_contiguous:
+        raise ValueError("scan_stream needs a C-contiguous MD_DTYPE array")
+    if n == 0:
+        return True, xi, li, 0, -1, 0, None, None
+    raw = md.view(np.uint8)
+    r = <const MdRow*>&raw[0]
+    with nogil:
+        for i in range(n):
+            row = r + i
+            if row.kind < K_DEPTH or row.kind > K_EXEC or row.side > 1 or (row.flags & 3) == 0 \
+                    or row.flags > 7 or row.price <= 0 or row.qty < 0 or (row.qty == 0 and row.kind != K_DEPTH):
+                ok = False
+                break
+            if (row.flags & 3) == 3 and row.local_ts < row.exch_ts:
+                ok = False
+                break
+            if row.flags & F_EXCH:
+                if row.exch_ts < last_e:
+                    ok = False
+                    break
+                last_e = row.exch_ts
+                vx[nx] = i
+                nx += 1
+                if row.exch_ts < emin:
+                    emin = row.exch_ts
+                if row.exch_ts > emax:
+                    emax = row.exch_ts
+            if row.flags & F_LOCAL:
+                if row.local_ts < last_l:
+                    ok = False
+                    break
+                last_l = row.local_ts
+                vl[nl] = i
+                nl += 1
+            if row.price < plo:
+                plo = row.price
+            if row.price > phi:
+                phi = row.price
+            if row.exch_ts < tmin:
+                tmin = row.exch_ts
+            if row.local_ts < tmin:
+                tmin = row.local_ts
+    if not ok:
+        return False, None, None, 0, -1, 0, None, None
+    return (True, xi[:nx].copy() if nx < n else xi, li[:nl].copy() if nl < n else li, plo, phi, tmin,
+            emin if nx else None, emax if nx else None)

@@ -12,7 +12,7 @@ from ._errors import StreamError, UnknownOrderError
 from .latency import as_latency
 from .queue import as_queue_model
 from .result import SimResult
-from .stream import EXCH, LOCAL, order_events, validate_stream
+from .stream import EXCH, LOCAL, MD_DTYPE, order_events, validate_stream
 
 __all__ = ["Sim", "Strategy", "StepStrategy", "Fill", "OrderEvent", "Trade", "BUY", "SELL"]
 
@@ -256,7 +256,9 @@ class Sim:
         initial_capital: float = 0.0,
         kill_switch=None,
     ) -> None:
-        validate_stream(md)
+        if not isinstance(md, np.ndarray) or md.dtype != MD_DTYPE or md.ndim != 1:
+            validate_stream(md)          # raises, naming what is wrong
+        self._bind(md)
         self.tick_size = _check_int("tick_size", tick_size, 1)
         self.lot_size = _check_int("lot_size", lot_size, 1)
         self.min_notional = _check_fee("min_notional", min_notional)
@@ -304,28 +306,24 @@ class Sim:
                 raise StreamError("feed_latency needs a stream whose rows are both EXCH and LOCAL; "
                                   "pass the stream before order_events splits it")
             md = order_events(md)
-        self.md = md
-        self._cols = {name: np.ascontiguousarray(md[name]) for name in
-                      ("exch_ts", "local_ts", "price", "qty", "rank", "kind", "side", "flags")}
-        fl = self._cols["flags"]
-        self._xi = np.flatnonzero(fl & EXCH).astype(np.int64)
-        self._li = np.flatnonzero(fl & LOCAL).astype(np.int64)
-        ex, lo = self._cols["exch_ts"], self._cols["local_ts"]
-        self._start = int(min(ex.min(), lo.min())) if len(md) else 0
-        self._end = int(ex.max()) if len(md) else None
-        self._first = int(ex.min()) if len(md) else None
-        # books indexed by price when the stream's prices span a modest range
-        px = self._cols["price"]
-        px = px[px > 0]
-        self._ladder = None
-        if len(px):
-            plo, phi = int(px.min()), int(px.max())
-            if phi - plo < _LADDER_MAX:
-                self._ladder = (plo, phi)
+            self._bind(md)
         self._core = None
         self.rejected_by_risk = 0
         self.rejected_after_end = 0
         self.rejected_by_kill = 0
+
+    def _bind(self, md: np.ndarray) -> None:
+        """Keep the (C-contiguous) stream with its row indexes and ranges (one pass)."""
+        md = np.ascontiguousarray(md)
+        ok, xi, li, plo, phi, start, first, end = _core.scan_stream(md)
+        if not ok:
+            validate_stream(md)          # names the row and the rule
+            raise StreamError("the stream breaks a rule of validate_stream")  # pragma: no cover
+        self.md = md
+        self._xi, self._li = xi, li
+        self._start, self._first, self._end = int(start), first, end
+        # books indexed by price when the stream's prices span a modest range
+        self._ladder = (int(plo), int(phi)) if len(md) and phi - plo < _LADDER_MAX else None
 
     # ------------------------------------------------------------ running
 
@@ -372,7 +370,7 @@ class Sim:
         if start is None:
             start = self._start
         core = _core.SimCore()
-        core.setup(self._cols, self._xi, self._li, self.entry_latency, self.response_latency,
+        core.setup(self.md, self._xi, self._li, self.entry_latency, self.response_latency,
                    self.queue_model._kind, self.queue_model.power, self.maker_fee_bps,
                    self.taker_fee_bps, self.order_fee, self.multiplier, self.record_interval,
                    t_int or 0, start)
@@ -408,13 +406,12 @@ class Sim:
         if code == 1:
             strategy.on_book(self)
         elif code == 2:
-            k = core.cur_row
-            c = self._cols
-            side = int(c["side"][k])
-            if c["kind"][k] == 5:        # EXEC carries the resting side
+            row = self.md[core.cur_row]
+            side = int(row["side"])
+            if row["kind"] == 5:         # EXEC carries the resting side
                 side = 1 - side
-            strategy.on_trade(self, Trade(int(c["local_ts"][k]), int(c["exch_ts"][k]), side,
-                                          int(c["price"][k]), int(c["qty"][k])))
+            strategy.on_trade(self, Trade(int(row["local_ts"]), int(row["exch_ts"]), side,
+                                          int(row["price"]), int(row["qty"])))
         elif code == 3:
             t, _, oid, price, qty, maker, fi = core.response(core.cur_resp)
             f = core.fill_row(fi)
