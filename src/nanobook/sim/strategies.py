@@ -119,14 +119,15 @@ class TouchQuoter(Strategy):
         if not b or not a:
             return
         pos = sim.position
+        core = sim._core
         for side, target in ((0, b), (1, a)):
             oid = self.ids[side]
             if oid is not None:
-                o = sim.order(oid)
-                if o["status"] in ("pending", "open"):
-                    if o["price"] == target or o["cancel_sent"]:
+                _, price, _, _, status, cancel_ts = core.order_row(oid)     # the local view
+                if status <= 1:                                            # pending or open
+                    if price == target or cancel_ts >= 0:
                         continue
-                    sim.cancel(oid)
+                    core.cancel(oid)
                 self.ids[side] = None
             lim = self.max_position
             if lim is not None and (pos + self.qty > lim if side == 0 else -pos + self.qty > lim):
