@@ -219,3 +219,16 @@ def test_metrics_endpoint_during_a_run_matches_the_result(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_two_symbols_run_on_one_clock(tmp_path, capsys):
+    p = tmp_path / "config.toml"
+    p.write_text(SAMPLE.replace('symbols = ["BTCUSDT"]', 'symbols = ["BTC1", "BTC2"]'))
+    out = tmp_path / "out"
+    assert main(["--config", str(p), "--data", str(DATA), "--data", str(DATA), "--out", str(out),
+                 "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "MultiSimResult(2 instruments" in text
+    a = json.loads((out / "BTC1_summary.json").read_text())
+    b = json.loads((out / "BTC2_summary.json").read_text())
+    assert a["n_fills"] == b["n_fills"] > 0          # the same data and strategy on both

@@ -5,7 +5,7 @@ import sys
 import nanobook.sim as S
 
 EXPECTED = {
-    "Sim", "Strategy", "StepStrategy", "MarketMaker", "TouchQuoter", "SimResult", "Summary", "markouts",
+    "Sim", "MultiSim", "MultiSimResult", "EachInstrument", "Strategy", "StepStrategy", "MarketMaker", "TouchQuoter", "SimResult", "Summary", "markouts",
     "duration_label",
     "Fill", "OrderEvent", "Trade", "BUY", "SELL",
     "ConstantLatency", "SeriesLatency", "LogNormalLatency", "UniformLatency",

@@ -8,6 +8,7 @@ at the strategy's decision points.  See ``docs/sim.md``.
 """
 from ._errors import SimError, StreamError, UnknownOrderError
 from .engine import BUY, SELL, Fill, OrderEvent, Sim, StepStrategy, Strategy, Trade
+from .multi import EachInstrument, MultiSim, MultiSimResult
 from .latency import ConstantLatency, LogNormalLatency, SeriesLatency, UniformLatency
 from .queue import LogProb, PowerProb, RiskAverse
 from .result import SimResult, Summary, duration_label, markouts
@@ -19,7 +20,7 @@ from .stream import (
 from ._core import BBO_DTYPE, FILL_DTYPE, ORDER_DTYPE, RECORD_DTYPE
 
 __all__ = [
-    "Sim", "Strategy", "StepStrategy", "MarketMaker", "TouchQuoter", "SimResult", "Summary", "markouts",
+    "Sim", "MultiSim", "MultiSimResult", "EachInstrument", "Strategy", "StepStrategy", "MarketMaker", "TouchQuoter", "SimResult", "Summary", "markouts",
     "duration_label",
     "Fill", "OrderEvent", "Trade", "BUY", "SELL",
     "ConstantLatency", "SeriesLatency", "LogNormalLatency", "UniformLatency",

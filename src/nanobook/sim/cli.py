@@ -169,8 +169,18 @@ def _run(args) -> int:
         every = min(every, 1000)
     results: dict[str, SimResult] = {}
     try:
-        for sym, (sim, strat) in sims.items():
-            results[sym] = _run_one(sym, sim, strat, every, speed, metrics, not args.no_progress)
+        if len(sims) == 1:
+            for sym, (sim, strat) in sims.items():
+                results[sym] = _run_one(sym, sim, strat, every, speed, metrics, not args.no_progress)
+        else:
+            from .multi import EachInstrument, MultiSim
+            multi = MultiSim({sym: sim for sym, (sim, _) in sims.items()})
+            res = multi.run(EachInstrument({sym: st for sym, (_, st) in sims.items()}))
+            results = dict(res.results)
+            if metrics is not None:
+                for sym, (sim, _) in sims.items():
+                    metrics.update(sym, sim._core)
+            print(repr(res))
         for sym, res in results.items():
             print(f"[{sym}] {res!r}")
             print(res.summary())
