@@ -232,3 +232,24 @@ def test_two_symbols_run_on_one_clock(tmp_path, capsys):
     a = json.loads((out / "BTC1_summary.json").read_text())
     b = json.loads((out / "BTC2_summary.json").read_text())
     assert a["n_fills"] == b["n_fills"] > 0          # the same data and strategy on both
+
+
+def test_grafana_dashboard_reads_every_exported_metric():
+    from importlib.resources import files
+    from nanobook.sim.metrics import METRIC_NAMES
+    dash = json.loads(files("nanobook.sim").joinpath("data/grafana_dashboard.json").read_text())
+    exprs = " ".join(t["expr"] for p in dash["panels"] for t in p["targets"])
+    for name in METRIC_NAMES:
+        assert f"nanobook_sim_{name}" in exprs, name
+    assert {v["name"] for v in dash["templating"]["list"]} == {"datasource", "symbol"}
+
+
+def test_plot_has_the_three_panels():
+    import matplotlib
+    matplotlib.use("Agg", force=True)
+    from nanobook.sim import MarketMaker, Sim, from_binance
+    md = from_binance(DATA, price_decimals=2, qty_decimals=6)[:20_000]
+    res = Sim(md, entry_latency=1_000_000, response_latency=1_000_000, multiplier=1e-8).run(
+        MarketMaker(1, 1000, 5000))
+    fig = res.plot(price_scale=0.01)
+    assert [a.get_ylabel() for a in fig.axes] == ["equity (P&L)", "position", "price"]

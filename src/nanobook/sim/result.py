@@ -232,6 +232,34 @@ class SimResult:
             out[f"adverse_{lab}"] = -m if math.isfinite(m) else math.nan
         return out
 
+    def plot(self, price_scale: float = 1.0):
+        """Equity (P&L), inventory, and the fills on the exchange mid (three
+        panels sharing the time axis); returns the matplotlib figure.
+        ``price_scale`` converts price units for display (e.g. 0.01)."""
+        import matplotlib.pyplot as plt
+        fig, (a1, a2, a3) = plt.subplots(3, 1, sharex=True, figsize=(9, 7))
+        rec = self.records_frame()
+        if len(rec):
+            a1.plot(rec.index, rec["equity"])
+            a2.step(rec.index, rec["position"], where="post")
+        a1.set_ylabel("equity (P&L)")
+        a2.set_ylabel("position")
+        b = self.bbo
+        ok = (b["bid"] > 0) & (b["ask"] > 0)
+        if ok.any():
+            a3.plot(self._time_index(b["ts"][ok]), 0.5 * (b["bid"][ok] + b["ask"][ok]) * price_scale,
+                    lw=0.6, color="grey", label="mid")
+        f = self.fills
+        for side, mk, col, lab in ((0, "^", "tab:green", "buy"), (1, "v", "tab:red", "sell")):
+            m = f["side"] == side
+            if m.any():
+                a3.scatter(self._time_index(f["exch_ts"][m]), f["price"][m] * price_scale, marker=mk, s=14,
+                           color=col, label=lab, zorder=3)
+        a3.set_ylabel("price")
+        a3.legend(loc="best")
+        fig.suptitle(repr(self), fontsize=8)
+        return fig
+
     # ------------------------------------------------------------ pandas views
 
     @staticmethod
