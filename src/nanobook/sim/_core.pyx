@@ -91,6 +91,7 @@ cdef struct Side:
     # [lo, hi] (the stream's whole price range), best price kept incrementally
     int64_t* lq
     int64_t lo, hi, best
+    int64_t nlev        # live levels on a ladder side (an empty side needs no scan)
 
 cdef packed struct MdRow:
     # one row of nanobook.sim.MD_DTYPE (51 bytes, packed)
@@ -200,6 +201,7 @@ cdef int side_init(Side* s, int64_t sign) except -1:
     s.lo = 0
     s.hi = -1
     s.best = 0
+    s.nlev = 0
     s.cap = 256
     s.n = 0
     s.sign = sign
@@ -222,7 +224,7 @@ cdef int side_ladder(Side* s, int64_t lo, int64_t hi) except -1:
     s.lq = <int64_t*>calloc(hi - lo + 1, sizeof(int64_t))
     if s.lq == NULL:
         raise MemoryError()
-    s.lo, s.hi, s.best = lo, hi, 0
+    s.lo, s.hi, s.best, s.nlev = lo, hi, 0, 0
     return 0
 
 cdef inline int64_t ladder_next(const Side* s, int64_t price) noexcept nogil:
@@ -296,11 +298,15 @@ cdef int64_t side_set(Side* s, int64_t price, int64_t q) noexcept nogil:
         i = price - s.lo
         old = s.lq[i]
         s.lq[i] = q
+        if old == 0 and q > 0:
+            s.nlev += 1
+        elif old > 0 and q == 0:
+            s.nlev -= 1
         if q > 0:
             if s.best == 0 or (s.sign < 0 and price > s.best) or (s.sign > 0 and price < s.best):
                 s.best = price
         elif price == s.best:
-            s.best = ladder_next(s, price)
+            s.best = ladder_next(s, price) if s.nlev > 0 else 0
         return old
     k = s.sign * price
     i = side_pos(s, k)
@@ -1002,11 +1008,12 @@ cdef class SimCore:
                 self.do_fill(oi, px, q, False, t)
             px = side_after(opp, px)
 
-    cdef int64_t available(self, int64_t side, int64_t limit) noexcept nogil:
-        """Whole lots of visible liquidity opposite ``side`` up to ``limit`` (0: any price)."""
+    cdef int64_t available(self, int64_t side, int64_t limit, int64_t need) noexcept nogil:
+        """Whole lots of visible liquidity opposite ``side`` up to ``limit`` (0: any
+        price), counted until ``need`` is reached."""
         cdef Side* opp = &self.xb[1 - side]
         cdef int64_t px = side_best(opp), tot = 0
-        while px != 0:
+        while px != 0 and tot < need:
             if limit != 0 and ((side == 0 and px > limit) or (side == 1 and px < limit)):
                 break
             tot += self.floor_lots(side_get(opp, px))
@@ -1055,7 +1062,7 @@ cdef class SimCore:
             if o.flags & O_MARKET:
                 o.status = S_OPEN
                 self.push_resp(t, R_ACK, r.oi, 0, 0, 0, -1)
-                if (o.flags & O_FOK) and self.available(o.side, 0) < o.leaves:
+                if (o.flags & O_FOK) and self.available(o.side, 0, o.leaves) < o.leaves:
                     self.done(r.oi, S_CANCELLED, t, R_CANCELLED)
                     return
                 self.sweep(r.oi, 0, t)
@@ -1068,7 +1075,7 @@ cdef class SimCore:
                 return
             o.status = S_OPEN
             self.push_resp(t, R_ACK, r.oi, 0, 0, 0, -1)
-            if (o.flags & O_FOK) and (not crossing or self.available(o.side, o.price) < o.leaves):
+            if (o.flags & O_FOK) and (not crossing or self.available(o.side, o.price, o.leaves) < o.leaves):
                 self.done(r.oi, S_CANCELLED, t, R_CANCELLED)
                 return
             if crossing:
