@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any, Mapping
 
 __all__ = [
@@ -45,6 +44,13 @@ RULES = (MAX_POSITION, DRAWDOWN, DAILY_LOSS)
 CONFIG_KEYS = ("max_position", "max_drawdown_pct", "max_daily_loss", "enable_kill_switch")
 
 
+def _q(x):
+    """Exact rational of an int or float (fractions is imported on first use:
+    ``import nanobook`` stays light)."""
+    from fractions import Fraction
+    return Fraction(x)
+
+
 def position_breached(position: int, max_position: int) -> bool:
     """``|position| > max_position``: at the limit passes."""
     return abs(position) > max_position
@@ -52,19 +58,19 @@ def position_breached(position: int, max_position: int) -> bool:
 
 def drawdown_breached(hwm, equity, max_drawdown_pct) -> bool:
     """``hwm - equity > max_drawdown_pct * hwm``, exactly (at the limit passes)."""
-    h = Fraction(hwm)
-    return h - Fraction(equity) > Fraction(max_drawdown_pct) * h
+    h = _q(hwm)
+    return h - _q(equity) > _q(max_drawdown_pct) * h
 
 
 def daily_loss_breached(day_start, equity, max_daily_loss) -> bool:
     """``day_start - equity > max_daily_loss`` (currency), exactly."""
-    return Fraction(day_start) - Fraction(equity) > Fraction(max_daily_loss)
+    return _q(day_start) - _q(equity) > _q(max_daily_loss)
 
 
 def daily_loss_pct_breached(day_start, equity, max_daily_loss_pct) -> bool:
     """``day_start - equity > max_daily_loss_pct * day_start``, exactly."""
-    d = Fraction(day_start)
-    return d - Fraction(equity) > Fraction(max_daily_loss_pct) * d
+    d = _q(day_start)
+    return d - _q(equity) > _q(max_daily_loss_pct) * d
 
 
 def _number(name: str, v, *, integer: bool = False, lo: float = 0.0, hi: float | None = None):
