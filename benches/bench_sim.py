@@ -43,8 +43,6 @@ import argparse
 import json
 import os
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 

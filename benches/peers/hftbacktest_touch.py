@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from hftbacktest import (BUY, FILLED, GTX, LIMIT, NONE, BacktestAsset, HashMapMarketDepthBacktest)
+from hftbacktest import BUY, FILLED, GTX, LIMIT, BacktestAsset, HashMapMarketDepthBacktest
 
 TICK, LOT = 0.1, 0.001
 CANCELED_REQ = 4          # Order.req while a cancel is in flight
