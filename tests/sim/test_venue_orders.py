@@ -269,3 +269,40 @@ def test_modify_validates_like_an_order():
             sim.modify(oid)
         return oid
     Sim(stream(BOOK), tick_size=2, lot_size=5, record_interval=0).run(Once(first))
+
+
+# ------------------------------------------------------------------ property: whole lots everywhere
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(lot=st.integers(1, 7), rounding=st.sampled_from(["nearest", "floor"]),
+       events=st.lists(st.tuples(st.integers(0, 3), st.integers(97, 108), st.integers(0, 40)), min_size=1,
+                       max_size=40),
+       orders=st.lists(st.tuples(st.integers(0, 1), st.integers(98, 107), st.integers(1, 4),
+                                 st.sampled_from(["gtc", "ioc", "fok", "market"])), min_size=1, max_size=6))
+def test_every_fill_is_whole_lots_and_quantities_add_up(lot, rounding, events, orders):
+    rows = [(0, DEPTH, 0, 100, 30), (0, DEPTH, 1, 104, 30)]
+    t = 0
+    for kind, px, q in events:
+        t += 3
+        if kind == 0:
+            rows.append((t, TRADE, 1, px, max(q, 1)))
+        elif kind == 1:
+            rows.append((t, TRADE, 0, px, max(q, 1)))
+        elif kind == 2 and px <= 101:
+            rows.append((t, DEPTH, 0, px, q))
+        elif kind == 3 and px >= 102:
+            rows.append((t, DEPTH, 1, px, q))
+    send = [(None, side, 0 if tif == "market" else px, n * lot,
+             {"market": True} if tif == "market" else ({tif: True} if tif != "gtc" else {}))
+            for side, px, n, tif in orders]
+    res, _ = run(rows, send, entry_latency=1, lot_size=lot, fill_rounding=rounding)
+    f, o = res.fills, res.orders
+    assert (f["qty"] % lot == 0).all() and (f["qty"] > 0).all()
+    assert ((o["qty"] - o["leaves"]) % lot == 0).all()
+    for i, row in enumerate(o):
+        assert int(f["qty"][f["order_id"] == row["order_id"]].sum()) == row["qty"] - row["leaves"]
+    fok = o[(o["flags"] & 8) != 0]
+    assert ((fok["leaves"] == 0) | (fok["leaves"] == fok["qty"])).all()      # FOK: all or nothing
