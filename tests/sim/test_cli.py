@@ -253,3 +253,25 @@ def test_plot_has_the_three_panels():
         MarketMaker(1, 1000, 5000))
     fig = res.plot(price_scale=0.01)
     assert [a.get_ylabel() for a in fig.axes] == ["equity (P&L)", "position", "price"]
+
+
+def test_npy_and_lobster_formats(tmp_path, capsys):
+    import numpy as np
+    from nanobook.sim import from_binance
+    np.save(tmp_path / "md.npy", from_binance(DATA, price_decimals=2, qty_decimals=6)[:30_000])
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[venue]\nmultiplier = 1e-8\n[strategy]\norder_size = 100\nhalf_spread = 1.0\n")
+    assert main(["--config", str(cfg), "--data", str(tmp_path / "md.npy"), "--no-progress"]) == 0
+    assert "[md] SimResult(" in capsys.readouterr().out
+    lob = ROOT / "tests" / "data" / "feeds" / "lobster"
+    msg = lob / "MSFT_2012-06-21_34200000_37800000_message_50.csv"
+    book = lob / "MSFT_2012-06-21_34200000_37800000_orderbook_50.csv.gz"
+    cfg.write_text("[venue]\ntick_size = 100\n[strategy]\norder_size = 100\n")
+    assert main(["--config", str(cfg), "--data", str(msg), "--format", "lobster", "--book", str(book),
+                 "--no-progress"]) == 0
+    assert "SimResult(" in capsys.readouterr().out
+    assert main(["--config", str(cfg), "--data", str(msg), "--format", "lobster", "--no-progress"]) == 2
+    assert "--book" in capsys.readouterr().err
+    (tmp_path / "bad.npy").write_bytes(b"not numpy")
+    assert main(["--config", str(cfg), "--data", str(tmp_path / "bad.npy"), "--no-progress"]) == 2
+    assert "bad.npy" in capsys.readouterr().err
