@@ -82,8 +82,41 @@ SCRIPT = textwrap.dedent("""
             refused += 1
     for x in th:
         x.join()
-    print(f"busy={busy} ok={ok} refused={refused}")
-    assert busy > 0
+    # every public core method from several threads, thousands of rounds, during a run
+    sim3 = make()
+    sim3._begin(S.Strategy(), None, False, 1)
+    c3 = sim3._core
+    ops = [lambda: c3.advance(), lambda: c3.submit(0, 1, 1, 0), lambda: c3.cancel(1), lambda: c3.modify(1, 2, 1),
+           lambda: c3.local_bbo(), lambda: c3.local_depth(3), lambda: c3.local_open(), lambda: c3.peek(),
+           lambda: c3.account(), lambda: c3.orders_array(), lambda: c3.fills_array(), lambda: c3.records_array(),
+           lambda: c3.bbo_array(), lambda: c3.responses_array(), lambda: c3.exch_level(1, 1),
+           lambda: c3.order_row(1)]
+    counts = {"ok": 0, "busy": 0}
+    lock = threading.Lock()
+    def hammer(seed):
+        import random
+        rnd = random.Random(seed)
+        for _ in range(1500):
+            try:
+                rnd.choice(ops)()
+                k = "ok"
+            except RuntimeError as exc:
+                assert "another thread" in str(exc), exc
+                k = "busy"
+            with lock:
+                counts[k] += 1
+    c3.submit(0, 1, 1, 0)
+    hs = [threading.Thread(target=hammer, args=(i,)) for i in range(4)]
+    for x in hs:
+        x.start()
+    for x in hs:
+        x.join()
+    while c3.advance():
+        pass
+    o = c3.orders_array()
+    assert len(o) == c3.n_orders and (o["leaves"] >= 0).all() and (o["leaves"] <= o["qty"]).all()
+    print(f"busy={busy} ok={ok} refused={refused} hammer={counts}")
+    assert busy > 0 and counts["busy"] > 0
 """)
 
 

@@ -596,9 +596,12 @@ cdef class SimCore:
         self.next_progress = progress_every if progress_every > 0 else INT64_MAX
 
     cdef inline int _claim(self) except -1:
-        """Refuse a call while another thread runs :meth:`advance` on this core."""
+        """Refuse a call while another thread is inside this core (the loop of
+        :meth:`advance` without the GIL, or any method that can let the GIL go
+        while it reads or changes the core): every public method checks and
+        holds ``busy`` from entry to exit, on every path."""
         if self.busy:
-            raise RuntimeError("this simulation is running in another thread (SimCore.advance); "
+            raise RuntimeError("this simulation is in use in another thread (SimCore is busy); "
                                "a Sim is not shared between threads")
         return 0
 
@@ -1158,6 +1161,13 @@ cdef class SimCore:
     def submit(self, int64_t side, int64_t price, int64_t qty, int64_t flags):
         """Queue a new order sent at local time ``now``; returns its id."""
         self._claim()
+        self.busy = True
+        try:
+            return self._submit(side, price, qty, flags)
+        finally:
+            self.busy = False
+
+    cdef object _submit(self, int64_t side, int64_t price, int64_t qty, int64_t flags):
         if self.new_order(side, price, qty, flags, self.now) < 0:
             raise MemoryError("simulator buffers could not grow")
         return self.orders.n
@@ -1167,6 +1177,13 @@ cdef class SimCore:
         sends nothing) when the local view already knows the order is done or
         a cancel is already on its way."""
         self._claim()
+        self.busy = True
+        try:
+            return self._cancel(order_id)
+        finally:
+            self.busy = False
+
+    cdef object _cancel(self, int64_t order_id):
         cdef Ord* o = self.ordp(order_id - 1)
         if o.local_status != S_PENDING and o.local_status != S_OPEN:
             return False
@@ -1183,6 +1200,13 @@ cdef class SimCore:
         False (nothing sent) when the local view knows the order is done or a
         cancel is on its way."""
         self._claim()
+        self.busy = True
+        try:
+            return self._modify(order_id, price, qty)
+        finally:
+            self.busy = False
+
+    cdef object _modify(self, int64_t order_id, int64_t price, int64_t qty):
         cdef Ord* o = self.ordp(order_id - 1)
         if o.local_status != S_PENDING and o.local_status != S_OPEN:
             return False
@@ -1285,6 +1309,13 @@ cdef class SimCore:
     def peek(self):
         """Time of the next event (market row, request, report or timer); None at the end."""
         self._claim()
+        self.busy = True
+        try:
+            return self._peek()
+        finally:
+            self.busy = False
+
+    cdef object _peek(self):
         cdef int64_t t = INT64_MAX, x
         if self.book_dirty:
             return self.now
@@ -1320,12 +1351,26 @@ cdef class SimCore:
     def local_bbo(self):
         """(bid, bid_qty, ask, ask_qty) of the local book; 0 for an empty side."""
         self._claim()
+        self.busy = True
+        try:
+            return self._local_bbo()
+        finally:
+            self.busy = False
+
+    cdef object _local_bbo(self):
         cdef int64_t b = side_best(&self.lb[0]), a = side_best(&self.lb[1])
         return (b, side_get(&self.lb[0], b) if b else 0, a, side_get(&self.lb[1], a) if a else 0)
 
     def local_depth(self, int64_t n):
         """Top ``n`` local levels: int64 array (4, n) bid px, bid qty, ask px, ask qty."""
         self._claim()
+        self.busy = True
+        try:
+            return self._local_depth(n)
+        finally:
+            self.busy = False
+
+    cdef object _local_depth(self, int64_t n):
         out = np.zeros((4, n), np.int64)
         cdef int64_t[:, ::1] v = out
         cdef int64_t s, px, j
@@ -1344,16 +1389,37 @@ cdef class SimCore:
     def exch_level(self, int64_t side, int64_t price):
         """Visible quantity at a price of the exchange-side book."""
         self._claim()
+        self.busy = True
+        try:
+            return self._exch_level(side, price)
+        finally:
+            self.busy = False
+
+    cdef object _exch_level(self, int64_t side, int64_t price):
         return side_get(&self.xb[side], price)
 
     def order_row(self, int64_t order_id):
         self._claim()
+        self.busy = True
+        try:
+            return self._order_row(order_id)
+        finally:
+            self.busy = False
+
+    cdef object _order_row(self, int64_t order_id):
         cdef Ord* o = self.ordp(order_id - 1)
         return (o.side, o.local_price, o.qty, o.local_leaves, o.local_status, o.cancel_ts)
 
     def local_open(self):
         """Ids of orders the local view believes pending or open."""
         self._claim()
+        self.busy = True
+        try:
+            return self._local_open()
+        finally:
+            self.busy = False
+
+    cdef object _local_open(self):
         cdef int64_t i
         cdef Ord* o
         out = []
@@ -1365,17 +1431,38 @@ cdef class SimCore:
 
     def response(self, int64_t i):
         self._claim()
+        self.busy = True
+        try:
+            return self._response(i)
+        finally:
+            self.busy = False
+
+    cdef object _response(self, int64_t i):
         cdef Resp* r = (<Resp*>self.resps.data) + i
         return (r.t, r.kind, (<Ord*>self.orders.data)[r.oi].id, r.price, r.qty, r.maker, r.fill)
 
     def fill_row(self, int64_t i):
         self._claim()
+        self.busy = True
+        try:
+            return self._fill_row(i)
+        finally:
+            self.busy = False
+
+    cdef object _fill_row(self, int64_t i):
         cdef Fill* f = (<Fill*>self.fills.data) + i
         return (f.side, f.fee, f.exch_ts)
 
     def account(self):
         """Exchange truth now: (position, cash, fees, mid, equity excl. capital, n_fills)."""
         self._claim()
+        self.busy = True
+        try:
+            return self._account()
+        finally:
+            self.busy = False
+
+    cdef object _account(self):
         cdef double mid = self.mid_now()
         return (self.position, self.cash, self.fees, mid,
                 self.cash + (<double>self.position * mid * self.multiplier if self.position != 0 else 0.0),
@@ -1396,22 +1483,57 @@ cdef class SimCore:
 
     def orders_array(self):
         self._claim()
+        self.busy = True
+        try:
+            return self._orders_array()
+        finally:
+            self.busy = False
+
+    cdef object _orders_array(self):
         return buf_array(&self.orders, ORDER_DTYPE)
 
     def fills_array(self):
         self._claim()
+        self.busy = True
+        try:
+            return self._fills_array()
+        finally:
+            self.busy = False
+
+    cdef object _fills_array(self):
         return buf_array(&self.fills, FILL_DTYPE)
 
     def records_array(self):
         self._claim()
+        self.busy = True
+        try:
+            return self._records_array()
+        finally:
+            self.busy = False
+
+    cdef object _records_array(self):
         return buf_array(&self.recs, RECORD_DTYPE)
 
     def bbo_array(self):
         self._claim()
+        self.busy = True
+        try:
+            return self._bbo_array()
+        finally:
+            self.busy = False
+
+    cdef object _bbo_array(self):
         return buf_array(&self.bbos, BBO_DTYPE)
 
     def responses_array(self):
         self._claim()
+        self.busy = True
+        try:
+            return self._responses_array()
+        finally:
+            self.busy = False
+
+    cdef object _responses_array(self):
         a = buf_array(&self.resps, RESPONSE_DTYPE)
         if len(a):
             a["order_id"] += 1     # stored as slot index
