@@ -89,6 +89,8 @@ def test_markout_by_hand():
     res = Sim(stream(rows), record_interval=0, entry_latency=1).run(Scripted([(None, 0, 100, 5, {})]))
     m = res.summary(horizons=(10, 100))
     assert m["markout_10ns"] == 0.5 and m["markout_100ns"] == 2.5
+    assert m["markout_100"] == 2.5 and m["adverse_10"] == -0.5      # the former names still read
+    assert "markout_100" not in m.keys() and "markout_7" not in m
     assert math.isnan(res.summary(horizons=(500,))["markout_500ns"])   # past the data
 
 

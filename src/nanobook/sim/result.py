@@ -24,7 +24,19 @@ def duration_label(ns: int) -> str:
 
 
 class Summary(dict):
-    """The summary metrics: a dict (keys below) that prints as a short table."""
+    """The summary metrics: a dict (keys below) that prints as a short table.
+
+    Markout keys are named in time units (``markout_100ms``); the former
+    names in nanoseconds (``markout_100000000``) still read the same value."""
+
+    def __missing__(self, key):
+        if isinstance(key, str):
+            head, _, ns = key.rpartition("_")
+            if head in ("markout", "adverse") and ns.isdigit():
+                new = f"{head}_{duration_label(int(ns))}"
+                if new in self:
+                    return self[new]
+        raise KeyError(key)
 
     def __repr__(self) -> str:
         lines = []
