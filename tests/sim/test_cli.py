@@ -275,3 +275,15 @@ def test_npy_and_lobster_formats(tmp_path, capsys):
     (tmp_path / "bad.npy").write_bytes(b"not numpy")
     assert main(["--config", str(cfg), "--data", str(tmp_path / "bad.npy"), "--no-progress"]) == 2
     assert "bad.npy" in capsys.readouterr().err
+
+
+def test_missing_optional_library_is_one_line_before_the_run(tmp_path, capsys, monkeypatch):
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    p = tmp_path / "c.toml"
+    p.write_text(SAMPLE)
+    assert main(["--config", str(p), "--data", str(DATA), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "--out needs matplotlib" in err and "nanobook[sim]" in err
+    assert not (tmp_path / "o").exists()

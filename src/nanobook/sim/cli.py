@@ -144,6 +144,10 @@ def _run(args) -> int:
         raise ConfigError(f"--metrics-port must be in 1..65535, got {args.metrics_port}")
     if args.hold < 0 or args.hold != args.hold:
         raise ConfigError(f"--hold must be >= 0 seconds, got {args.hold}")
+    import importlib.util
+    for flag, mod in (("--out", "matplotlib"), ("--metrics-port", "prometheus_client")):
+        if getattr(args, flag[2:].replace("-", "_")) is not None and importlib.util.find_spec(mod) is None:
+            raise ConfigError(f"{flag} needs {mod}, which this install lacks: pip install 'nanobook[sim]'")
     cfg = load_config(args.config)
     paths = [_data_path(d) for d in args.data]
     symbols = cfg["trading"]["symbols"] or [p.name.split(".")[0] for p in paths]
