@@ -287,3 +287,16 @@ def test_missing_optional_library_is_one_line_before_the_run(tmp_path, capsys, m
     err = capsys.readouterr().err
     assert "--out needs matplotlib" in err and "nanobook[sim]" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_truncated_or_foreign_data_files_are_one_line(tmp_path, capsys):
+    p = tmp_path / "c.toml"
+    p.write_text(SAMPLE)
+    cut = tmp_path / "cut.gz"
+    cut.write_bytes(DATA.read_bytes()[:100_000])
+    junk = tmp_path / "junk.gz"
+    junk.write_bytes(b"hello world\n")
+    for f in (cut, junk):
+        assert main(["--config", str(p), "--data", str(f), "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: --data {f}") and "Traceback" not in err

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -159,7 +160,7 @@ def _run(args) -> int:
     for sym, p in zip(symbols, paths):
         try:
             md, mult = _load_stream(p, args.format, cfg, args.book)
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, EOFError, zlib.error) as exc:
             raise ConfigError(f"--data {p}: {exc}") from None
         sims[sym] = build(cfg, md, mult)
     metrics = None
