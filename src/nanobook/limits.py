@@ -107,7 +107,7 @@ class KillSwitchLimits:
     enable_kill_switch: bool = True
 
     def __post_init__(self) -> None:
-        _number("max_position", self.max_position, integer=True)
+        _number("max_position", self.max_position, integer=True, hi=2**63 - 1)
         _number("max_drawdown_pct", self.max_drawdown_pct, hi=1.0)
         _number("max_daily_loss", self.max_daily_loss)
         if not isinstance(self.enable_kill_switch, bool):

@@ -104,6 +104,10 @@ def test_seed_fees_are_per_contract_plus_exchange_fee():
     ("[venue]\nlot_size = 10\n[strategy]\norder_size = 15\n", "order_size 15 is not a multiple of [venue] lot_size 10"),
     ("[queue]\nmodel = \"fifo\"\n", "[queue] model must be one of"),
     ("trading = 3\n", "trading must be a table"),
+    ("[latency]\norder_latency_ns = 9007199254740993\n", "[latency] order_latency_ns must be <= 2**53"),
+    ("[venue]\ntick_size = 99999999999999999999\n", "[venue] tick_size must be <= 2**53"),
+    ("[strategy]\nhalf_spread = 1e300\n", "[strategy] half_spread must be at most"),
+    ("[risk]\nmax_position = 99999999999999999999\n", "max_position must be finite and in"),
     ("[trading\n", "not valid TOML"),
 ])
 def test_strict_validation_names_the_key(edit, needle, tmp_path, capsys):

@@ -81,3 +81,44 @@ def test_each_instrument_validates():
         EachInstrument({"A": 1})
     with pytest.raises(TypeError, match="strategy must be a Strategy"):
         MultiSim({"A": Sim(stream(BOOK))}).run(lambda sim: [])
+
+
+# ------------------------------------------------------------------ the 2**53 bound (at, above)
+
+MAX = 2**53
+
+
+@pytest.mark.parametrize("kw", ["record_interval", "timer_interval", "max_position", "tick_size", "lot_size",
+                                "entry_latency", "response_latency"])
+def test_integer_parameters_stop_at_2_53(kw):
+    Sim(stream(BOOK), **{kw: MAX})                                    # at the bound
+    with pytest.raises(ValueError, match=kw):
+        Sim(stream(BOOK), **{kw: MAX + 1})                            # just above: no wrap in the core
+    with pytest.raises(ValueError, match=kw):
+        Sim(stream(BOOK), **{kw: 2**64})
+
+
+def test_random_latency_models_are_bounded_by_their_worst_draw():
+    Sim(stream(BOOK), entry_latency=UniformLatency(0, MAX))
+    with pytest.raises(ValueError, match=r"entry_latency UniformLatency\(0, 9007199254740993"):
+        Sim(stream(BOOK), entry_latency=UniformLatency(0, MAX + 1))
+    from nanobook.sim import LogNormalLatency
+    with pytest.raises(ValueError, match="response_latency LogNormalLatency"):
+        Sim(stream(BOOK), response_latency=LogNormalLatency(10**9, 5.0))   # e**42.9 times a second
+
+
+@pytest.mark.parametrize("price,qty,ok", [(MAX, 1, True), (MAX + 1, 1, False), (100, MAX, True),
+                                          (100, MAX + 1, False)])
+def test_order_price_and_quantity_stop_at_2_53(price, qty, ok):
+    got = []
+
+    class S(Strategy):
+        def on_start(self, sim):
+            try:
+                got.append(sim.buy(price, qty))
+            except ValueError as exc:
+                got.append(str(exc))
+    Sim(stream(BOOK), record_interval=0).run(S())
+    assert isinstance(got[0], int) == ok
+    if not ok:
+        assert "2**53" in got[0]

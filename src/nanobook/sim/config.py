@@ -54,19 +54,26 @@ class ConfigError(ValueError):
     """A configuration that cannot be run; the message names the file, section and key."""
 
 
-def _int(sec, key, v, lo=0):
+_MAX = 2**53       # the simulator's largest price, quantity or nanosecond step
+
+
+def _int(sec, key, v, lo=0, hi=_MAX):
     if isinstance(v, bool) or not isinstance(v, int):
         raise ConfigError(f"[{sec}] {key} must be an integer, got {v!r}")
     if v < lo:
         raise ConfigError(f"[{sec}] {key} must be >= {lo}, got {v!r}")
+    if v > hi:
+        raise ConfigError(f"[{sec}] {key} must be <= {'2**53' if hi == _MAX else hi}, got {v!r}")
     return v
 
 
-def _num(sec, key, v, lo=None, strict=False):
+def _num(sec, key, v, lo=None, strict=False, hi=float(_MAX)):
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ConfigError(f"[{sec}] {key} must be a number, got {v!r}")
     if not math.isfinite(v):
         raise ConfigError(f"[{sec}] {key} must be finite, got {v!r}")
+    if abs(v) > hi:
+        raise ConfigError(f"[{sec}] {key} must be at most {hi:g} in size, got {v!r}")
     if lo is not None and (v <= lo if strict else v < lo):
         raise ConfigError(f"[{sec}] {key} must be {'>' if strict else '>='} {lo}, got {v!r}")
     return float(v)
@@ -164,7 +171,7 @@ def _validate(doc: dict) -> dict[str, dict[str, Any]]:
     if sy is not None and (not isinstance(sy, list) or not sy or not all(isinstance(x, str) and x for x in sy)
                            or len(set(sy)) != len(sy)):
         raise ConfigError(f"[trading] symbols must be a non-empty list of distinct names, got {sy!r}")
-    t["initial_capital"] = _num("trading", "initial_capital", t["initial_capital"], 0)
+    t["initial_capital"] = _num("trading", "initial_capital", t["initial_capital"], 0, hi=1e15)
     if t["max_position"] is not None:
         _int("trading", "max_position", t["max_position"])
     if t["max_order_size"] is not None:
@@ -174,8 +181,8 @@ def _validate(doc: dict) -> dict[str, dict[str, Any]]:
     for k in ("market_data_latency_ns", "response_latency_ns"):
         if lat[k] is not None:
             _int("latency", k, lat[k])
-    if lat["seed"] >= 2**64:
-        raise ConfigError(f"[latency] seed must be < 2**64, got {lat['seed']!r}")
+    if lat["seed"] >= 2**53:
+        raise ConfigError(f"[latency] seed must be < 2**53, got {lat['seed']!r}")
     for k in ("order_latency_ns", "response_latency_ns"):
         v = lat[k] if lat[k] is not None else lat["order_latency_ns"]
         if lat["jitter_ns"] > v:

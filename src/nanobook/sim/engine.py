@@ -163,9 +163,15 @@ def _check_fee(name: str, v) -> float:
     return float(v)
 
 
-def _check_int(name: str, v, lo: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+#: largest price, quantity, latency or time step accepted (2**53: exact in a
+#: float64 notional, and any timestamp plus it stays inside int64)
+MAX_UNITS = 2**53
+
+
+def _check_int(name: str, v, lo: int, hi: int = MAX_UNITS) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
+        raise ValueError(f"{name} must be an int in [{lo}, 2**53], got {v!r}" if hi == MAX_UNITS else
+                         f"{name} must be an int in [{lo}, {hi}], got {v!r}")
     return int(v)
 
 
@@ -284,6 +290,11 @@ class Sim:
         self.entry_latency = as_latency(entry_latency, "entry_latency")
         self.response_latency = as_latency(response_latency, "response_latency")
         self.feed_latency = None if feed_latency is None else as_latency(feed_latency, "feed_latency")
+        for name, lat in (("entry_latency", self.entry_latency), ("response_latency", self.response_latency),
+                          ("feed_latency", self.feed_latency)):
+            if lat is not None and lat.max_ns() > MAX_UNITS:
+                raise ValueError(f"{name} {lat!r} can reach {lat.max_ns():.6g} ns, above the limit of 2**53 ns "
+                                 f"(104 days)")
         self.queue_model = as_queue_model(queue_model)
         self.maker_fee_bps = _check_fee("maker_fee_bps", maker_fee_bps)
         self.taker_fee_bps = _check_fee("taker_fee_bps", taker_fee_bps)
@@ -486,7 +497,7 @@ class Sim:
 
     def depth(self, n: int = 5) -> np.ndarray:
         """Top ``n`` local levels: int64 array (4, n) of bid px, bid qty, ask px, ask qty."""
-        return self._need().local_depth(_check_int("n", n, 1))
+        return self._need().local_depth(_check_int("n", n, 1, 1_000_000))
 
     @property
     def position(self) -> int:
@@ -579,14 +590,14 @@ class Sim:
         return core.submit(int(side), int(price), int(qty), flags)
 
     def _check_qty(self, qty) -> None:
-        if isinstance(qty, bool) or not isinstance(qty, (int, np.integer)) or qty <= 0:
-            raise ValueError(f"qty must be a positive int, got {qty!r}")
+        if isinstance(qty, bool) or not isinstance(qty, (int, np.integer)) or not 0 < qty <= MAX_UNITS:
+            raise ValueError(f"qty must be a positive int <= 2**53, got {qty!r}")
         if qty % self.lot_size:
             raise ValueError(f"qty {qty} is not a multiple of lot_size {self.lot_size}")
 
     def _check_price(self, price, qty) -> None:
-        if isinstance(price, bool) or not isinstance(price, (int, np.integer)) or price <= 0:
-            raise ValueError(f"price must be a positive int (ticks), got {price!r}")
+        if isinstance(price, bool) or not isinstance(price, (int, np.integer)) or not 0 < price <= MAX_UNITS:
+            raise ValueError(f"price must be a positive int (ticks) <= 2**53, got {price!r}")
         if price % self.tick_size:
             raise ValueError(f"price {price} is not a multiple of tick_size {self.tick_size}")
         notional = float(price) * float(qty) * self.multiplier

@@ -34,6 +34,10 @@ class ConstantLatency:
     def __repr__(self) -> str:
         return f"ConstantLatency({self.value})"
 
+    def max_ns(self) -> float:
+        """The largest delay this model can give."""
+        return self.value
+
 
 class SeriesLatency:
     """A recorded latency series, linearly interpolated in time.
@@ -84,6 +88,10 @@ class SeriesLatency:
     def __repr__(self) -> str:
         return f"SeriesLatency(<{len(self.ts)} points>)"
 
+    def max_ns(self) -> float:
+        """The largest delay this model can give (interpolation stays between points)."""
+        return int(self.values.max())
+
 
 class LogNormalLatency:
     """Seeded random delays ``median * exp(sigma * Z)``, Z standard normal.
@@ -118,6 +126,11 @@ class LogNormalLatency:
     def __repr__(self) -> str:
         return f"LogNormalLatency({int(self.median)}, sigma={self.sigma}, seed={self.seed})"
 
+    def max_ns(self) -> float:
+        """The largest delay this model can give: Box-Muller on 53-bit uniforms
+        gives ``|Z| <= sqrt(-2 ln 2**-53) = 8.58``."""
+        return self.median * math.exp(self.sigma * 8.58)
+
 
 class UniformLatency:
     """Seeded random delays, an integer drawn uniformly in ``[low, high]``
@@ -148,6 +161,10 @@ class UniformLatency:
 
     def __repr__(self) -> str:
         return f"UniformLatency({self.low}, {self.high}, seed={self.seed})"
+
+    def max_ns(self) -> float:
+        """The largest delay this model can give."""
+        return self.high
 
 
 def as_latency(x, name: str):
