@@ -9,6 +9,7 @@ touch is cancelled and a new one sent), maker 2 bps / taker 5 bps of traded
 value, risk-averse queue model, no-partial-fill exchange, tick 0.1, lot 0.001.
 
     python hftbacktest_touch.py --raw FILE.gz --work DIR [--repeat 3] [--record OUT.json]
+        [--queue risk_averse|power2]
 
 Prints one JSON object: the numba compile time (apart), the best set-up
 time (np.load of the converted data + building the backtester) and run
@@ -79,10 +80,10 @@ def touch(hbt, out):
     return n
 
 
-def build(data):
-    asset = (BacktestAsset().data([data]).linear_asset(1.0).constant_latency(2_000_000, 2_000_000)
-             .risk_adverse_queue_model().no_partial_fill_exchange().trading_value_fee_model(0.0002, 0.0005)
-             .tick_size(TICK).lot_size(LOT))
+def build(data, queue="risk_averse"):
+    asset = BacktestAsset().data([data]).linear_asset(1.0).constant_latency(2_000_000, 2_000_000)
+    asset = asset.risk_adverse_queue_model() if queue == "risk_averse" else asset.power_prob_queue_model(2.0)
+    asset = asset.no_partial_fill_exchange().trading_value_fee_model(0.0002, 0.0005).tick_size(TICK).lot_size(LOT)
     return HashMapMarketDepthBacktest([asset])
 
 
@@ -92,6 +93,8 @@ def main() -> None:
     ap.add_argument("--work", required=True)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--record")
+    ap.add_argument("--queue", choices=("risk_averse", "power2"), default="risk_averse",
+                    help="risk-averse (the issue's) or power-probability queue, n = 2")
     a = ap.parse_args()
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -110,7 +113,7 @@ def main() -> None:
     for _ in range(a.repeat):
         t0 = time.perf_counter()
         data = np.load(npz)["data"]
-        hbt = build(data)
+        hbt = build(data, a.queue)
         t1 = time.perf_counter()
         out = np.zeros((100_000, 6), np.int64)
         n = touch(hbt, out)
@@ -119,7 +122,7 @@ def main() -> None:
         position, balance, fee = sv.position, sv.balance, sv.fee
         hbt.close()
         best_setup, best_run = min(best_setup, t1 - t0), min(best_run, t2 - t1)
-    res = {"compile_s": compile_s, "setup_s": best_setup, "run_s": best_run, "rows": int(len(data)),
+    res = {"queue": a.queue, "compile_s": compile_s, "setup_s": best_setup, "run_s": best_run, "rows": int(len(data)),
            "fills": int(n), "position": position, "balance": balance, "fee": fee}
     print(json.dumps(res))
     if a.record:
