@@ -45,6 +45,7 @@ def test_each_instrument_gives_the_result_of_its_own_run():
         q = TouchQuoter(1, timer_interval=20)
         r = alone.run(q)
         assert np.array_equal(res[sym].fills, r.fills), sym
+        assert np.array_equal(res[sym].records, r.records), sym          # the final record too
         assert np.array_equal(res[sym].orders[["price", "side", "submit_ts", "arrive_ts", "status"]],
                               r.orders[["price", "side", "submit_ts", "arrive_ts", "status"]]), sym
     assert len(res["A"].fills) and len(res["B"].fills)

@@ -88,6 +88,7 @@ class MultiSim:
         self.now = start
         strategy.on_start(self)
         n = len(cores)
+        ended = [False] * n
         while True:
             times = [c.peek() for c in cores]
             t_min, i = _NEVER, -1
@@ -116,11 +117,16 @@ class MultiSim:
             core.until = until
             code = core.advance()
             core.until = _NEVER
+            if code == 0:
+                ended[i] = True
             if code in (0, 6, 7):
                 continue
             self._sync(cores, core.now)
             self.symbol = sims[i].symbol
             sims[i]._dispatch(code, strategy)
+        for j, c in enumerate(cores):
+            while not ended[j] and c.advance():     # a core not yet ended writes its final record
+                pass
         self.symbol = None
         strategy.on_end(self)
         results = {sym: s._finish(Strategy()) for sym, s in self.instruments.items()}
