@@ -228,33 +228,47 @@ cdef int side_ladder(Side* s, int64_t lo, int64_t hi) except -1:
     return 0
 
 cdef inline int64_t ladder_next(const Side* s, int64_t price) noexcept nogil:
-    """The next live price worse than ``price`` on a ladder side, 0 if none."""
+    """The next live ladder price worse than ``price`` (which may lie outside
+    the ladder), 0 if none."""
     cdef int64_t i
     if s.sign < 0:
-        i = price - 1 - s.lo
+        i = (price - 1 if price - 1 < s.hi else s.hi) - s.lo
         while i >= 0:
             if s.lq[i] != 0:
                 return i + s.lo
             i -= 1
     else:
-        i = price + 1 - s.lo
+        i = (price + 1 if price + 1 > s.lo else s.lo) - s.lo
         while i <= s.hi - s.lo:
             if s.lq[i] != 0:
                 return i + s.lo
             i += 1
     return 0
 
+cdef inline int64_t better(const Side* s, int64_t a, int64_t b) noexcept nogil:
+    """The better of two prices of this side, 0 meaning none."""
+    if a == 0:
+        return b
+    if b == 0:
+        return a
+    if s.sign < 0:
+        return a if a > b else b
+    return a if a < b else b
+
 cdef inline int64_t side_after(const Side* s, int64_t price) noexcept nogil:
-    """The next live price worse than ``price`` (a live level), 0 if none."""
-    cdef int64_t i
+    """The next live price worse than ``price`` (a live level), 0 if none: the
+    better of the ladder's and the sorted overflow's candidates."""
+    cdef int64_t i, out = 0
+    if s.n:
+        i = side_pos(s, s.sign * price) - 1
+        while i >= 0:
+            if s.qty[i] != 0:
+                out = s.sign * s.key[i]
+                break
+            i -= 1
     if s.lq != NULL:
-        return ladder_next(s, price)
-    i = side_pos(s, s.sign * price) - 1
-    while i >= 0:
-        if s.qty[i] != 0:
-            return s.sign * s.key[i]
-        i -= 1
-    return 0
+        out = better(s, ladder_next(s, price), out)
+    return out
 
 cdef inline int64_t side_pos(const Side* s, int64_t k) noexcept nogil:
     """First index whose key is <= k (keys descending), in [0, n]."""
@@ -271,9 +285,7 @@ cdef inline int64_t side_pos(const Side* s, int64_t k) noexcept nogil:
     return lo
 
 cdef inline int64_t side_get(const Side* s, int64_t price) noexcept nogil:
-    if s.lq != NULL:
-        if price < s.lo or price > s.hi:
-            return 0
+    if s.lq != NULL and s.lo <= price <= s.hi:
         return s.lq[price - s.lo]
     cdef int64_t k = s.sign * price
     cdef int64_t i = side_pos(s, k)
@@ -292,9 +304,7 @@ cdef int64_t side_set(Side* s, int64_t price, int64_t q) noexcept nogil:
     cdef int64_t* a
     if q < 0:
         q = 0
-    if s.lq != NULL:
-        if price < s.lo or price > s.hi:
-            return -1 if q > 0 else 0      # cannot happen: the ladder spans every price of the stream
+    if s.lq != NULL and s.lo <= price <= s.hi:
         i = price - s.lo
         old = s.lq[i]
         s.lq[i] = q
@@ -360,12 +370,11 @@ cdef int64_t side_tombs(const Side* s) noexcept nogil:
     return z
 
 cdef inline int64_t side_best(const Side* s) noexcept nogil:
-    """Best price, or 0 when the side is empty."""
+    """Best price, or 0 when the side is empty (ladder and overflow together)."""
+    cdef int64_t sb = s.sign * s.key[s.n - 1] if s.n else 0
     if s.lq != NULL:
-        return s.best
-    if s.n == 0:
-        return 0
-    return s.sign * s.key[s.n - 1]
+        return better(s, s.best, sb)
+    return sb
 
 # ------------------------------------------------------------------ latency
 
@@ -570,8 +579,8 @@ cdef class SimCore:
         self.until = INT64_MAX
 
     def use_ladder(self, int64_t lo, int64_t hi):
-        """Index the four books by price over [lo, hi] (every price of the
-        stream) instead of sorted arrays: O(1) level updates.  Before the run."""
+        """Index the four books by price over [lo, hi] (O(1) level updates);
+        prices outside stay in the sorted arrays.  Before the run."""
         self._claim()
         cdef int i
         if lo < 1 or hi < lo:

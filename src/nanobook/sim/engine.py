@@ -148,9 +148,27 @@ class StepStrategy(Strategy):
         self._act(sim)
 
 
-#: widest price range (price units) whose books are price-indexed ladders (O(1)
-#: updates; memory is touched only where levels are); wider streams use sorted arrays
+#: widest price range (price units) the books index directly (O(1) updates;
+#: memory is touched only where levels are); prices outside it stay in sorted arrays
 _LADDER_MAX = 1 << 24
+
+
+def _ladder_window(md: np.ndarray, plo: int, phi: int) -> tuple[int, int]:
+    """The price range the books index directly (the rest stays in sorted
+    arrays): every price of the stream when it spans less than the limit;
+    otherwise the central 98% of the stream's prices widened by half their
+    span on each side (far levels of deep snapshots stay outside), at most
+    the limit wide."""
+    if phi - plo < _LADDER_MAX:
+        return plo, phi
+    px = md["price"][:: max(1, len(md) // 200_000)]
+    q0, q1 = (int(x) for x in np.quantile(px, [0.01, 0.99]))
+    pad = max((q1 - q0) // 2, 1)
+    lo, hi = max(plo, q0 - pad), min(phi, q1 + pad)
+    if hi - lo >= _LADDER_MAX:
+        c = (q0 + q1) // 2
+        lo, hi = max(plo, c - _LADDER_MAX // 2), min(phi, c + _LADDER_MAX // 2 - 1)
+    return lo, hi
 
 
 def _overrides(obj, name: str) -> bool:
@@ -333,8 +351,7 @@ class Sim:
         self.md = md
         self._xi, self._li = xi, li
         self._start, self._first, self._end = int(start), first, end
-        # books indexed by price when the stream's prices span a modest range
-        self._ladder = (int(plo), int(phi)) if len(md) and phi - plo < _LADDER_MAX else None
+        self._ladder = _ladder_window(md, int(plo), int(phi)) if len(md) else None
 
     # ------------------------------------------------------------ running
 
