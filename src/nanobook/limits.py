@@ -1,10 +1,11 @@
 """Account limits shared by the pre-trade risk engine and the simulator's kill switch.
 
-One definition of each loss/position rule, in the core package, so that
-``nanobook_risk`` (an upper layer) and ``nanobook.sim`` (the core) trip on
-exactly the same comparison; the core never imports ``nanobook_risk``.
+One definition of each loss/position rule, in the core package, so that the
+pre-trade risk engine (the risk package, one layer up, which calls these
+functions) and ``nanobook.sim`` (the core) trip on exactly the same
+comparison; the core never imports the layer above.
 
-Rules (names are the reason codes of ``nanobook_risk`` and the ``rule`` of a
+Rules (names are the risk engine's reason codes and the ``rule`` of a
 simulation's kill event; every comparison is strict and exact, so a value
 exactly at its limit passes):
 

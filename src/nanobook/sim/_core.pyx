@@ -682,7 +682,7 @@ cdef class SimCore:
         """``lhs > rhs`` of a loss rule.  In float64 when the two are clearly
         apart; within rounding of each other, the exact rule of
         ``nanobook.limits`` decides (so a value exactly at its limit passes,
-        as in ``nanobook_risk``)."""
+        as in the pre-trade risk engine)."""
         cdef double tol = 1e-12 * scale
         if lhs - rhs > tol:
             return True
