@@ -108,6 +108,10 @@ def test_kill_switch_config_is_strict():
         Sim(stream(ROWS), kill_switch={"max_position": 1.5})
     with pytest.raises(ValueError, match="initial_capital"):
         Sim(stream(ROWS), kill_switch={"max_drawdown_pct": 0.1})
+    with pytest.raises(ValueError, match="initial_capital must be >= 0, got -1.0"):
+        Sim(stream(ROWS), initial_capital=-1.0)
+    with pytest.raises(ValueError, match="initial_capital must be a finite number, got inf"):
+        Sim(stream(ROWS), initial_capital=float("inf"))
 
 
 def test_daily_loss_resets_at_the_utc_day():

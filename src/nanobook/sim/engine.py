@@ -295,6 +295,8 @@ class Sim:
         self.taker_fee_per_qty = _check_fee("taker_fee_per_qty", taker_fee_per_qty)
         self.fee_per_fill = _check_fee("fee_per_fill", fee_per_fill)
         self.initial_capital = _check_fee("initial_capital", initial_capital)
+        if self.initial_capital < 0:
+            raise ValueError(f"initial_capital must be >= 0, got {initial_capital!r}")
         if kill_switch is None or isinstance(kill_switch, limits.KillSwitchLimits):
             self.kill_switch = kill_switch
         elif isinstance(kill_switch, dict):
