@@ -1,6 +1,6 @@
 """Issue 11, §3 for the simulator: every documented queue and latency rule of
-docs/sim.md pinned at, just below and just above its boundary.  Each was
-checked to fail with its comparison flipped (see the report of issue 14)."""
+docs/sim.md pinned at, just below and just above its boundary.  Each
+comparison, flipped, makes this file fail: tests/sim/check_mutants.sh."""
 from __future__ import annotations
 
 import pytest
