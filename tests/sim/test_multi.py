@@ -105,3 +105,12 @@ def test_bad_arguments():
         MultiSim({"A": s, "B": s})
     with pytest.raises(KeyError, match="unknown symbol 'C'"):
         MultiSim(sims())["C"]
+
+
+def test_progress_reports_each_instrument():
+    seen = []
+    res = MultiSim(sims()).run(Touch(), progress=lambda sym, sim: seen.append((sym, sim._core.n_exch_done)),
+                               progress_every=2)
+    assert ("A", 2) in seen and ("B", 2) in seen
+    assert seen[-2:] == [("A", 6), ("B", 6)]            # once each at the end, all rows done
+    assert len(res["A"].fills) > 0

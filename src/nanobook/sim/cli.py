@@ -180,11 +180,10 @@ def _run(args) -> int:
         else:
             from .multi import EachInstrument, MultiSim
             multi = MultiSim({sym: sim for sym, (sim, _) in sims.items()})
-            res = multi.run(EachInstrument({sym: st for sym, (_, st) in sims.items()}))
+            hook = _progress_hook(speed, metrics) if (metrics is not None or speed > 0) else None
+            res = multi.run(EachInstrument({sym: st for sym, (_, st) in sims.items()}), progress=hook,
+                            progress_every=every)
             results = dict(res.results)
-            if metrics is not None:
-                for sym, (sim, _) in sims.items():
-                    metrics.update(sym, sim._core)
             print(repr(res))
         for sym, res in results.items():
             print(f"[{sym}] {res!r}")
@@ -208,19 +207,13 @@ def _run(args) -> int:
     return 0
 
 
-def _run_one(sym, sim, strat, every, speed, metrics, show_progress):
-    bar = None
-    if show_progress:
-        from tqdm import tqdm
-        bar = tqdm(total=int((sim.md["flags"] & 1).astype(bool).sum()), unit="ev", unit_scale=True,
-                   desc=sym, disable=None, file=sys.stderr)
+def _progress_hook(speed, metrics):
+    """progress(symbol, sim) of a MultiSim run: metrics and wall-clock pacing."""
     wall0 = time.perf_counter()
     state = {"t0": None}
 
-    def progress(done, total):
+    def hook(sym, sim):
         core = sim._core
-        if bar is not None:
-            bar.update(done - bar.n)
         if metrics is not None:
             metrics.update(sym, core)
         if speed > 0:
@@ -229,6 +222,21 @@ def _run_one(sym, sim, strat, every, speed, metrics, show_progress):
             ahead = (core.now - state["t0"]) / 1e9 / speed - (time.perf_counter() - wall0)
             if ahead > 0:
                 time.sleep(ahead)
+    return hook
+
+
+def _run_one(sym, sim, strat, every, speed, metrics, show_progress):
+    bar = None
+    if show_progress:
+        from tqdm import tqdm
+        bar = tqdm(total=int((sim.md["flags"] & 1).astype(bool).sum()), unit="ev", unit_scale=True,
+                   desc=sym, disable=None, file=sys.stderr)
+    hook = _progress_hook(speed, metrics)
+
+    def progress(done, total):
+        if bar is not None:
+            bar.update(done - bar.n)
+        hook(sym, sim)
 
     try:
         res = sim.run(strat, progress=progress, progress_every=every)

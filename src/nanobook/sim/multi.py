@@ -65,8 +65,11 @@ class MultiSim:
         except KeyError:
             raise KeyError(f"unknown symbol {symbol!r} (known: {', '.join(self.instruments)})") from None
 
-    def run(self, strategy: Strategy) -> "MultiSimResult":
-        """Replay every instrument on one clock; returns per-instrument and total results."""
+    def run(self, strategy: Strategy, *, progress=None, progress_every: int = 100_000) -> "MultiSimResult":
+        """Replay every instrument on one clock; returns per-instrument and total results.
+
+        ``progress(symbol, sim)`` (optional) is called every ``progress_every``
+        exchange rows of an instrument and once per instrument at the end."""
         if not isinstance(strategy, Strategy):
             raise TypeError(f"strategy must be a Strategy, got {strategy!r}")
         interval = self.timer_interval if self.timer_interval is not None else strategy.timer_interval
@@ -74,8 +77,10 @@ class MultiSim:
             interval = _check_int("timer_interval", interval, 1)
         sims = list(self.instruments.values())
         start = min(s._start for s in sims)
+        if progress is not None:
+            progress_every = _check_int("progress_every", progress_every, 1)
         for s in sims:
-            s._begin(Strategy(), start, False, 1, timer=False)
+            s._begin(Strategy(), start, progress is not None, progress_every, timer=False)
             core = s._core
             core.want_book = _overrides(strategy, "on_book")
             core.want_depth = core.want_book and bool(strategy.every_book_update)
@@ -119,6 +124,8 @@ class MultiSim:
             core.until = _NEVER
             if code == 0:
                 ended[i] = True
+            if code == 6:
+                progress(sims[i].symbol, sims[i])
             if code in (0, 6, 7):
                 continue
             self._sync(cores, core.now)
@@ -127,6 +134,8 @@ class MultiSim:
         for j, c in enumerate(cores):
             while not ended[j] and c.advance():     # a core not yet ended writes its final record
                 pass
+            if progress is not None:
+                progress(sims[j].symbol, sims[j])
         self.symbol = None
         strategy.on_end(self)
         results = {sym: s._finish(Strategy()) for sym, s in self.instruments.items()}
