@@ -122,3 +122,14 @@ def test_order_price_and_quantity_stop_at_2_53(price, qty, ok):
     assert isinstance(got[0], int) == ok
     if not ok:
         assert "2**53" in got[0]
+
+
+def test_a_stream_changed_after_validation_never_reads_out_of_bounds():
+    md = stream(BOOK + [(2000, DEPTH, 1, 104, 3)])
+    sim = Sim(md, record_interval=0)        # validated here; the core reads the rows in place
+    md["side"][2] = 7                       # the caller scribbles on it afterwards
+    md["price"][3] = -5
+    res = sim.run(Strategy())               # garbage in, but no crash: a bad side is skipped
+    assert len(res.bbo) >= 1
+    with pytest.raises(ValueError, match="md\\['side'\\] must be 0"):
+        Sim(md)                             # a new Sim validates again

@@ -956,6 +956,8 @@ cdef class SimCore:
         cdef int64_t kind = self.rows[k].kind, s = self.rows[k].side, p = self.rows[k].price, q = self.rows[k].qty
         cdef int64_t t = self.rows[k].exch_ts, old, j, rk
         cdef Ord* o
+        if s > 1:
+            return          # only if the stream was changed after validation: never index out of bounds
         if kind == K_DEPTH:
             old = side_set(&self.xb[s], p, q)
             if old < 0:
@@ -996,6 +998,8 @@ cdef class SimCore:
     cdef void local_row(self, int64_t k) noexcept nogil:
         cdef int64_t kind = self.rows[k].kind, s = self.rows[k].side, p = self.rows[k].price, q = self.rows[k].qty
         cdef int64_t old
+        if s > 1:
+            return
         if kind == K_DEPTH:
             side_set(&self.lb[s], p, q)
         elif kind == K_ADD:
