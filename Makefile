@@ -71,9 +71,10 @@ dist/.built: $(SOURCES)
 
 # Benchmarks against the reference nanobook 0.19.2, installed in its own
 # virtualenv (the package names clash).  Figures: docs/performance.md.
-bench: .venv/test/.installed .venv/ref/.installed .venv/peers/.installed
+bench: .venv/test/.installed .venv/ref/.installed .venv/peers/.installed .venv/hftbacktest/.installed
 	for b in benches/bench_*.py; do \
 		NANOBOOK_REF_PYTHON=.venv/ref/bin/python NANOBOOK_PEER_PYTHON=.venv/peers/bin/python \
+		NANOBOOK_HBT_PYTHON=.venv/hftbacktest/bin/python \
 		.venv/test/bin/python $$b || exit 1; done
 
 # The execution conventions against their peers (cvxportfolio, vectorbt), in
@@ -84,6 +85,13 @@ peers: .venv/test/.installed .venv/peers/.installed
 .venv/ref/.installed:
 	$(PYTHON) -m venv .venv/ref
 	.venv/ref/bin/pip install -q nanobook==0.19.2 numpy
+	touch $@
+
+# hftbacktest 2.4.4, the simulator's yardstick (benches/bench_sim.py and the
+# one-off recording benches/peers/hftbacktest_touch.py), in its own virtualenv.
+.venv/hftbacktest/.installed:
+	$(PYTHON) -m venv .venv/hftbacktest
+	.venv/hftbacktest/bin/pip install -q hftbacktest==2.4.4
 	touch $@
 
 .venv/peers/.installed:

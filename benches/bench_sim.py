@@ -21,12 +21,28 @@ clocks and order ranks.  Strategies:
 
 Best of ``--repeat`` runs; figures and ratios are printed, nothing is asserted.
 
+**Against hftbacktest 2.4.4** (the first section; skipped when its
+virtualenv is missing: ``make .venv/hftbacktest/.installed``): the issue's
+stream (Binance USD-M BTCUSDT 2024-08-08, ``tests/data/sim/``) and settings
+(2 ms constant entry/response latency, one-lot post-only quotes at the touch
+re-checked every 100 ms, maker 2 / taker 5 bps, risk-averse queue).  Ours:
+the Python :class:`~nanobook.sim.TouchQuoter`; theirs: the same logic as a
+numba function (``benches/peers/hftbacktest_touch.py``, run in its own
+virtualenv, numba compile time measured apart).  Set-up = loading the
+already-converted stream (our ``.npy``, their ``.npz``; parsing the raw
+capture is excluded on both sides) and building the simulator.  Rows/s use
+one denominator for both, our 933,676 stream rows, so the ratio is the ratio
+of times; the fills are checked equal.
+
     python benches/bench_sim.py [--copies 30] [--lobster-copies 1000] [--repeat 3]
+        [--hftbacktest-python .venv/hftbacktest/bin/python] [--only-hftbacktest]
 """
 from __future__ import annotations
 
 import argparse
-import sys
+import json
+import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -136,13 +152,62 @@ def best(fn, repeat: int) -> float:
     return out
 
 
+def vs_hftbacktest(hbt_python: str, repeat: int) -> None:
+    """Side by side with hftbacktest on the issue's stream (see the module docstring)."""
+    raw = ROOT / "tests" / "data" / "sim" / "usdm_btcusdt_20240808.gz"
+    work = ROOT / ".venv" / "hbtwork"
+    work.mkdir(parents=True, exist_ok=True)
+    npy = work / "usdm_btcusdt_20240808.nanobook.npy"
+    if not npy.exists():
+        np.save(npy, S.from_binance(raw, price_decimals=1, qty_decimals=3, market="futures",
+                                    convention="hftbacktest"))
+    print("\nvs hftbacktest 2.4.4: Binance USD-M BTCUSDT 2024-08-08, touch quotes every 100 ms, "
+          f"best of {repeat}")
+    p = subprocess.run([hbt_python, str(ROOT / "benches" / "peers" / "hftbacktest_touch.py"), "--raw", str(raw),
+                        "--work", str(work), "--repeat", str(repeat)], capture_output=True, text=True)
+    if p.returncode != 0:
+        print("  hftbacktest run failed:", p.stderr.strip().splitlines()[-1:])
+        return
+    theirs = json.loads(p.stdout.strip().splitlines()[-1])
+    best_setup = best_run = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        md = np.load(npy)
+        sim = S.Sim(md, entry_latency=2_000_000, response_latency=2_000_000, maker_fee_bps=2.0,
+                    taker_fee_bps=5.0, multiplier=1e-4, queue_model=S.RiskAverse(), record_interval=0)
+        t1 = time.perf_counter()
+        res = sim.run(S.TouchQuoter(1, timer_interval=100_000_000))
+        t2 = time.perf_counter()
+        best_setup, best_run = min(best_setup, t1 - t0), min(best_run, t2 - t1)
+    n = len(md)
+    rows = [("run only", best_run, theirs["run_s"]),
+            ("set-up + run", best_setup + best_run, theirs["setup_s"] + theirs["run_s"])]
+    print(f"  stream: {n:,} rows (hftbacktest's converted array: {theirs['rows']:,} rows); fills: ours "
+          f"{len(res.fills)}, hftbacktest {theirs['fills']} ({'equal count' if len(res.fills) == theirs['fills'] else 'DIFFERENT'})")
+    print(f"  {'':14s} {'nanobook.sim (Python strategy)':>32s} {'hftbacktest (numba strategy)':>32s} {'ratio':>7s}")
+    for name, ours_s, hbt_s in rows:
+        print(f"  {name:14s} {n / ours_s / 1e6:16.2f} M rows/s ({ours_s * 1e3:6.1f} ms) "
+              f"{n / hbt_s / 1e6:16.2f} M rows/s ({hbt_s * 1e3:6.1f} ms) {hbt_s / ours_s:6.2f}x")
+    print(f"  set-up alone: ours {best_setup * 1e3:.1f} ms, hftbacktest {theirs['setup_s'] * 1e3:.1f} ms; "
+          f"hftbacktest's numba compile time (excluded above): {theirs['compile_s']:.1f} s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--copies", type=int, default=30)
     ap.add_argument("--lobster-copies", type=int, default=1000)
     ap.add_argument("--baseline-rows", type=int, default=400_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--hftbacktest-python",
+                    default=os.environ.get("NANOBOOK_HBT_PYTHON", str(ROOT / ".venv" / "hftbacktest" / "bin" / "python")))
+    ap.add_argument("--only-hftbacktest", action="store_true")
     a = ap.parse_args()
+    if Path(a.hftbacktest_python).exists():
+        vs_hftbacktest(a.hftbacktest_python, a.repeat)
+    else:
+        print(f"hftbacktest comparison skipped: no {a.hftbacktest_python} (make .venv/hftbacktest/.installed)")
+    if a.only_hftbacktest:
+        return
 
     btc = S.from_binance(DATA / "crypto" / "spot_btcusdt_20240808.head12000.gz",
                          price_decimals=2, qty_decimals=6)

@@ -3,6 +3,7 @@
     python -m nanobook            # the main job: 12-1 momentum on the S&P 100 panel
     python -m nanobook backtest   # the same, with its options (--help)
     python -m nanobook book       # synthetic order flow replayed through the Cython book
+    python -m nanobook sim        # market-making simulation from a TOML config (--help)
 
 Each subcommand is one entry of ``COMMANDS``: a name and the dotted path of a
 ``main(argv) -> int`` function, imported only when that command runs.
@@ -86,6 +87,7 @@ def book_demo(argv) -> int:
 COMMANDS = {
     "backtest": "nanobook.portfolio.demo:main",
     "book": "nanobook.__main__:book_demo",
+    "sim": "nanobook.sim.cli:main",
 }
 
 

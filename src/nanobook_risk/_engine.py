@@ -20,6 +20,8 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+from nanobook.limits import daily_loss_pct_breached, drawdown_breached
+
 from ._validate import (
     as_bool,
     as_float,
@@ -759,7 +761,7 @@ class RiskEngine:
                 )
             else:
                 loss = float(day_start - equity) / float(day_start)
-                breach = Fraction(day_start - equity) > Fraction(c.max_daily_loss_pct) * day_start
+                breach = daily_loss_pct_breached(day_start, equity, c.max_daily_loss_pct)
                 st = Status.FAIL if breach else Status.PASS
                 d = Decision(
                     ReasonCode.DAILY_LOSS,
@@ -778,7 +780,7 @@ class RiskEngine:
                 )
             else:
                 dd = float(hwm - equity) / float(hwm)
-                breach = Fraction(hwm - equity) > Fraction(c.max_drawdown_pct) * hwm
+                breach = drawdown_breached(hwm, equity, c.max_drawdown_pct)
                 st = Status.FAIL if breach else Status.PASS
                 d = Decision(
                     ReasonCode.DRAWDOWN,

@@ -76,8 +76,8 @@ def test_summary_metrics(run):
     assert s["max_inventory"] == np.abs(f["position"]).max() <= 60
     assert 0 < s["fill_ratio"] <= 1 and 0 < s["order_fill_ratio"] <= 1
     assert s["turnover"] == pytest.approx((f["price"] * f["qty"]).sum() * 0.01)
-    assert math.isfinite(s["sharpe"]) and math.isfinite(s["markout_1000000000"])
-    assert s["adverse_1000000"] == -s["markout_1000000"]
+    assert math.isfinite(s["sharpe"]) and math.isfinite(s["markout_1s"])
+    assert s["adverse_1ms"] == -s["markout_1ms"]
     assert s["pnl"] == pytest.approx(res.pnl)
 
 
@@ -88,8 +88,10 @@ def test_markout_by_hand():
             (200, DEPTH, 1, 104, 1)]
     res = Sim(stream(rows), record_interval=0, entry_latency=1).run(Scripted([(None, 0, 100, 5, {})]))
     m = res.summary(horizons=(10, 100))
-    assert m["markout_10"] == 0.5 and m["markout_100"] == 2.5
-    assert math.isnan(res.summary(horizons=(500,))["markout_500"])   # past the data
+    assert m["markout_10ns"] == 0.5 and m["markout_100ns"] == 2.5
+    assert m["markout_100"] == 2.5 and m["adverse_10"] == -0.5      # the former names still read
+    assert "markout_100" not in m.keys() and "markout_7" not in m
+    assert math.isnan(res.summary(horizons=(500,))["markout_500ns"])   # past the data
 
 
 def test_taker_order_walks_visible_depth_and_pays_taker_fee():

@@ -23,9 +23,9 @@ ROWS = [(0, DEPTH, 0, 100, 10), (0, DEPTH, 1, 101, 10), (10, TRADE, 0, 101, 1)]
     ({"taker_fee_bps": math.inf}, r"taker_fee_bps must be a finite number, got inf"),
     ({"order_fee": "1"}, r"order_fee must be a finite number, got '1'"),
     ({"multiplier": 0}, r"multiplier must be > 0, got 0"),
-    ({"max_position": -1}, r"max_position must be an int >= 0, got -1"),
-    ({"record_interval": -1}, r"record_interval must be an int >= 0, got -1"),
-    ({"timer_interval": 0}, r"timer_interval must be an int >= 1, got 0"),
+    ({"max_position": -1}, r"max_position must be an int in \[0, 2\*\*53\], got -1"),
+    ({"record_interval": -1}, r"record_interval must be an int in \[0, 2\*\*53\], got -1"),
+    ({"timer_interval": 0}, r"timer_interval must be an int in \[1, 2\*\*53\], got 0"),
     ({"queue_model": "fifo"}, r"queue_model must be .* got 'fifo'"),
 ])
 def test_bad_parameters(kw, match):
@@ -99,11 +99,11 @@ class Probe(Scripted):
     (lambda s: s.cancel(7), UnknownOrderError, r"order_id 7 was never issued by this simulation"),
     (lambda s: s.cancel(0), UnknownOrderError, r"order_id 0 was never issued"),
     (lambda s: s.order(3), UnknownOrderError, r"order_id 3 was never issued"),
-    (lambda s: s.buy(0, 1), ValueError, r"price must be a positive int \(ticks\), got 0"),
-    (lambda s: s.buy(100.5, 1), ValueError, r"price must be a positive int \(ticks\), got 100.5"),
-    (lambda s: s.sell(100, -2), ValueError, r"qty must be a positive int, got -2"),
+    (lambda s: s.buy(0, 1), ValueError, r"price must be a positive int \(ticks\) <= 2\*\*53, got 0"),
+    (lambda s: s.buy(100.5, 1), ValueError, r"price must be a positive int \(ticks\) <= 2\*\*53, got 100.5"),
+    (lambda s: s.sell(100, -2), ValueError, r"qty must be a positive int <= 2\*\*53, got -2"),
     (lambda s: s.submit(2, 100, 1), ValueError, r"side must be 0 \(buy\) or 1 \(sell\), got 2"),
-    (lambda s: s.depth(0), ValueError, r"n must be an int >= 1, got 0"),
+    (lambda s: s.depth(0), ValueError, r"n must be an int in \[1, 1000000\], got 0"),
 ])
 def test_bad_commands_leave_state_unchanged(action, exc, match):
     p = Probe(action)

@@ -5,9 +5,10 @@ import sys
 import nanobook.sim as S
 
 EXPECTED = {
-    "Sim", "Strategy", "StepStrategy", "MarketMaker", "SimResult", "markouts",
+    "Sim", "MultiSim", "MultiSimResult", "EachInstrument", "Strategy", "StepStrategy", "MarketMaker", "TouchQuoter", "SimResult", "Summary", "markouts",
+    "duration_label",
     "Fill", "OrderEvent", "Trade", "BUY", "SELL",
-    "ConstantLatency", "SeriesLatency", "LogNormalLatency",
+    "ConstantLatency", "SeriesLatency", "LogNormalLatency", "UniformLatency",
     "RiskAverse", "PowerProb", "LogProb",
     "MD_DTYPE", "DEPTH", "TRADE", "ADD", "CANCEL", "EXEC", "EXCH", "LOCAL", "HIDDEN",
     "FILL_DTYPE", "ORDER_DTYPE", "RECORD_DTYPE", "BBO_DTYPE",

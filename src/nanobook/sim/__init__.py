@@ -8,10 +8,11 @@ at the strategy's decision points.  See ``docs/sim.md``.
 """
 from ._errors import SimError, StreamError, UnknownOrderError
 from .engine import BUY, SELL, Fill, OrderEvent, Sim, StepStrategy, Strategy, Trade
-from .latency import ConstantLatency, LogNormalLatency, SeriesLatency
+from .multi import EachInstrument, MultiSim, MultiSimResult
+from .latency import ConstantLatency, LogNormalLatency, SeriesLatency, UniformLatency
 from .queue import LogProb, PowerProb, RiskAverse
-from .result import SimResult, markouts
-from .strategies import MarketMaker
+from .result import SimResult, Summary, duration_label, markouts
+from .strategies import MarketMaker, TouchQuoter
 from .stream import (
     ADD, CANCEL, DEPTH, EXCH, EXEC, HIDDEN, LOCAL, MD_DTYPE, TRADE,
     from_binance, from_itch, from_lobster, from_synthetic, order_events, validate_stream,
@@ -19,9 +20,10 @@ from .stream import (
 from ._core import BBO_DTYPE, FILL_DTYPE, ORDER_DTYPE, RECORD_DTYPE
 
 __all__ = [
-    "Sim", "Strategy", "StepStrategy", "MarketMaker", "SimResult", "markouts",
+    "Sim", "MultiSim", "MultiSimResult", "EachInstrument", "Strategy", "StepStrategy", "MarketMaker", "TouchQuoter", "SimResult", "Summary", "markouts",
+    "duration_label",
     "Fill", "OrderEvent", "Trade", "BUY", "SELL",
-    "ConstantLatency", "SeriesLatency", "LogNormalLatency",
+    "ConstantLatency", "SeriesLatency", "LogNormalLatency", "UniformLatency",
     "RiskAverse", "PowerProb", "LogProb",
     "MD_DTYPE", "DEPTH", "TRADE", "ADD", "CANCEL", "EXEC", "EXCH", "LOCAL", "HIDDEN",
     "FILL_DTYPE", "ORDER_DTYPE", "RECORD_DTYPE", "BBO_DTYPE",

@@ -41,10 +41,30 @@ class SimCore:
     cur_resp: int
     n_exch_done: int
     n_local_done: int
+    maker_fee_qty: float
+    taker_fee_qty: float
+    fill_fee: float
+    lot: int
+    round_nearest: bool
+    ks_enabled: bool
+    ks_max_position: int
+    ks_max_drawdown_pct: float
+    ks_max_daily_loss: float
+    capital: float
+    hwm: float
+    day_start: float
+    ks_day: int
+    kill_ts: int
+    kill_rule: int
+    kill_equity: float
+    progress_every: int
+    next_progress: int
+    last_tick_exch: int
+    until: int
     def __init__(self) -> None: ...
     def setup(
         self,
-        cols: dict[str, np.ndarray],
+        cols: np.ndarray,
         xi: np.ndarray,
         li: np.ndarray,
         entry: Any,
@@ -59,9 +79,24 @@ class SimCore:
         timer_interval: int,
         start: int,
     ) -> None: ...
+    def use_ladder(self, lo: int, hi: int) -> None: ...
+    def configure(
+        self,
+        lot: int,
+        round_nearest: bool,
+        ks_enabled: bool,
+        ks_max_position: int,
+        ks_max_drawdown_pct: float,
+        ks_max_daily_loss: float,
+        capital: float,
+        progress_every: int,
+    ) -> None: ...
     def submit(self, side: int, price: int, qty: int, flags: int) -> int: ...
     def cancel(self, order_id: int) -> bool: ...
+    def modify(self, order_id: int, price: int, qty: int) -> bool: ...
+    def peek(self) -> int | None: ...
     def advance(self) -> int: ...
+    def account(self) -> tuple[int, float, float, float, float, int]: ...
     def local_bbo(self) -> tuple[int, int, int, int]: ...
     def local_depth(self, n: int) -> np.ndarray: ...
     def exch_level(self, side: int, price: int) -> int: ...
@@ -82,3 +117,6 @@ class SimCore:
     def responses_array(self) -> np.ndarray: ...
 
 def feed_latency(exch_ts: np.ndarray, model: Any) -> np.ndarray: ...
+def scan_stream(
+    md: np.ndarray,
+) -> tuple[bool, np.ndarray | None, np.ndarray | None, int, int, int, int | None, int | None]: ...

@@ -6,19 +6,22 @@ from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 
+from .. import limits
 from . import _core
 from ._errors import StreamError, UnknownOrderError
 from .latency import as_latency
 from .queue import as_queue_model
 from .result import SimResult
-from .stream import EXCH, LOCAL, order_events, validate_stream
+from .stream import EXCH, LOCAL, MD_DTYPE, order_events, validate_stream
 
 __all__ = ["Sim", "Strategy", "StepStrategy", "Fill", "OrderEvent", "Trade", "BUY", "SELL"]
 
 BUY, SELL = 0, 1
-_ORDER_EVENTS = {1: "ack", 3: "cancelled", 4: "rejected", 5: "cancel_rejected"}
+_ORDER_EVENTS = {1: "ack", 3: "cancelled", 4: "rejected", 5: "cancel_rejected", 6: "modified",
+                 7: "modify_rejected"}
+_KILL_RULES = {1: limits.MAX_POSITION, 2: limits.DRAWDOWN, 3: limits.DAILY_LOSS}
 _STATUS = {0: "pending", 1: "open", 2: "filled", 3: "cancelled", 4: "rejected"}
-_MARKET, _IOC, _POST_ONLY = 1, 2, 4
+_MARKET, _IOC, _POST_ONLY, _FOK = 1, 2, 4, 8
 
 
 class Fill(NamedTuple):
@@ -37,8 +40,10 @@ class Fill(NamedTuple):
 class OrderEvent(NamedTuple):
     """An order report: ``kind`` is ``"ack"``, ``"cancelled"`` (``qty`` = the
     quantity that was still open), ``"rejected"`` (post-only order that
-    would have crossed) or ``"cancel_rejected"`` (the order was already done
-    when the cancel arrived)."""
+    would have crossed), ``"cancel_rejected"`` (the order was already done
+    when the cancel arrived), ``"modified"`` (``qty`` = the new open
+    quantity) or ``"modify_rejected"`` (the order was done, or a post-only
+    order's new price would have crossed; the order stands as it was)."""
 
     kind: str
     order_id: int
@@ -143,6 +148,29 @@ class StepStrategy(Strategy):
         self._act(sim)
 
 
+#: widest price range (price units) the books index directly (O(1) updates;
+#: memory is touched only where levels are); prices outside it stay in sorted arrays
+_LADDER_MAX = 1 << 24
+
+
+def _ladder_window(md: np.ndarray, plo: int, phi: int) -> tuple[int, int]:
+    """The price range the books index directly (the rest stays in sorted
+    arrays): every price of the stream when it spans less than the limit;
+    otherwise the central 98% of the stream's prices widened by half their
+    span on each side (far levels of deep snapshots stay outside), at most
+    the limit wide."""
+    if phi - plo < _LADDER_MAX:
+        return plo, phi
+    px = md["price"][:: max(1, len(md) // 200_000)]
+    q0, q1 = (int(x) for x in np.quantile(px, [0.01, 0.99]))
+    pad = max((q1 - q0) // 2, 1)
+    lo, hi = max(plo, q0 - pad), min(phi, q1 + pad)
+    if hi - lo >= _LADDER_MAX:
+        c = (q0 + q1) // 2
+        lo, hi = max(plo, c - _LADDER_MAX // 2), min(phi, c + _LADDER_MAX // 2 - 1)
+    return lo, hi
+
+
 def _overrides(obj, name: str) -> bool:
     return getattr(type(obj), name, None) is not getattr(Strategy, name)
 
@@ -153,9 +181,15 @@ def _check_fee(name: str, v) -> float:
     return float(v)
 
 
-def _check_int(name: str, v, lo: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+#: largest price, quantity, latency or time step accepted (2**53: exact in a
+#: float64 notional, and any timestamp plus it stays inside int64)
+MAX_UNITS = 2**53
+
+
+def _check_int(name: str, v, lo: int, hi: int = MAX_UNITS) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
+        raise ValueError(f"{name} must be an int in [{lo}, 2**53], got {v!r}" if hi == MAX_UNITS else
+                         f"{name} must be an int in [{lo}, {hi}], got {v!r}")
     return int(v)
 
 
@@ -188,6 +222,32 @@ class Sim:
         Equity/inventory sampling step in exchange time (ns); 0 disables.
     timer_interval : int or None
         Timer step in local time (ns); overrides the strategy's attribute.
+    tick_size, lot_size : int, default 1
+        Venue grid in price / quantity units: an order whose price is not a
+        multiple of ``tick_size`` or whose quantity is not a multiple of
+        ``lot_size`` raises ``ValueError``.  Queue-model fills are whole lots
+        (see ``fill_rounding``); a taker takes whole lots of each level.
+    min_notional : float, default 0
+        Smallest ``price * qty * multiplier`` of a limit order (currency);
+        below it ``ValueError``.  Market orders are not checked (no price).
+    fill_rounding : {"nearest", "floor"}, default "nearest"
+        How the part of a trade beyond our queue position becomes whole
+        lots: the nearest number of lots (half a lot or more fills one lot,
+        as hftbacktest rounds) or the whole lots below it.  The fraction
+        left over is not carried to the next trade.
+    maker_fee_per_qty, taker_fee_per_qty, fee_per_fill : float, default 0
+        Flat fees in currency per quantity unit (per contract on futures
+        venues) and per fill, added to the basis-point fees.
+    initial_capital : float, default 0
+        Equity at the start (currency); equity = initial_capital + cash +
+        position * mid * multiplier in the kill switch and the records.
+    kill_switch : KillSwitchLimits, mapping or None
+        Limits of :mod:`nanobook.limits` (``max_position``,
+        ``max_drawdown_pct``, ``max_daily_loss``, ``enable_kill_switch``)
+        checked after every exchange-side event; when one is crossed every
+        open order is cancelled, a market order flattens the position (sized
+        when it arrives), and no new order is accepted.  The result's
+        ``kill`` says which rule fired, when, and at what equity.
 
     Notes
     -----
@@ -210,11 +270,51 @@ class Sim:
         max_position: int | None = None,
         record_interval: int = 1_000_000_000,
         timer_interval: int | None = None,
+        tick_size: int = 1,
+        lot_size: int = 1,
+        min_notional: float = 0.0,
+        fill_rounding: str = "nearest",
+        maker_fee_per_qty: float = 0.0,
+        taker_fee_per_qty: float = 0.0,
+        fee_per_fill: float = 0.0,
+        initial_capital: float = 0.0,
+        kill_switch=None,
     ) -> None:
-        validate_stream(md)
+        if not isinstance(md, np.ndarray) or md.dtype != MD_DTYPE or md.ndim != 1:
+            validate_stream(md)          # raises, naming what is wrong
+        self._bind(md)
+        self.tick_size = _check_int("tick_size", tick_size, 1)
+        self.lot_size = _check_int("lot_size", lot_size, 1)
+        self.min_notional = _check_fee("min_notional", min_notional)
+        if self.min_notional < 0:
+            raise ValueError(f"min_notional must be >= 0, got {min_notional!r}")
+        if fill_rounding not in ("nearest", "floor"):
+            raise ValueError(f"fill_rounding must be 'nearest' or 'floor', got {fill_rounding!r}")
+        self.fill_rounding = fill_rounding
+        self.maker_fee_per_qty = _check_fee("maker_fee_per_qty", maker_fee_per_qty)
+        self.taker_fee_per_qty = _check_fee("taker_fee_per_qty", taker_fee_per_qty)
+        self.fee_per_fill = _check_fee("fee_per_fill", fee_per_fill)
+        self.initial_capital = _check_fee("initial_capital", initial_capital)
+        if self.initial_capital < 0:
+            raise ValueError(f"initial_capital must be >= 0, got {initial_capital!r}")
+        if kill_switch is None or isinstance(kill_switch, limits.KillSwitchLimits):
+            self.kill_switch = kill_switch
+        elif isinstance(kill_switch, dict):
+            self.kill_switch = limits.KillSwitchLimits.from_mapping(kill_switch, "kill_switch")
+        else:
+            raise TypeError(f"kill_switch must be a KillSwitchLimits, a dict or None, got {kill_switch!r}")
+        if self.kill_switch is not None and self.kill_switch.active and \
+                self.kill_switch.max_drawdown_pct is not None and self.initial_capital <= 0:
+            raise ValueError(f"kill_switch max_drawdown_pct needs initial_capital > 0 (a drawdown is a "
+                             f"fraction of equity), got initial_capital={initial_capital!r}")
         self.entry_latency = as_latency(entry_latency, "entry_latency")
         self.response_latency = as_latency(response_latency, "response_latency")
         self.feed_latency = None if feed_latency is None else as_latency(feed_latency, "feed_latency")
+        for name, lat in (("entry_latency", self.entry_latency), ("response_latency", self.response_latency),
+                          ("feed_latency", self.feed_latency)):
+            if lat is not None and lat.max_ns() > MAX_UNITS:
+                raise ValueError(f"{name} {lat!r} can reach {lat.max_ns():.6g} ns, above the limit of 2**53 ns "
+                                 f"(104 days)")
         self.queue_model = as_queue_model(queue_model)
         self.maker_fee_bps = _check_fee("maker_fee_bps", maker_fee_bps)
         self.taker_fee_bps = _check_fee("taker_fee_bps", taker_fee_bps)
@@ -237,90 +337,150 @@ class Sim:
                 raise StreamError("feed_latency needs a stream whose rows are both EXCH and LOCAL; "
                                   "pass the stream before order_events splits it")
             md = order_events(md)
-        self.md = md
-        self._cols = {name: np.ascontiguousarray(md[name]) for name in
-                      ("exch_ts", "local_ts", "price", "qty", "rank", "kind", "side", "flags")}
-        self._xi = np.flatnonzero(md["flags"] & EXCH).astype(np.int64)
-        self._li = np.flatnonzero(md["flags"] & LOCAL).astype(np.int64)
+            self._bind(md)
         self._core = None
         self.rejected_by_risk = 0
         self.rejected_after_end = 0
+        self.rejected_by_kill = 0
+
+    def _bind(self, md: np.ndarray) -> None:
+        """Keep the (C-contiguous) stream with its row indexes and ranges (one pass)."""
+        md = np.ascontiguousarray(md)
+        ok, xi, li, plo, phi, start, first, end = _core.scan_stream(md)
+        if not ok:
+            validate_stream(md)          # names the row and the rule
+            raise StreamError("the stream breaks a rule of validate_stream")  # pragma: no cover
+        self.md = md
+        self._xi, self._li = xi, li
+        self._start, self._first, self._end = int(start), first, end
+        self._ladder = _ladder_window(md, int(plo), int(phi)) if len(md) else None
 
     # ------------------------------------------------------------ running
 
-    def run(self, strategy: Strategy | Callable) -> SimResult:
+    def run(self, strategy: Strategy | Callable, *, progress: Callable[[int, int], None] | None = None,
+            progress_every: int = 100_000) -> SimResult:
         """Replay the whole stream with ``strategy`` and return the result.
 
         ``strategy`` is a :class:`Strategy` instance or a ``step(sim)``
-        function (wrapped in :class:`StepStrategy`).
+        function (wrapped in :class:`StepStrategy`).  ``progress(done,
+        total)`` (optional) is called every ``progress_every`` exchange rows
+        and at the end, with the rows processed and their total.
         """
+        strategy = self._begin(strategy, None, progress is not None, progress_every)
+        core = self._core
+        advance = core.advance
+        dispatch = self._dispatch
+        total = len(self._xi)
+        while True:
+            code = advance()
+            if code == 0:
+                break
+            if code == 6:
+                progress(core.n_exch_done, total)
+            else:
+                dispatch(code, strategy)
+        if progress is not None:
+            progress(core.n_exch_done, total)
+        return self._finish(strategy)
+
+    def _begin(self, strategy, start, with_progress: bool, progress_every: int, timer=True):
+        """Fresh core bound to the stream; returns the strategy (wrapped if a function)."""
         if not isinstance(strategy, Strategy):
             if callable(strategy):
                 strategy = StepStrategy(strategy)
             else:
                 raise TypeError(f"strategy must be a Strategy or a step(sim) callable, got {strategy!r}")
-        timer = self.timer_interval if self.timer_interval is not None else strategy.timer_interval
-        if timer is not None:
-            timer = _check_int("timer_interval", timer, 1)
-        md = self.md
-        start = 0
-        if len(md):
-            start = int(min(md["exch_ts"].min(), md["local_ts"].min()))
+        if with_progress:
+            progress_every = _check_int("progress_every", progress_every, 1)
+        t_int = self.timer_interval if self.timer_interval is not None else strategy.timer_interval
+        if t_int is not None:
+            t_int = _check_int("timer_interval", t_int, 1)
+        if not timer:
+            t_int = None
+        if start is None:
+            start = self._start
         core = _core.SimCore()
-        core.setup(self._cols, self._xi, self._li, self.entry_latency, self.response_latency,
+        core.setup(self.md, self._xi, self._li, self.entry_latency, self.response_latency,
                    self.queue_model._kind, self.queue_model.power, self.maker_fee_bps,
                    self.taker_fee_bps, self.order_fee, self.multiplier, self.record_interval,
-                   timer or 0, start)
+                   t_int or 0, start)
+        if self._ladder is not None:
+            core.use_ladder(*self._ladder)
+        ks = self.kill_switch
+        on = ks is not None and ks.active
+        core.configure(self.lot_size, self.fill_rounding == "nearest", on,
+                       -1 if not on or ks.max_position is None else ks.max_position,
+                       -1.0 if not on or ks.max_drawdown_pct is None else ks.max_drawdown_pct,
+                       -1.0 if not on or ks.max_daily_loss is None else ks.max_daily_loss,
+                       self.initial_capital, progress_every if with_progress else 0)
+        core.maker_fee_qty, core.taker_fee_qty = self.maker_fee_per_qty, self.taker_fee_per_qty
+        core.fill_fee = self.fee_per_fill
         core.want_book = _overrides(strategy, "on_book")
         core.want_depth = core.want_book and bool(strategy.every_book_update)
         core.want_trade = _overrides(strategy, "on_trade")
         core.want_fill = _overrides(strategy, "on_fill")
         core.want_order = _overrides(strategy, "on_order")
-        core.want_timer = _overrides(strategy, "on_timer") and timer is not None
+        core.want_timer = _overrides(strategy, "on_timer") and t_int is not None
         self._core = core
         self.rejected_by_risk = 0
         self.rejected_after_end = 0
+        self.rejected_by_kill = 0
         self._decisions = 0
-        on_book, on_trade, on_fill = strategy.on_book, strategy.on_trade, strategy.on_fill
-        on_order, on_timer = strategy.on_order, strategy.on_timer
-        kind_col, side_col, price_col, qty_col = (self._cols["kind"], self._cols["side"],
-                                                  self._cols["price"], self._cols["qty"])
-        ex_col, lo_col = self._cols["exch_ts"], self._cols["local_ts"]
         strategy.on_start(self)
-        advance = core.advance
-        n = 0
-        while True:
-            code = advance()
-            if code == 0:
-                break
-            n += 1
-            if code == 1:
-                on_book(self)
-            elif code == 2:
-                k = core.cur_row
-                side = int(side_col[k])
-                if kind_col[k] == 5:        # EXEC carries the resting side
-                    side = 1 - side
-                on_trade(self, Trade(int(lo_col[k]), int(ex_col[k]), side, int(price_col[k]), int(qty_col[k])))
-            elif code == 3:
-                t, _, oid, price, qty, maker, fi = core.response(core.cur_resp)
-                f = core.fill_row(fi)
-                on_fill(self, Fill(oid, f[0], price, qty, bool(maker), f[1], f[2], t))
-            elif code == 4:
-                t, kind, oid, _, qty, _, _ = core.response(core.cur_resp)
-                on_order(self, OrderEvent(_ORDER_EVENTS[kind], oid, qty, t))
-            elif code == 5:
-                on_timer(self)
-        self._decisions = n
+        return strategy
+
+    def _dispatch(self, code: int, strategy) -> None:
+        """Call the strategy hook of one decision point."""
+        core = self._core
+        self._decisions += 1
+        if code == 1:
+            strategy.on_book(self)
+        elif code == 2:
+            row = self.md[core.cur_row]
+            side = int(row["side"])
+            if row["kind"] == 5:         # EXEC carries the resting side
+                side = 1 - side
+            strategy.on_trade(self, Trade(int(row["local_ts"]), int(row["exch_ts"]), side,
+                                          int(row["price"]), int(row["qty"])))
+        elif code == 3:
+            t, _, oid, price, qty, maker, fi = core.response(core.cur_resp)
+            f = core.fill_row(fi)
+            strategy.on_fill(self, Fill(oid, f[0], price, qty, bool(maker), f[1], f[2], t))
+        elif code == 4:
+            t, kind, oid, _, qty, _, _ = core.response(core.cur_resp)
+            strategy.on_order(self, OrderEvent(_ORDER_EVENTS[kind], oid, qty, t))
+        elif code == 5:
+            strategy.on_timer(self)
+
+    def _finish(self, strategy) -> SimResult:
+        core = self._core
+        md = self.md
         strategy.on_end(self)
+        kill = None
+        if core.kill_rule:
+            kill = {"rule": _KILL_RULES[core.kill_rule], "exch_ts": int(core.kill_ts),
+                    "equity": float(core.kill_equity), "high_water_mark": float(core.hwm),
+                    "day_start": float(core.day_start)}
         return SimResult(
             fills=core.fills_array(), orders=core.orders_array(), records=core.records_array(),
             bbo=core.bbo_array(), responses=core.responses_array(), multiplier=self.multiplier,
-            record_interval=self.record_interval, n_events=len(md), decisions=n,
+            record_interval=self.record_interval, n_events=len(md), decisions=self._decisions,
             rejected_by_risk=self.rejected_by_risk,
             final=dict(position=core.position, cash=core.cash, fees=core.fees, volume=core.volume,
-                       end_ts=int(md["exch_ts"].max()) if len(md) else None),
+                       end_ts=self._end, start_ts=self._first,
+                       rejected_by_kill=self.rejected_by_kill),
+            initial_capital=self.initial_capital, kill=kill,
         )
+
+    @property
+    def killed(self) -> dict | None:
+        """While running: None, or the kill switch's event once it fired
+        (``rule``, ``exch_ts``, ``equity``)."""
+        core = self._need()
+        if not core.kill_rule:
+            return None
+        return {"rule": _KILL_RULES[core.kill_rule], "exch_ts": int(core.kill_ts),
+                "equity": float(core.kill_equity)}
 
     # ------------------------------------------------------------ strategy view
 
@@ -356,7 +516,7 @@ class Sim:
 
     def depth(self, n: int = 5) -> np.ndarray:
         """Top ``n`` local levels: int64 array (4, n) of bid px, bid qty, ask px, ask qty."""
-        return self._need().local_depth(_check_int("n", n, 1))
+        return self._need().local_depth(_check_int("n", n, 1, 1_000_000))
 
     @property
     def position(self) -> int:
@@ -395,49 +555,94 @@ class Sim:
     # ------------------------------------------------------------ commands
 
     def submit(self, side: int, price: int, qty: int, *, post_only: bool = False,
-               ioc: bool = False, market: bool = False) -> int | None:
+               ioc: bool = False, market: bool = False, fok: bool = False,
+               gtx: bool = False) -> int | None:
         """Send an order now (it reaches the book after the entry latency).
 
-        Returns its id, or None if ``max_position`` refuses it or the market
-        data is over (reports still reach the strategy after the last market
-        event, but no new order is accepted, so every run ends).
+        Time in force: the default rests (GTC); ``ioc`` cancels what does
+        not fill on arrival; ``fok`` fills completely on arrival (against
+        the visible liquidity up to the limit) or is cancelled whole;
+        ``post_only`` (``gtx``, Binance's name for it) is rejected if it
+        would take.
+
+        Returns its id, or None if ``max_position`` refuses it, the kill
+        switch has fired, or the market data is over (reports still reach
+        the strategy after the last market event, but no new order is
+        accepted, so every run ends).
 
         Raises
         ------
         ValueError
-            Side not 0/1, price or qty not a positive int.
+            Side not 0/1, price or qty not a positive int, a price off the
+            ``tick_size`` grid, a quantity off the ``lot_size`` grid, a limit
+            order below ``min_notional``, or contradictory flags.
         """
         core = self._need()
+        if side not in (0, 1) or isinstance(side, bool):
+            raise ValueError(f"side must be 0 (buy) or 1 (sell), got {side!r}")
+        for name, v in (("post_only", post_only), ("ioc", ioc), ("market", market), ("fok", fok), ("gtx", gtx)):
+            if not isinstance(v, bool):
+                raise TypeError(f"{name} must be a bool, got {v!r}")
+        post_only = post_only or gtx
+        if post_only and (ioc or fok or market):
+            raise ValueError("post_only (gtx) cannot be combined with ioc, fok or market")
+        if ioc and fok:
+            raise ValueError("ioc and fok are exclusive")
+        self._check_qty(qty)
+        if market:
+            price = 0
+        else:
+            self._check_price(price, qty)
         if core.data_done:
             # after the last market event nothing could happen to a new order;
             # refusing it also guarantees that the run ends
             self.rejected_after_end += 1
             return None
-        if side not in (0, 1) or isinstance(side, bool):
-            raise ValueError(f"side must be 0 (buy) or 1 (sell), got {side!r}")
-        if isinstance(qty, bool) or not isinstance(qty, (int, np.integer)) or qty <= 0:
-            raise ValueError(f"qty must be a positive int, got {qty!r}")
-        if market:
-            price = 0
-        elif isinstance(price, bool) or not isinstance(price, (int, np.integer)) or price <= 0:
-            raise ValueError(f"price must be a positive int (ticks), got {price!r}")
-        if self.max_position is not None:
-            pos = core.local_position
-            same = sum(core.order_row(o)[3] for o in core.local_open() if core.order_row(o)[0] == side)
-            worst = pos + same + qty if side == 0 else pos - same - qty
-            if abs(worst) > self.max_position and abs(worst) > abs(pos):
-                self.rejected_by_risk += 1
-                return None
-        flags = (_MARKET if market else 0) | (_IOC if ioc else 0) | (_POST_ONLY if post_only else 0)
+        if core.kill_rule:
+            self.rejected_by_kill += 1
+            return None
+        if self.max_position is not None and self._over_limit(core, side, qty):
+            self.rejected_by_risk += 1
+            return None
+        flags = (_MARKET if market else 0) | (_IOC if ioc else 0) | (_POST_ONLY if post_only else 0) | \
+            (_FOK if fok else 0)
         return core.submit(int(side), int(price), int(qty), flags)
 
-    def buy(self, price: int, qty: int, *, post_only: bool = False, ioc: bool = False) -> int | None:
-        """Limit buy (see :meth:`submit`)."""
-        return self.submit(0, price, qty, post_only=post_only, ioc=ioc)
+    def _check_qty(self, qty) -> None:
+        if isinstance(qty, bool) or not isinstance(qty, (int, np.integer)) or not 0 < qty <= MAX_UNITS:
+            raise ValueError(f"qty must be a positive int <= 2**53, got {qty!r}")
+        if qty % self.lot_size:
+            raise ValueError(f"qty {qty} is not a multiple of lot_size {self.lot_size}")
 
-    def sell(self, price: int, qty: int, *, post_only: bool = False, ioc: bool = False) -> int | None:
+    def _check_price(self, price, qty) -> None:
+        if isinstance(price, bool) or not isinstance(price, (int, np.integer)) or not 0 < price <= MAX_UNITS:
+            raise ValueError(f"price must be a positive int (ticks) <= 2**53, got {price!r}")
+        if price % self.tick_size:
+            raise ValueError(f"price {price} is not a multiple of tick_size {self.tick_size}")
+        notional = float(price) * float(qty) * self.multiplier
+        if notional < self.min_notional:
+            raise ValueError(f"order notional {notional:g} (price {price} x qty {qty} x multiplier "
+                             f"{self.multiplier:g}) is below min_notional {self.min_notional:g}")
+
+    def _over_limit(self, core, side: int, qty: int, exclude: int | None = None) -> bool:
+        pos = core.local_position
+        same = 0
+        for o in core.local_open():
+            row = core.order_row(o)
+            if row[0] == side and o != exclude:
+                same += row[3]
+        worst = pos + same + qty if side == 0 else pos - same - qty
+        return abs(worst) > self.max_position and abs(worst) > abs(pos)
+
+    def buy(self, price: int, qty: int, *, post_only: bool = False, ioc: bool = False,
+            fok: bool = False, gtx: bool = False) -> int | None:
+        """Limit buy (see :meth:`submit`)."""
+        return self.submit(0, price, qty, post_only=post_only, ioc=ioc, fok=fok, gtx=gtx)
+
+    def sell(self, price: int, qty: int, *, post_only: bool = False, ioc: bool = False,
+             fok: bool = False, gtx: bool = False) -> int | None:
         """Limit sell (see :meth:`submit`)."""
-        return self.submit(1, price, qty, post_only=post_only, ioc=ioc)
+        return self.submit(1, price, qty, post_only=post_only, ioc=ioc, fok=fok, gtx=gtx)
 
     def market_buy(self, qty: int) -> int | None:
         """Market buy: takes the visible asks; any rest is cancelled."""
@@ -446,6 +651,48 @@ class Sim:
     def market_sell(self, qty: int) -> int | None:
         """Market sell: takes the visible bids; any rest is cancelled."""
         return self.submit(1, 0, qty, market=True)
+
+    def modify(self, order_id: int, price: int | None = None, qty: int | None = None) -> bool:
+        """Send a modify (cancel-replace) now: a new price and/or a new open
+        quantity.  It travels like an order (entry latency, FIFO with orders
+        and cancels) and is applied when it arrives.
+
+        Queue rule: the order keeps its place when the price is unchanged
+        and the quantity does not grow; a new price or a larger quantity
+        sends it to the back of the queue at its (new) price, as a new order
+        would be.  A new price that crosses takes liquidity like a new
+        order (remainder cancelled); for a post-only order it is refused
+        (``modify_rejected``) and the order stands.  A modify that arrives
+        after the order is done is refused likewise.
+
+        Returns False (nothing sent) when the strategy already knows the
+        order is done or has sent a cancel for it.
+
+        Raises
+        ------
+        UnknownOrderError
+            ``order_id`` was never issued.
+        ValueError
+            Off-grid price or quantity, below ``min_notional``, or neither
+            ``price`` nor ``qty`` given.
+        """
+        core = self._need()
+        oid = self._check_id(order_id)
+        side, cur_price, _, leaves, _, _ = core.order_row(oid)
+        if price is None and qty is None:
+            raise ValueError("modify needs a new price or a new qty, got neither")
+        if cur_price == 0:
+            raise ValueError(f"order {oid} is a market order: it cannot be modified")
+        new_qty = leaves if qty is None else qty
+        self._check_qty(new_qty)
+        new_price = cur_price if price is None else price
+        self._check_price(new_price, new_qty)
+        if core.kill_rule or core.data_done:
+            return False
+        if self.max_position is not None and self._over_limit(core, side, new_qty, exclude=oid):
+            self.rejected_by_risk += 1
+            return False
+        return core.modify(oid, int(new_price), int(new_qty))
 
     def cancel(self, order_id: int) -> bool:
         """Send a cancel now.  False when the strategy already knows the

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-__all__ = ["ConstantLatency", "SeriesLatency", "LogNormalLatency", "as_latency"]
+__all__ = ["ConstantLatency", "SeriesLatency", "LogNormalLatency", "UniformLatency", "as_latency"]
 
 
 class ConstantLatency:
@@ -33,6 +33,10 @@ class ConstantLatency:
 
     def __repr__(self) -> str:
         return f"ConstantLatency({self.value})"
+
+    def max_ns(self) -> float:
+        """The largest delay this model can give."""
+        return self.value
 
 
 class SeriesLatency:
@@ -84,6 +88,10 @@ class SeriesLatency:
     def __repr__(self) -> str:
         return f"SeriesLatency(<{len(self.ts)} points>)"
 
+    def max_ns(self) -> float:
+        """The largest delay this model can give (interpolation stays between points)."""
+        return int(self.values.max())
+
 
 class LogNormalLatency:
     """Seeded random delays ``median * exp(sigma * Z)``, Z standard normal.
@@ -118,10 +126,50 @@ class LogNormalLatency:
     def __repr__(self) -> str:
         return f"LogNormalLatency({int(self.median)}, sigma={self.sigma}, seed={self.seed})"
 
+    def max_ns(self) -> float:
+        """The largest delay this model can give: Box-Muller on 53-bit uniforms
+        gives ``|Z| <= sqrt(-2 ln 2**-53) = 8.58``."""
+        return self.median * math.exp(self.sigma * 8.58)
+
+
+class UniformLatency:
+    """Seeded random delays, an integer drawn uniformly in ``[low, high]``
+    (both included) — a base latency with a symmetric jitter,
+    ``UniformLatency(L - j, L + j)``.  Draws come from a splitmix64 stream
+    seeded with ``seed`` (the modulo bias is below 2**-40 for any range
+    under 2**24 ns).
+
+    Parameters
+    ----------
+    low, high : int
+        Bounds in ns, ``0 <= low <= high``.
+    seed : int
+        Seed in [0, 2**64).
+    """
+
+    _kind = 3
+
+    def __init__(self, low: int, high: int, seed: int = 0) -> None:
+        for name, v in (("low", low), ("high", high)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(f"{name} must be an int >= 0 (nanoseconds), got {v!r}")
+        if high < low:
+            raise ValueError(f"high must be >= low, got low={low!r}, high={high!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+            raise ValueError(f"seed must be an int in [0, 2**64), got {seed!r}")
+        self.low, self.high, self.seed = int(low), int(high), int(seed)
+
+    def __repr__(self) -> str:
+        return f"UniformLatency({self.low}, {self.high}, seed={self.seed})"
+
+    def max_ns(self) -> float:
+        """The largest delay this model can give."""
+        return self.high
+
 
 def as_latency(x, name: str):
     """A latency model from a model or an int (constant); ``name`` is used in errors."""
-    if isinstance(x, (ConstantLatency, SeriesLatency, LogNormalLatency)):
+    if isinstance(x, (ConstantLatency, SeriesLatency, LogNormalLatency, UniformLatency)):
         return x
     if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
         raise TypeError(f"{name} must be an int (ns) or a latency model, got {x!r}")

@@ -5,7 +5,7 @@ import math
 
 from .engine import Sim, Strategy
 
-__all__ = ["MarketMaker"]
+__all__ = ["MarketMaker", "TouchQuoter"]
 
 
 class MarketMaker(Strategy):
@@ -88,3 +88,48 @@ class MarketMaker(Strategy):
 
     def on_timer(self, sim: Sim) -> None:
         self._quote(sim)
+
+
+class TouchQuoter(Strategy):
+    """One post-only order per side at the local touch, re-checked on a timer.
+
+    Every ``timer_interval`` ns: a side whose order is gone (filled,
+    cancelled, rejected) gets a new order of ``qty`` at the best price of its
+    side; a side whose order rests away from the best price is cancelled and
+    re-sent there.  A side is not quoted when ``|position|`` would exceed
+    ``max_position`` (None: no limit).  This is the strategy of the
+    comparison with hftbacktest (``benches/bench_sim.py``).
+    """
+
+    def __init__(self, qty: int, *, timer_interval: int = 100_000_000, max_position: int | None = None) -> None:
+        for name, v, lo in (("qty", qty, 1), ("timer_interval", timer_interval, 1)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+        if max_position is not None and (isinstance(max_position, bool) or not isinstance(max_position, int)
+                                         or max_position < 0):
+            raise ValueError(f"max_position must be an int >= 0 or None, got {max_position!r}")
+        self.qty, self.timer_interval, self.max_position = qty, timer_interval, max_position
+        self.ids: list[int | None] = [None, None]
+
+    def on_start(self, sim: Sim) -> None:
+        self.ids = [None, None]
+
+    def on_timer(self, sim: Sim) -> None:
+        b, _, a, _ = sim.bbo()
+        if not b or not a:
+            return
+        pos = sim.position
+        core = sim._core
+        for side, target in ((0, b), (1, a)):
+            oid = self.ids[side]
+            if oid is not None:
+                _, price, _, _, status, cancel_ts = core.order_row(oid)     # the local view
+                if status <= 1:                                            # pending or open
+                    if price == target or cancel_ts >= 0:
+                        continue
+                    core.cancel(oid)
+                self.ids[side] = None
+            lim = self.max_position
+            if lim is not None and (pos + self.qty > lim if side == 0 else -pos + self.qty > lim):
+                continue
+            self.ids[side] = sim.submit(side, target, self.qty, post_only=True)

@@ -260,7 +260,7 @@ def from_lobster(messages: np.ndarray, book: np.ndarray, *, mode: str = "l3") ->
 
 
 def from_binance(source, *, price_decimals: int = 8, qty_decimals: int = 8,
-                 market: str = "spot") -> np.ndarray:
+                 market: str = "spot", convention: str = "binance") -> np.ndarray:
     """Stream from an hftbacktest-style Binance capture (``<local ns> <json>``
     per line: diff-depth, trade and bookTicker messages plus one REST depth
     snapshot).
@@ -279,7 +279,20 @@ def from_binance(source, *, price_decimals: int = 8, qty_decimals: int = 8,
     interleave differently in the two clocks).  Prices and quantities are
     scaled by ``10**decimals`` (multiplier ``10**-(price_decimals +
     qty_decimals)``).
+
+    ``convention="hftbacktest"`` replays the capture the way hftbacktest's
+    converter (``hftbacktest.data.utils.binancefutures.convert``) does, so
+    that the two simulators see the same book: depth rows at the
+    transaction time ``T``, every diff applied in capture order from the
+    first line (no sequence check, nothing buffered), the snapshot emptying
+    the levels of its price range that it does not list, trades other than
+    ``X = "MARKET"`` dropped, and ``local_ts`` shifted only if some row
+    would be seen before it happened.
     """
+    if convention not in ("binance", "hftbacktest"):
+        raise ValueError(f"convention must be 'binance' or 'hftbacktest', got {convention!r}")
+    if convention == "hftbacktest":
+        return _binance_as_hftbacktest(source, price_decimals, qty_decimals)
     from nanobook.feeds import BinanceDepthBook, FeedError, decimal_to_int
     book = BinanceDepthBook(price_decimals, qty_decimals, market)
     pd, qd = price_decimals, qty_decimals
@@ -334,6 +347,57 @@ def from_binance(source, *, price_decimals: int = 8, qty_decimals: int = 8,
     md["local_ts"] -= off
     bad = md["local_ts"] < md["exch_ts"]
     md["local_ts"][bad] = md["exch_ts"][bad]
+    return order_events(md)
+
+
+def _binance_as_hftbacktest(source, pd: int, qd: int) -> np.ndarray:
+    """The ``convention="hftbacktest"`` reading of :func:`from_binance`."""
+    from nanobook.feeds import FeedError, decimal_to_int
+    rows: list[tuple] = []
+    levels: tuple[dict, dict] = ({}, {})
+    snap_seen = False
+    for ts, obj in timestamped_json(source):
+        if not isinstance(obj, dict):
+            continue
+        if "lastUpdateId" in obj:
+            snap_seen = True
+            exch = int(obj["T"]) * 1_000_000
+            for side, key in ((0, "bids"), (1, "asks")):
+                snap = [(decimal_to_int(p, pd), decimal_to_int(q, qd)) for p, q in obj[key]]
+                if not snap:
+                    continue
+                worst = snap[-1][0]
+                listed = {p for p, _ in snap}
+                lv = levels[side]
+                # the snapshot replaces the levels from the touch down to its last price
+                for p in sorted(lv):
+                    if (p >= worst if side == 0 else p <= worst) and p not in listed and lv[p]:
+                        rows.append((exch, ts, p, 0, 0, -1, DEPTH, side, _BOTH))
+                        lv[p] = 0
+                for p, q in snap:
+                    rows.append((exch, ts, p, q, 0, -1, DEPTH, side, _BOTH))
+                    lv[p] = q
+            continue
+        data = obj.get("data", obj)
+        if not isinstance(data, dict):
+            continue
+        ev = data.get("e")
+        if ev == "depthUpdate":
+            exch = int(data["T"]) * 1_000_000
+            for side, key in ((0, "b"), (1, "a")):
+                for p, q in data[key]:
+                    pi, qi = decimal_to_int(p, pd), decimal_to_int(q, qd)
+                    rows.append((exch, ts, pi, qi, 0, -1, DEPTH, side, _BOTH))
+                    levels[side][pi] = qi
+        elif ev == "trade" and data.get("X", "MARKET") == "MARKET":
+            p, q = decimal_to_int(data["p"], pd), decimal_to_int(data["q"], qd)
+            rows.append((int(data["T"]) * 1_000_000, ts, p, q, 0, -1, TRADE, 1 if data["m"] else 0, _BOTH))
+    if not snap_seen:
+        raise FeedError("the capture holds no depth snapshot (a line with lastUpdateId)")
+    md = np.array(rows, MD_DTYPE)
+    off = int((md["local_ts"] - md["exch_ts"]).min()) if len(md) else 0
+    if off < 0:
+        md["local_ts"] -= off
     return order_events(md)
 
 
