@@ -10,12 +10,14 @@ market maker that uses the signal (:class:`SignalMarketMaker`).  See
 ``docs/signals.md``.  Importing this package imports neither torch nor
 onnxruntime.
 """
+from ._step import SSMStep
 from .dataset import (
     FEATURE_NAMES, FORMATS, Dataset, FeatureConfig, FeatureState, Normalizer, build_dataset,
     forward_labels, load_stream,
 )
 
 __all__ = [
+    "SSMStep",
     "FEATURE_NAMES", "FORMATS", "Dataset", "FeatureConfig", "FeatureState", "Normalizer",
     "build_dataset", "forward_labels", "load_stream",
 ]

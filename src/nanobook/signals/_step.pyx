@@ -1,0 +1,343 @@
+# cython: language_level=3
+"""Streaming step of the selective state-space model (Mamba-style).
+
+One call of :meth:`SSMStep.step` advances the model by one tick: O(1) work
+and memory per tick (the convolution window and the SSM state are carried
+between calls).  The weights are those of
+:class:`nanobook.signals.models.SelectiveSSM` (the ``step_weights.npz`` that
+training writes); the arithmetic is float32 like the ONNX graph, so the
+logits equal onnxruntime's full-sequence output to about 1e-6.
+
+Per tick, with ``z`` the normalised features::
+
+    u   = W_emb z + b_emb                       (d_model)
+    x,g = W_in u                                (d_inner each)
+    xc  = silu(causal depthwise conv_K(x) + b_conv)
+    dt,B,C = W_x xc                             (dt_rank, d_state, d_state)
+    delta = softplus(W_dt dt + b_dt)            (d_inner)
+    h   = exp(delta * A) * h + (delta * xc) B   (d_inner x d_state), A = -exp(A_log)
+    y   = (h C + D * xc) * silu(g)
+    o   = u + W_out y
+    logits = W_head o + b_head                  (n_horizons x 3)
+"""
+from libc.math cimport expf, log1pf
+from libc.string cimport memcpy, memmove, memset
+from libc.stdlib cimport malloc, free
+
+import numpy as np
+cimport numpy as cnp
+
+cnp.import_array()
+
+_KEYS = ("mean", "inv_std", "W_emb", "b_emb", "W_in", "conv_w", "conv_b", "W_x", "W_dt", "b_dt",
+         "A_log", "D", "W_out", "W_head", "b_head")
+
+
+cdef inline float _silu(float v) noexcept nogil:
+    return v / (1.0 + expf(-v))
+
+
+cdef inline float _softplus(float v) noexcept nogil:
+    # torch.nn.functional.softplus(beta=1, threshold=20)
+    if v > 20.0:
+        return v
+    return log1pf(expf(v))
+
+
+cdef class SSMStep:
+    """Recurrent float32 inference of a trained selective SSM.
+
+    Parameters
+    ----------
+    weights : mapping of str to array
+        The arrays of ``step_weights.npz`` (torch layouts: ``W_*`` are
+        ``(out, in)``) plus ``clip``.
+
+    Raises
+    ------
+    ValueError
+        A missing array or inconsistent shapes (named).
+    """
+
+    cdef readonly int n_features, d_model, d_inner, d_state, d_conv, dt_rank, n_horizons
+    cdef readonly float clip
+    cdef float *buf
+    cdef float *mean
+    cdef float *inv_std
+    cdef float *WembT
+    cdef float *b_emb
+    cdef float *WinT
+    cdef float *conv_wT
+    cdef float *conv_b
+    cdef float *WxT
+    cdef float *WdtT
+    cdef float *b_dt
+    cdef float *A
+    cdef float *Dskip
+    cdef float *WoutT
+    cdef float *WheadT
+    cdef float *b_head
+    # state and scratch
+    cdef float *conv_state      # (d_conv - 1, d_inner), oldest first
+    cdef float *h               # (d_inner, d_state)
+    cdef float *z
+    cdef float *u
+    cdef float *xg
+    cdef float *xc
+    cdef float *dbc
+    cdef float *delta
+    cdef float *y
+    cdef float *o
+    cdef float *logit
+    cdef Py_ssize_t n_weights, n_state
+
+    def __cinit__(self, *args, **kwargs):
+        self.buf = NULL
+
+    def __dealloc__(self):
+        free(self.buf)
+
+    def __init__(self, weights) -> None:
+        for k in _KEYS + ("clip",):
+            if k not in weights:
+                raise ValueError(f"weights is missing {k!r}")
+        w = {k: np.ascontiguousarray(weights[k], dtype=np.float32) for k in _KEYS}
+        F = w["mean"].shape[0]
+        D = w["b_emb"].shape[0]
+        Di = w["conv_b"].shape[0]
+        K = w["conv_w"].shape[1] if w["conv_w"].ndim == 2 else 0
+        N = w["A_log"].shape[1] if w["A_log"].ndim == 2 else 0
+        R = w["W_dt"].shape[1] if w["W_dt"].ndim == 2 else 0
+        H3 = w["b_head"].shape[0]
+        expect = {"mean": (F,), "inv_std": (F,), "W_emb": (D, F), "b_emb": (D,), "W_in": (2 * Di, D),
+                  "conv_w": (Di, K), "conv_b": (Di,), "W_x": (R + 2 * N, Di), "W_dt": (Di, R),
+                  "b_dt": (Di,), "A_log": (Di, N), "D": (Di,), "W_out": (D, Di), "W_head": (H3, D),
+                  "b_head": (H3,)}
+        for k, shp in expect.items():
+            if w[k].shape != shp:
+                raise ValueError(f"weights[{k!r}] must have shape {shp}, got {w[k].shape}")
+        if K < 1 or N < 1 or R < 1 or H3 % 3 or H3 == 0:
+            raise ValueError(f"inconsistent model sizes: d_conv={K}, d_state={N}, dt_rank={R}, head={H3}")
+        if not np.isfinite(np.concatenate([a.ravel() for a in w.values()])).all():
+            raise ValueError("weights contain NaN or inf")
+        clip = float(weights["clip"])
+        if not clip > 0:
+            raise ValueError(f"clip must be > 0, got {clip!r}")
+        self.n_features, self.d_model, self.d_inner, self.d_state = F, D, Di, N
+        self.d_conv, self.dt_rank, self.n_horizons, self.clip = K, R, H3 // 3, clip
+        sizes = [F, F, F * D, D, D * 2 * Di, K * Di, Di, Di * (R + 2 * N), R * Di, Di, Di * N, Di,
+                 Di * D, D * H3, H3]
+        self.n_weights = sum(sizes)
+        state = [(K - 1) * Di, Di * N]
+        scratch = [F, D, 2 * Di, Di, R + 2 * N, Di, Di, D, H3]
+        self.n_state = sum(state)
+        total = self.n_weights + self.n_state + sum(scratch)
+        free(self.buf)
+        self.buf = <float *> malloc(max(total, 1) * sizeof(float))
+        if self.buf == NULL:
+            raise MemoryError()
+        flat = np.concatenate([np.ascontiguousarray(a, dtype=np.float32).ravel() for a in (
+            w["mean"], w["inv_std"], w["W_emb"].T, w["b_emb"], w["W_in"].T, w["conv_w"].T,
+            w["conv_b"], w["W_x"].T, w["W_dt"].T, w["b_dt"], -np.exp(w["A_log"]), w["D"],
+            w["W_out"].T, w["W_head"].T, w["b_head"])])
+        cdef const float[::1] fv = flat
+        memcpy(self.buf, &fv[0], self.n_weights * sizeof(float))
+        cdef float *p = self.buf
+        cdef int cF = F, cD = D, cDi = Di, cK = K, cN = N, cR = R, cH3 = H3
+        self.mean = p; p += cF
+        self.inv_std = p; p += cF
+        self.WembT = p; p += cF * cD
+        self.b_emb = p; p += cD
+        self.WinT = p; p += cD * 2 * cDi
+        self.conv_wT = p; p += cK * cDi
+        self.conv_b = p; p += cDi
+        self.WxT = p; p += cDi * (cR + 2 * cN)
+        self.WdtT = p; p += cR * cDi
+        self.b_dt = p; p += cDi
+        self.A = p; p += cDi * cN
+        self.Dskip = p; p += cDi
+        self.WoutT = p; p += cDi * cD
+        self.WheadT = p; p += cD * cH3
+        self.b_head = p; p += cH3
+        self.conv_state = p; p += (cK - 1) * cDi
+        self.h = p; p += cDi * cN
+        self.z = p; p += cF
+        self.u = p; p += cD
+        self.xg = p; p += 2 * cDi
+        self.xc = p; p += cDi
+        self.dbc = p; p += cR + 2 * cN
+        self.delta = p; p += cDi
+        self.y = p; p += cDi
+        self.o = p; p += cD
+        self.logit = p; p += cH3
+        self.reset()
+
+    @property
+    def n_params(self) -> int:
+        """Trainable parameters (normalisation statistics excluded)."""
+        return int(self.n_weights - 2 * self.n_features)
+
+    @property
+    def flops_per_tick(self) -> int:
+        """Floating-point operations per tick: 2 per multiply-add of the
+        matrix products and the convolution, 6 per SSM state element
+        (delta*A, dA*h, delta*x*B, +, *C, +), plus the element-wise work;
+        the ``d_inner * (d_state + 3)`` exponentials are counted as one each."""
+        F, D, Di, N = self.n_features, self.d_model, self.d_inner, self.d_state
+        K, R, H3 = self.d_conv, self.dt_rank, 3 * self.n_horizons
+        mm = 2 * (F * D + D * 2 * Di + Di * (R + 2 * N) + R * Di + Di * D + D * H3)
+        conv = 2 * K * Di
+        ssm = Di * N * 6 + Di * N
+        elem = 3 * F + Di * 12 + D
+        return int(mm + conv + ssm + elem)
+
+    def reset(self) -> None:
+        """Zero the carried state (convolution window and SSM state)."""
+        memset(self.conv_state, 0, self.n_state * sizeof(float))
+
+    def get_state(self):
+        """Copies of the carried state: ``(conv_state (d_inner, d_conv - 1),
+        ssm_state (d_inner, d_state))`` in the ONNX graph's layout."""
+        Di, K, N = self.d_inner, self.d_conv, self.d_state
+        cs = np.asarray(<float[:(K - 1) * Di]> self.conv_state).reshape(K - 1, Di).T.copy() \
+            if K > 1 else np.zeros((Di, 0), np.float32)
+        h = np.asarray(<float[:Di * N]> self.h).reshape(Di, N).copy()
+        return cs, h
+
+    def set_state(self, conv_state, ssm_state) -> None:
+        """Load a carried state (the layouts of :meth:`get_state`)."""
+        Di, K, N = self.d_inner, self.d_conv, self.d_state
+        cs = np.ascontiguousarray(conv_state, dtype=np.float32)
+        hs = np.ascontiguousarray(ssm_state, dtype=np.float32)
+        if cs.shape != (Di, K - 1):
+            raise ValueError(f"conv_state must have shape {(Di, K - 1)}, got {cs.shape}")
+        if hs.shape != (Di, N):
+            raise ValueError(f"ssm_state must have shape {(Di, N)}, got {hs.shape}")
+        if K > 1:
+            np.asarray(<float[:(K - 1) * Di]> self.conv_state)[:] = cs.T.ravel()
+        np.asarray(<float[:Di * N]> self.h)[:] = hs.ravel()
+
+    cdef void _step(self, const double *x, double *out) noexcept nogil:
+        cdef int F = self.n_features, D = self.d_model, Di = self.d_inner, N = self.d_state
+        cdef int K = self.d_conv, R = self.dt_rank, H3 = 3 * self.n_horizons
+        cdef int i, j, c, n, k
+        cdef float v, d, xcv, acc, dA
+        cdef float *row
+        cdef float *hc
+        cdef float *Bm = self.dbc + R
+        cdef float *Cm = self.dbc + R + N
+        cdef float clip = self.clip
+        for i in range(F):
+            v = (<float> x[i] - self.mean[i]) * self.inv_std[i]
+            if v > clip:
+                v = clip
+            elif v < -clip:
+                v = -clip
+            self.z[i] = v
+        for j in range(D):
+            self.u[j] = self.b_emb[j]
+        for i in range(F):
+            v = self.z[i]
+            row = self.WembT + i * D
+            for j in range(D):
+                self.u[j] += v * row[j]
+        for j in range(2 * Di):
+            self.xg[j] = 0
+        for i in range(D):
+            v = self.u[i]
+            row = self.WinT + i * 2 * Di
+            for j in range(2 * Di):
+                self.xg[j] += v * row[j]
+        # causal depthwise convolution over the last K inputs of each channel
+        for c in range(Di):
+            self.xc[c] = self.conv_b[c] + self.conv_wT[(K - 1) * Di + c] * self.xg[c]
+        for k in range(K - 1):
+            row = self.conv_state + k * Di
+            for c in range(Di):
+                self.xc[c] += self.conv_wT[k * Di + c] * row[c]
+        if K > 1:
+            memmove(self.conv_state, self.conv_state + Di, (K - 2) * Di * sizeof(float))
+            for c in range(Di):
+                self.conv_state[(K - 2) * Di + c] = self.xg[c]
+        for c in range(Di):
+            self.xc[c] = _silu(self.xc[c])
+        for j in range(R + 2 * N):
+            self.dbc[j] = 0
+        for c in range(Di):
+            v = self.xc[c]
+            row = self.WxT + c * (R + 2 * N)
+            for j in range(R + 2 * N):
+                self.dbc[j] += v * row[j]
+        for c in range(Di):
+            self.delta[c] = self.b_dt[c]
+        for i in range(R):
+            v = self.dbc[i]
+            row = self.WdtT + i * Di
+            for c in range(Di):
+                self.delta[c] += v * row[c]
+        for c in range(Di):
+            d = _softplus(self.delta[c])
+            xcv = self.xc[c]
+            hc = self.h + c * N
+            row = self.A + c * N
+            acc = 0
+            for n in range(N):
+                dA = expf(d * row[n])
+                hc[n] = dA * hc[n] + (d * xcv) * Bm[n]
+                acc += hc[n] * Cm[n]
+            self.y[c] = (acc + self.Dskip[c] * xcv) * _silu(self.xg[Di + c])
+        for j in range(D):
+            self.o[j] = self.u[j]
+        for c in range(Di):
+            v = self.y[c]
+            row = self.WoutT + c * D
+            for j in range(D):
+                self.o[j] += v * row[j]
+        for k in range(H3):
+            self.logit[k] = self.b_head[k]
+        for j in range(D):
+            v = self.o[j]
+            row = self.WheadT + j * H3
+            for k in range(H3):
+                self.logit[k] += v * row[k]
+        for k in range(H3):
+            out[k] = self.logit[k]
+
+    def step(self, x, out=None):
+        """Advance one tick on the raw feature vector ``x`` (n_features,);
+        returns the logits ``(n_horizons, 3)`` (written into ``out`` when
+        given, a float64 array of that shape)."""
+        cdef const double[::1] xv = self._features(x)
+        if out is None:
+            out = np.empty((self.n_horizons, 3))
+        elif not isinstance(out, np.ndarray) or out.dtype != np.float64 or out.shape != (self.n_horizons, 3) \
+                or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous float64 array of shape {(self.n_horizons, 3)}")
+        cdef double[:, ::1] ov = out
+        self._step(&xv[0], &ov[0, 0])
+        return out
+
+    def _features(self, x):
+        a = np.ascontiguousarray(x, dtype=np.float64)
+        if a.shape != (self.n_features,):
+            raise ValueError(f"x must have shape ({self.n_features},), got {a.shape}")
+        if not np.isfinite(a).all():
+            raise ValueError(f"x must be finite, got {a.tolist()}")
+        return a
+
+    def run(self, X):
+        """Step through the rows of ``X`` (n, n_features) from the current
+        state; returns the logits ``(n, n_horizons, 3)``.  Runs without the GIL."""
+        a = np.ascontiguousarray(X, dtype=np.float64)
+        if a.ndim != 2 or a.shape[1] != self.n_features:
+            raise ValueError(f"X must have shape (n, {self.n_features}), got {a.shape}")
+        if not np.isfinite(a).all():
+            raise ValueError("X must be finite")
+        out = np.empty((a.shape[0], self.n_horizons, 3))
+        cdef const double[:, ::1] xv = a
+        cdef double[:, :, ::1] ov = out
+        cdef Py_ssize_t t, n = a.shape[0]
+        with nogil:
+            for t in range(n):
+                self._step(&xv[t, 0], &ov[t, 0, 0])
+        return out
