@@ -86,6 +86,7 @@ def book_demo(argv) -> int:
 COMMANDS = {
     "backtest": "nanobook.portfolio.demo:main",
     "book": "nanobook.__main__:book_demo",
+    "signal": "nanobook.signals.cli:main",
 }
 
 

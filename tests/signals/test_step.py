@@ -109,3 +109,4 @@ def test_size_and_flops_are_stated():
     n_params = sum(p.numel() for p in m.parameters())
     assert step.n_params == n_params
     assert step.flops_per_tick >= 2 * n_params
+

@@ -111,7 +111,19 @@ def train_ssm(X: np.ndarray, y: np.ndarray, mean, std, *, d_model: int = 32, d_s
     backpropagation through time: the segment is cut into ``batch``
     contiguous streams processed in chunks of ``chunk`` steps, the state
     carried (detached) from chunk to chunk, as the streaming step carries it.
-    Loss: cross-entropy averaged over horizons, ignoring labels -1."""
+    Loss: cross-entropy averaged over horizons, ignoring labels -1.
+    Runs on one thread (restored afterwards); same seed, same model."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)        # a model this small trains fastest on one thread
+    try:
+        return _train(X, y, mean, std, d_model, d_state, expand, d_conv, dt_rank, epochs, chunk, batch,
+                      lr, weight_decay, seed, progress, desc)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(X, y, mean, std, d_model, d_state, expand, d_conv, dt_rank, epochs, chunk, batch, lr,
+           weight_decay, seed, progress, desc):
     from tqdm.auto import tqdm
 
     torch.manual_seed(seed)
@@ -142,7 +154,7 @@ def train_ssm(X: np.ndarray, y: np.ndarray, mean, std, *, d_model: int = 32, d_s
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
-            tot += float(loss)
+            tot += float(loss.detach())
             cnt += 1
         bar.set_postfix(loss=f"{tot / max(cnt, 1):.4f}")
     model.eval()

@@ -381,9 +381,10 @@ def load_stream(fmt: str, path=None, *, n_events: int = 20_000, seed: int = 0, o
     synthetic generator).
 
     Returns ``(md, meta)`` with ``meta = {"format", "multiplier", "tick",
-    "source"}``: ``tick`` is the price increment in stream price units,
-    ``multiplier`` the currency value of one price unit times one quantity
-    unit (for :class:`nanobook.sim.Sim`).
+    "qty", "source"}``: ``tick`` is the price increment in stream price
+    units, ``multiplier`` the currency value of one price unit times one
+    quantity unit (for :class:`nanobook.sim.Sim`), ``qty`` the quote size
+    the in-loop comparison uses (10 synthetic lots, 0.001 BTC, 100 shares).
 
     ``mdp3`` is not supported: :mod:`nanobook.sim` has no MDP3 adapter yet,
     and this raises ``ValueError`` saying so.
@@ -397,7 +398,7 @@ def load_stream(fmt: str, path=None, *, n_events: int = 20_000, seed: int = 0, o
         if path is not None:
             raise ValueError(f"the synthetic format takes no data file, got {path!r}")
         md = S.from_synthetic(synthetic_order_flow(n_events, seed=seed))
-        return md, {"format": fmt, "multiplier": 1.0, "tick": 1,
+        return md, {"format": fmt, "multiplier": 1.0, "tick": 1, "qty": 10,
                     "source": f"synthetic_order_flow(n_events={n_events}, seed={seed})"}
     if path is None:
         raise ValueError(f"format {fmt!r} needs a data file")
@@ -408,7 +409,7 @@ def load_stream(fmt: str, path=None, *, n_events: int = 20_000, seed: int = 0, o
     if fmt == "binance":
         md = S.from_binance(p, price_decimals=price_decimals, qty_decimals=qty_decimals)
         return md, {"format": fmt, "multiplier": 10.0 ** -(price_decimals + qty_decimals), "tick": 1,
-                    "source": str(p)}
+                    "qty": 10 ** max(qty_decimals - 3, 0), "source": str(p)}
     if fmt == "lobster":
         from nanobook.feeds import read_lobster
         if orderbook is None:
@@ -421,7 +422,7 @@ def load_stream(fmt: str, path=None, *, n_events: int = 20_000, seed: int = 0, o
             orderbook = found[0]
         msgs, book = read_lobster(p, orderbook)
         return S.from_lobster(msgs, book), {"format": fmt, "multiplier": 1e-4, "tick": 100,
-                                            "source": f"{p} + {orderbook}"}
+                                            "qty": 100, "source": f"{p} + {orderbook}"}
     if fmt == "itch":
         from nanobook.feeds import read_itch
         msgs = read_itch(p, lenient=True)
@@ -432,6 +433,6 @@ def load_stream(fmt: str, path=None, *, n_events: int = 20_000, seed: int = 0, o
             loc, cnt = np.unique(adds["stock_locate"], return_counts=True)
             symbol = int(loc[np.argmax(cnt)])
         return S.from_itch(msgs, symbol), {"format": fmt, "multiplier": 1e-4, "tick": 100,
-                                           "source": f"{p} symbol={symbol}"}
+                                           "qty": 100, "source": f"{p} symbol={symbol}"}
     raise ValueError("format 'mdp3' is not supported yet: nanobook.sim has no MDP3 stream adapter "
                      "(from_mdp3) to build a simulator stream from")
