@@ -110,3 +110,12 @@ def test_size_and_flops_are_stated():
     assert step.n_params == n_params
     assert step.flops_per_tick >= 2 * n_params
 
+
+
+def test_the_step_exponential_is_accurate_to_float32():
+    from nanobook.signals._step import _expf
+
+    xs = np.concatenate([np.linspace(-87, 20, 20001), [-1e4, -87.5, 0.0, 1e-8, -1e-8]])
+    got = np.array([_expf(float(x)) for x in xs])
+    x32 = np.maximum(xs, -87.0).astype(np.float32).astype(np.float64)   # the step sees float32 inputs
+    np.testing.assert_allclose(got, np.exp(x32), rtol=1e-6)

@@ -2,7 +2,9 @@ from typing import Any, Mapping
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import disjoint_base
 
+@disjoint_base
 class SSMStep:
     n_features: int
     d_model: int
@@ -23,3 +25,5 @@ class SSMStep:
     def step(self, x: npt.ArrayLike, out: npt.NDArray[np.float64] | None = ...) -> npt.NDArray[np.float64]: ...
     def _features(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
     def run(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
+
+def _expf(x: float) -> float: ...

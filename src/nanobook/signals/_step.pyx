@@ -20,7 +20,7 @@ Per tick, with ``z`` the normalised features::
     o   = u + W_out y
     logits = W_head o + b_head                  (n_horizons x 3)
 """
-from libc.math cimport expf, log1pf
+from libc.math cimport log1pf
 from libc.string cimport memcpy, memmove, memset
 from libc.stdlib cimport malloc, free
 
@@ -33,15 +33,49 @@ _KEYS = ("mean", "inv_std", "W_emb", "b_emb", "W_in", "conv_w", "conv_b", "W_x",
          "A_log", "D", "W_out", "W_head", "b_head")
 
 
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    /* exp(x) in float32, branch-free so that loops over it vectorise:
+       Cody-Waite reduction x = k ln2 + r, |r| <= ln2 / 2, Cephes' degree-6
+       polynomial for e^r (relative error ~ 2e-7), 2^k by the exponent bits;
+       rounding to nearest by the 1.5 * 2^23 trick (no floorf call). */
+    static inline float nb_expf(float x) {
+        x = x < -87.0f ? -87.0f : x;
+        x = x > 88.0f ? 88.0f : x;
+        float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+        float r = x - k * 0.693359375f + k * 2.12194440e-4f;
+        float p = 1.9875691500E-4f;
+        p = p * r + 1.3981999507E-3f;
+        p = p * r + 8.3334519073E-3f;
+        p = p * r + 4.1665795894E-2f;
+        p = p * r + 1.6666665459E-1f;
+        p = p * r + 5.0000001201E-1f;
+        p = p * r * r + r + 1.0f;
+        int32_t bits = ((int32_t)k + 127) << 23;
+        float scale;
+        memcpy(&scale, &bits, sizeof scale);
+        return p * scale;
+    }
+    """
+    float nb_expf(float x) noexcept nogil
+
+
+def _expf(float x) -> float:
+    """The step's exponential (for its accuracy test)."""
+    return nb_expf(x)
+
+
 cdef inline float _silu(float v) noexcept nogil:
-    return v / (1.0 + expf(-v))
+    return v / (1.0 + nb_expf(-v))
 
 
 cdef inline float _softplus(float v) noexcept nogil:
     # torch.nn.functional.softplus(beta=1, threshold=20)
     if v > 20.0:
         return v
-    return log1pf(expf(v))
+    return log1pf(nb_expf(v))
 
 
 cdef class SSMStep:
@@ -89,6 +123,7 @@ cdef class SSMStep:
     cdef float *y
     cdef float *o
     cdef float *logit
+    cdef float *dA
     cdef Py_ssize_t n_weights, n_state
 
     def __cinit__(self, *args, **kwargs):
@@ -129,7 +164,7 @@ cdef class SSMStep:
                  Di * D, D * H3, H3]
         self.n_weights = sum(sizes)
         state = [(K - 1) * Di, Di * N]
-        scratch = [F, D, 2 * Di, Di, R + 2 * N, Di, Di, D, H3]
+        scratch = [F, D, 2 * Di, Di, R + 2 * N, Di, Di, D, H3, Di * N]
         self.n_state = sum(state)
         total = self.n_weights + self.n_state + sum(scratch)
         free(self.buf)
@@ -170,6 +205,7 @@ cdef class SSMStep:
         self.y = p; p += cDi
         self.o = p; p += cD
         self.logit = p; p += cH3
+        self.dA = p; p += cDi * cN
         self.reset()
 
     @property
@@ -219,89 +255,106 @@ cdef class SSMStep:
 
     cdef void _step(self, const double *x, double *out) noexcept nogil:
         cdef int F = self.n_features, D = self.d_model, Di = self.d_inner, N = self.d_state
-        cdef int K = self.d_conv, R = self.dt_rank, H3 = 3 * self.n_horizons
+        cdef int K = self.d_conv, R = self.dt_rank, H3 = 3 * self.n_horizons, RN = self.dt_rank + 2 * self.d_state
         cdef int i, j, c, n, k
-        cdef float v, d, xcv, acc, dA
+        cdef float v, d, dx, acc
         cdef float *row
         cdef float *hc
+        cdef float *ac
+        cdef float *z = self.z
+        cdef float *u = self.u
+        cdef float *xg = self.xg
+        cdef float *xc = self.xc
+        cdef float *dbc = self.dbc
+        cdef float *dl = self.delta
+        cdef float *y = self.y
+        cdef float *o = self.o
+        cdef float *lg = self.logit
+        cdef float *cs = self.conv_state
+        cdef float *cw = self.conv_wT
         cdef float *Bm = self.dbc + R
         cdef float *Cm = self.dbc + R + N
+        cdef float *dA = self.dA
         cdef float clip = self.clip
         for i in range(F):
             v = (<float> x[i] - self.mean[i]) * self.inv_std[i]
-            if v > clip:
-                v = clip
-            elif v < -clip:
-                v = -clip
-            self.z[i] = v
-        for j in range(D):
-            self.u[j] = self.b_emb[j]
+            v = clip if v > clip else v
+            v = -clip if v < -clip else v
+            z[i] = v
+        memcpy(u, self.b_emb, D * sizeof(float))
         for i in range(F):
-            v = self.z[i]
+            v = z[i]
             row = self.WembT + i * D
             for j in range(D):
-                self.u[j] += v * row[j]
-        for j in range(2 * Di):
-            self.xg[j] = 0
+                u[j] += v * row[j]
+        memset(xg, 0, 2 * Di * sizeof(float))
         for i in range(D):
-            v = self.u[i]
+            v = u[i]
             row = self.WinT + i * 2 * Di
             for j in range(2 * Di):
-                self.xg[j] += v * row[j]
+                xg[j] += v * row[j]
         # causal depthwise convolution over the last K inputs of each channel
+        row = cw + (K - 1) * Di
         for c in range(Di):
-            self.xc[c] = self.conv_b[c] + self.conv_wT[(K - 1) * Di + c] * self.xg[c]
+            xc[c] = self.conv_b[c] + row[c] * xg[c]
         for k in range(K - 1):
-            row = self.conv_state + k * Di
+            row = cs + k * Di
+            ac = cw + k * Di
             for c in range(Di):
-                self.xc[c] += self.conv_wT[k * Di + c] * row[c]
+                xc[c] += ac[c] * row[c]
         if K > 1:
-            memmove(self.conv_state, self.conv_state + Di, (K - 2) * Di * sizeof(float))
-            for c in range(Di):
-                self.conv_state[(K - 2) * Di + c] = self.xg[c]
+            memmove(cs, cs + Di, (K - 2) * Di * sizeof(float))
+            memcpy(cs + (K - 2) * Di, xg, Di * sizeof(float))
         for c in range(Di):
-            self.xc[c] = _silu(self.xc[c])
-        for j in range(R + 2 * N):
-            self.dbc[j] = 0
+            xc[c] = _silu(xc[c])
+        memset(dbc, 0, RN * sizeof(float))
         for c in range(Di):
-            v = self.xc[c]
-            row = self.WxT + c * (R + 2 * N)
-            for j in range(R + 2 * N):
-                self.dbc[j] += v * row[j]
-        for c in range(Di):
-            self.delta[c] = self.b_dt[c]
+            v = xc[c]
+            row = self.WxT + c * RN
+            for j in range(RN):
+                dbc[j] += v * row[j]
+        memcpy(dl, self.b_dt, Di * sizeof(float))
         for i in range(R):
-            v = self.dbc[i]
+            v = dbc[i]
             row = self.WdtT + i * Di
             for c in range(Di):
-                self.delta[c] += v * row[c]
+                dl[c] += v * row[c]
         for c in range(Di):
-            d = _softplus(self.delta[c])
-            xcv = self.xc[c]
+            dl[c] = _softplus(dl[c])
+        # exp(delta * A) for the whole (d_inner x d_state) state in one flat loop (vectorised)
+        for c in range(Di):
+            d = dl[c]
+            ac = self.A + c * N
+            hc = dA + c * N
+            for n in range(N):
+                hc[n] = d * ac[n]
+        for i in range(Di * N):
+            dA[i] = nb_expf(dA[i])
+        for c in range(Di):
+            dx = dl[c] * xc[c]
             hc = self.h + c * N
-            row = self.A + c * N
+            ac = dA + c * N
             acc = 0
             for n in range(N):
-                dA = expf(d * row[n])
-                hc[n] = dA * hc[n] + (d * xcv) * Bm[n]
+                hc[n] = ac[n] * hc[n] + dx * Bm[n]
                 acc += hc[n] * Cm[n]
-            self.y[c] = (acc + self.Dskip[c] * xcv) * _silu(self.xg[Di + c])
-        for j in range(D):
-            self.o[j] = self.u[j]
+            y[c] = acc + self.Dskip[c] * xc[c]
         for c in range(Di):
-            v = self.y[c]
+            y[c] *= _silu(xg[Di + c])
+        memcpy(o, u, D * sizeof(float))
+        for c in range(Di):
+            v = y[c]
             row = self.WoutT + c * D
             for j in range(D):
-                self.o[j] += v * row[j]
-        for k in range(H3):
-            self.logit[k] = self.b_head[k]
+                o[j] += v * row[j]
+        memcpy(lg, self.b_head, H3 * sizeof(float))
         for j in range(D):
-            v = self.o[j]
+            v = o[j]
             row = self.WheadT + j * H3
             for k in range(H3):
-                self.logit[k] += v * row[k]
+                lg[k] += v * row[k]
         for k in range(H3):
-            out[k] = self.logit[k]
+            out[k] = lg[k]
 
     def step(self, x, out=None):
         """Advance one tick on the raw feature vector ``x`` (n_features,);
