@@ -106,24 +106,27 @@ class SelectiveSSM(nn.Module):
 def train_ssm(X: np.ndarray, y: np.ndarray, mean, std, *, d_model: int = 32, d_state: int = 8,
               expand: int = 2, d_conv: int = 4, dt_rank: int = 4, epochs: int = 20, chunk: int = 32,
               batch: int = 16, lr: float = 3e-3, weight_decay: float = 1e-4, seed: int = 0,
-              progress: bool = True, desc: str = "ssm") -> SelectiveSSM:
+              progress: bool = True, desc: str = "ssm", val_loss=None) -> SelectiveSSM:
     """Train on one contiguous training segment by truncated
     backpropagation through time: the segment is cut into ``batch``
     contiguous streams processed in chunks of ``chunk`` steps, the state
     carried (detached) from chunk to chunk, as the streaming step carries it.
     Loss: cross-entropy averaged over horizons, ignoring labels -1.
-    Runs on one thread (restored afterwards); same seed, same model."""
+    Runs on one thread (restored afterwards); same seed, same model.
+    With ``val_loss`` (a function of the model returning a validation loss)
+    the model of the epoch with the lowest validation loss is returned
+    (early stopping); ``model.best_epoch`` says which."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)        # a model this small trains fastest on one thread
     try:
         return _train(X, y, mean, std, d_model, d_state, expand, d_conv, dt_rank, epochs, chunk, batch,
-                      lr, weight_decay, seed, progress, desc)
+                      lr, weight_decay, seed, progress, desc, val_loss)
     finally:
         torch.set_num_threads(threads)
 
 
 def _train(X, y, mean, std, d_model, d_state, expand, d_conv, dt_rank, epochs, chunk, batch, lr,
-           weight_decay, seed, progress, desc):
+           weight_decay, seed, progress, desc, val_loss):
     from tqdm.auto import tqdm
 
     torch.manual_seed(seed)
@@ -140,7 +143,9 @@ def _train(X, y, mean, std, d_model, d_state, expand, d_conv, dt_rank, epochs, c
     ys = torch.as_tensor(y[:B * L].reshape(B, L, H).astype(np.int64))
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=False)
-    for _ in bar:
+    best, best_state, model.best_epoch = math.inf, None, epochs - 1
+    for epoch in bar:
+        model.train()
         cs, hs = model.zero_state(B)
         tot, cnt = 0.0, 0
         for c in range(0, L, chunk):
@@ -156,7 +161,17 @@ def _train(X, y, mean, std, d_model, d_state, expand, d_conv, dt_rank, epochs, c
             opt.step()
             tot += float(loss.detach())
             cnt += 1
-        bar.set_postfix(loss=f"{tot / max(cnt, 1):.4f}")
+        if val_loss is not None:
+            model.eval()
+            v = float(val_loss(model))
+            if v < best:
+                best, model.best_epoch = v, epoch
+                best_state = {k: t.detach().clone() for k, t in model.state_dict().items()}
+            bar.set_postfix(loss=f"{tot / max(cnt, 1):.4f}", val=f"{v:.4f}")
+        else:
+            bar.set_postfix(loss=f"{tot / max(cnt, 1):.4f}")
+    if best_state is not None:
+        model.load_state_dict(best_state)
     model.eval()
     return model
 

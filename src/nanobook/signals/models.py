@@ -156,7 +156,7 @@ class SSMConfig:
 
     def __init__(self, d_model: int = 32, d_state: int = 8, expand: int = 2, d_conv: int = 4,
                  dt_rank: int = 4, epochs: int = 20, chunk: int = 32, batch: int = 16,
-                 lr: float = 3e-3, weight_decay: float = 1e-4, seed: int = 0) -> None:
+                 lr: float = 3e-3, weight_decay: float = 1e-4, seed: int = 0, val_frac: float = 0.2) -> None:
         for name, v, lo in (("d_model", d_model, 1), ("d_state", d_state, 1), ("expand", expand, 1),
                             ("d_conv", d_conv, 1), ("dt_rank", dt_rank, 1), ("epochs", epochs, 1),
                             ("chunk", chunk, 1), ("batch", batch, 1)):
@@ -167,7 +167,9 @@ class SSMConfig:
                 raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
         self.d_model, self.d_state, self.expand, self.d_conv, self.dt_rank = d_model, d_state, expand, d_conv, dt_rank
         self.epochs, self.chunk, self.batch, self.lr, self.weight_decay = epochs, chunk, batch, lr, weight_decay
-        self.seed = seed
+        if isinstance(val_frac, bool) or not isinstance(val_frac, (int, float)) or not 0 <= val_frac < 1:
+            raise ValueError(f"val_frac must be a number in [0, 1), got {val_frac!r}")
+        self.seed, self.val_frac = seed, float(val_frac)
 
     def to_dict(self) -> dict:
         return dict(vars(self))
@@ -177,6 +179,12 @@ def train_ssm(ds: Dataset, train, config: SSMConfig | None = None, *, progress: 
               desc: str = "ssm"):
     """Train the SSM on the contiguous training rows ``train`` of ``ds``
     (normaliser fitted on those rows only).  Needs torch (the ``ml`` extra).
+
+    With ``config.val_frac > 0`` the last part of ``train`` is a validation
+    tail (the fitting rows are purged so that none of their labels reaches
+    it) and the epoch with the lowest validation log loss is kept (early
+    stopping; the validation rows are run by the streaming step from the
+    first sample, as in use).
 
     Returns the torch module (:class:`nanobook.signals._torch_ssm.SelectiveSSM`).
     """
@@ -193,6 +201,23 @@ def train_ssm(ds: Dataset, train, config: SSMConfig | None = None, *, progress: 
     if not (np.diff(train) == 1).all():
         raise ValueError("train must be one contiguous run of samples (the SSM learns from sequences)")
     cfg = config or SSMConfig()
-    norm = Normalizer.fit(ds.X[train])
     c = cfg.to_dict()
-    return _train(ds.X[train], ds.labels[train], norm.mean, norm.std, progress=progress, desc=desc, **c)
+    val_frac = c.pop("val_frac")
+    fit, val = train, train[:0]
+    if val_frac > 0:
+        v0 = int(train[0]) + int(round(len(train) * (1 - val_frac)))
+        fit = train[train + max(ds.horizons) < v0]
+        val = train[train >= v0]
+        if len(fit) < 2 * cfg.chunk or len(val) == 0:
+            fit, val = train, train[:0]          # too short to hold out a validation tail
+    norm = Normalizer.fit(ds.X[fit])
+    val_loss = None
+    if len(val):
+        from ._step import SSMStep
+
+        def val_loss(model):
+            step = SSMStep(model.step_weights())
+            p = softmax(step.run(ds.X[: int(val[-1]) + 1])[val])
+            return np.nanmean([log_loss(ds.labels[val, j], p[:, j]) for j in range(len(ds.horizons))])
+    return _train(ds.X[fit], ds.labels[fit], norm.mean, norm.std, progress=progress, desc=desc,
+                  val_loss=val_loss, **c)
