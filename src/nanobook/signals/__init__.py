@@ -11,13 +11,14 @@ market maker that uses the signal (:class:`SignalMarketMaker`).  See
 onnxruntime.
 """
 from ._step import SSMStep
+from .strategy import SignalMarketMaker
 from .dataset import (
     FEATURE_NAMES, FORMATS, Dataset, FeatureConfig, FeatureState, Normalizer, build_dataset,
     forward_labels, load_stream,
 )
 
 __all__ = [
-    "SSMStep",
+    "SSMStep", "SignalMarketMaker",
     "FEATURE_NAMES", "FORMATS", "Dataset", "FeatureConfig", "FeatureState", "Normalizer",
     "build_dataset", "forward_labels", "load_stream",
 ]
