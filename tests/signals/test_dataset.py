@@ -145,3 +145,14 @@ def test_load_stream_formats(tmp_path):
         load_stream("mdp3", tmp_path / "m.pcap")
     md, meta = load_stream("synthetic", n_events=300, seed=4)
     assert meta["tick"] == 1 and len(md) > 300
+
+
+def test_itch_stream_builds_a_dataset():
+    from pathlib import Path
+    ritch = Path(__file__).resolve().parents[1] / "data" / "feeds" / "itch" / "ex20101224.TEST_ITCH_50.gz"
+    md, meta = load_stream("itch", ritch)
+    assert meta["source"].endswith("symbol=2") and meta["tick"] == 100     # the most active locate
+    ds = build_dataset(md, horizons=(2,), config=CFG)
+    assert len(ds) > 5 and np.isfinite(ds.X).all()
+    md2, _ = load_stream("itch", ritch, symbol=2)
+    np.testing.assert_array_equal(md, md2)
