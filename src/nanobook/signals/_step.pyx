@@ -58,8 +58,51 @@ cdef extern from *:
         memcpy(&scale, &bits, sizeof scale);
         return p * scale;
     }
+
+    /* The two hot kernels are compiled twice, for generic x86-64 and for
+       Haswell-class cores (AVX2 + FMA), and the loader picks one at run
+       time (GCC function multi-versioning); other compilers get one copy. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #define NB_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+    #else
+    #define NB_CLONES
+    #endif
+
+    /* y[j] += sum_i x[i] * W[i * n_out + j]  (W stored input-major) */
+    NB_CLONES static void nb_gemv_acc(float *restrict y, const float *restrict x,
+                                      const float *restrict W, int n_in, int n_out) {
+        for (int i = 0; i < n_in; i++) {
+            const float v = x[i];
+            const float *restrict row = W + (size_t)i * n_out;
+            for (int j = 0; j < n_out; j++) y[j] += v * row[j];
+        }
+    }
+
+    /* h <- exp(delta A) h + (delta x) B;  y = C.h + D x  for every channel */
+    NB_CLONES static void nb_ssm_update(float *restrict h, float *restrict dA, const float *restrict A,
+                                        const float *restrict dl, const float *restrict xc,
+                                        const float *restrict B, const float *restrict C,
+                                        const float *restrict Dskip, float *restrict y, int Di, int N) {
+        for (int c = 0; c < Di; c++)
+            for (int n = 0; n < N; n++) dA[c * N + n] = dl[c] * A[c * N + n];
+        for (int i = 0; i < Di * N; i++) dA[i] = nb_expf(dA[i]);
+        for (int c = 0; c < Di; c++) {
+            const float dx = dl[c] * xc[c];
+            float *restrict hc = h + c * N;
+            const float *restrict ac = dA + c * N;
+            float acc = 0.0f;
+            for (int n = 0; n < N; n++) {
+                hc[n] = ac[n] * hc[n] + dx * B[n];
+                acc += hc[n] * C[n];
+            }
+            y[c] = acc + Dskip[c] * xc[c];
+        }
+    }
     """
     float nb_expf(float x) noexcept nogil
+    void nb_gemv_acc(float *y, const float *x, const float *W, int n_in, int n_out) noexcept nogil
+    void nb_ssm_update(float *h, float *dA, const float *A, const float *dl, const float *xc,
+                       const float *B, const float *C, const float *Dskip, float *y, int Di, int N) noexcept nogil
 
 
 def _expf(float x) -> float:
@@ -256,10 +299,9 @@ cdef class SSMStep:
     cdef void _step(self, const double *x, double *out) noexcept nogil:
         cdef int F = self.n_features, D = self.d_model, Di = self.d_inner, N = self.d_state
         cdef int K = self.d_conv, R = self.dt_rank, H3 = 3 * self.n_horizons, RN = self.dt_rank + 2 * self.d_state
-        cdef int i, j, c, n, k
-        cdef float v, d, dx, acc
+        cdef int i, c, k
+        cdef float v
         cdef float *row
-        cdef float *hc
         cdef float *ac
         cdef float *z = self.z
         cdef float *u = self.u
@@ -272,9 +314,6 @@ cdef class SSMStep:
         cdef float *lg = self.logit
         cdef float *cs = self.conv_state
         cdef float *cw = self.conv_wT
-        cdef float *Bm = self.dbc + R
-        cdef float *Cm = self.dbc + R + N
-        cdef float *dA = self.dA
         cdef float clip = self.clip
         for i in range(F):
             v = (<float> x[i] - self.mean[i]) * self.inv_std[i]
@@ -282,17 +321,9 @@ cdef class SSMStep:
             v = -clip if v < -clip else v
             z[i] = v
         memcpy(u, self.b_emb, D * sizeof(float))
-        for i in range(F):
-            v = z[i]
-            row = self.WembT + i * D
-            for j in range(D):
-                u[j] += v * row[j]
+        nb_gemv_acc(u, z, self.WembT, F, D)
         memset(xg, 0, 2 * Di * sizeof(float))
-        for i in range(D):
-            v = u[i]
-            row = self.WinT + i * 2 * Di
-            for j in range(2 * Di):
-                xg[j] += v * row[j]
+        nb_gemv_acc(xg, u, self.WinT, D, 2 * Di)
         # causal depthwise convolution over the last K inputs of each channel
         row = cw + (K - 1) * Di
         for c in range(Di):
@@ -308,51 +339,18 @@ cdef class SSMStep:
         for c in range(Di):
             xc[c] = _silu(xc[c])
         memset(dbc, 0, RN * sizeof(float))
-        for c in range(Di):
-            v = xc[c]
-            row = self.WxT + c * RN
-            for j in range(RN):
-                dbc[j] += v * row[j]
+        nb_gemv_acc(dbc, xc, self.WxT, Di, RN)
         memcpy(dl, self.b_dt, Di * sizeof(float))
-        for i in range(R):
-            v = dbc[i]
-            row = self.WdtT + i * Di
-            for c in range(Di):
-                dl[c] += v * row[c]
+        nb_gemv_acc(dl, dbc, self.WdtT, R, Di)
         for c in range(Di):
             dl[c] = _softplus(dl[c])
-        # exp(delta * A) for the whole (d_inner x d_state) state in one flat loop (vectorised)
-        for c in range(Di):
-            d = dl[c]
-            ac = self.A + c * N
-            hc = dA + c * N
-            for n in range(N):
-                hc[n] = d * ac[n]
-        for i in range(Di * N):
-            dA[i] = nb_expf(dA[i])
-        for c in range(Di):
-            dx = dl[c] * xc[c]
-            hc = self.h + c * N
-            ac = dA + c * N
-            acc = 0
-            for n in range(N):
-                hc[n] = ac[n] * hc[n] + dx * Bm[n]
-                acc += hc[n] * Cm[n]
-            y[c] = acc + self.Dskip[c] * xc[c]
+        nb_ssm_update(self.h, self.dA, self.A, dl, xc, dbc + R, dbc + R + N, self.Dskip, y, Di, N)
         for c in range(Di):
             y[c] *= _silu(xg[Di + c])
         memcpy(o, u, D * sizeof(float))
-        for c in range(Di):
-            v = y[c]
-            row = self.WoutT + c * D
-            for j in range(D):
-                o[j] += v * row[j]
+        nb_gemv_acc(o, y, self.WoutT, Di, D)
         memcpy(lg, self.b_head, H3 * sizeof(float))
-        for j in range(D):
-            v = o[j]
-            row = self.WheadT + j * H3
-            for k in range(H3):
-                lg[k] += v * row[k]
+        nb_gemv_acc(lg, o, self.WheadT, D, H3)
         for k in range(H3):
             out[k] = lg[k]
 
