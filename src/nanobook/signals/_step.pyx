@@ -20,7 +20,6 @@ Per tick, with ``z`` the normalised features::
     o   = u + W_out y
     logits = W_head o + b_head                  (n_horizons x 3)
 """
-from libc.math cimport log1pf
 from libc.string cimport memcpy, memmove, memset
 from libc.stdlib cimport malloc, free
 
@@ -37,6 +36,12 @@ cdef extern from *:
     """
     #include <stdint.h>
     #include <string.h>
+    /* No trapping-math for these kernels only (no code here reads FP
+       exception flags): it lets GCC turn the clamps into vector min/max. */
+    #if defined(__GNUC__) && !defined(__clang__)
+    #pragma GCC push_options
+    #pragma GCC optimize ("no-trapping-math")
+    #endif
     /* exp(x) in float32, branch-free so that loops over it vectorise:
        Cody-Waite reduction x = k ln2 + r, |r| <= ln2 / 2, Cephes' degree-6
        polynomial for e^r (relative error ~ 2e-7), 2^k by the exponent bits;
@@ -98,27 +103,56 @@ cdef extern from *:
             y[c] = acc + Dskip[c] * xc[c];
         }
     }
+    /* log(1 + t) for t in [0, 1]: y = 1 + t in [1, 2], log y = 2 atanh(s),
+       s = (y - 1) / (y + 1) = t / (2 + t) in [0, 1/3], odd series to s^13
+       (relative error < 1e-7).  Branch-free, so loops over it vectorise. */
+    static inline float nb_log1p01(float t) {
+        float s = t / (2.0f + t), s2 = s * s;
+        float q = 1.0f / 13.0f;
+        q = q * s2 + 1.0f / 11.0f;
+        q = q * s2 + 1.0f / 9.0f;
+        q = q * s2 + 1.0f / 7.0f;
+        q = q * s2 + 1.0f / 5.0f;
+        q = q * s2 + 1.0f / 3.0f;
+        q = q * s2 + 1.0f;
+        return 2.0f * s * q;
+    }
+
+    /* x <- silu(x) */
+    NB_CLONES static void nb_silu(float *restrict x, int n) {
+        for (int c = 0; c < n; c++) x[c] = x[c] / (1.0f + nb_expf(-x[c]));
+    }
+
+    /* dl <- softplus(dl), torch's threshold 20 */
+    NB_CLONES static void nb_softplus(float *restrict dl, int Di) {
+        for (int c = 0; c < Di; c++) {
+            float v = dl[c];
+            float a = v < 0.0f ? -v : v;
+            float sp = (v > 0.0f ? v : 0.0f) + nb_log1p01(nb_expf(-a));
+            dl[c] = v > 20.0f ? v : sp;
+        }
+    }
+
+    /* y <- y * silu(g) */
+    NB_CLONES static void nb_gate(float *restrict y, const float *restrict g, int Di) {
+        for (int c = 0; c < Di; c++) y[c] *= g[c] / (1.0f + nb_expf(-g[c]));
+    }
+    #if defined(__GNUC__) && !defined(__clang__)
+    #pragma GCC pop_options
+    #endif
     """
     float nb_expf(float x) noexcept nogil
     void nb_gemv_acc(float *y, const float *x, const float *W, int n_in, int n_out) noexcept nogil
     void nb_ssm_update(float *h, float *dA, const float *A, const float *dl, const float *xc,
                        const float *B, const float *C, const float *Dskip, float *y, int Di, int N) noexcept nogil
+    void nb_silu(float *x, int n) noexcept nogil
+    void nb_softplus(float *dl, int Di) noexcept nogil
+    void nb_gate(float *y, const float *g, int Di) noexcept nogil
 
 
 def _expf(float x) -> float:
     """The step's exponential (for its accuracy test)."""
     return nb_expf(x)
-
-
-cdef inline float _silu(float v) noexcept nogil:
-    return v / (1.0 + nb_expf(-v))
-
-
-cdef inline float _softplus(float v) noexcept nogil:
-    # torch.nn.functional.softplus(beta=1, threshold=20)
-    if v > 20.0:
-        return v
-    return log1pf(nb_expf(v))
 
 
 cdef class SSMStep:
@@ -336,17 +370,15 @@ cdef class SSMStep:
         if K > 1:
             memmove(cs, cs + Di, (K - 2) * Di * sizeof(float))
             memcpy(cs + (K - 2) * Di, xg, Di * sizeof(float))
-        for c in range(Di):
-            xc[c] = _silu(xc[c])
+        # silu of the convolution output, then delta = softplus(W_dt dt + b_dt)
+        nb_silu(xc, Di)
         memset(dbc, 0, RN * sizeof(float))
         nb_gemv_acc(dbc, xc, self.WxT, Di, RN)
         memcpy(dl, self.b_dt, Di * sizeof(float))
         nb_gemv_acc(dl, dbc, self.WdtT, R, Di)
-        for c in range(Di):
-            dl[c] = _softplus(dl[c])
+        nb_softplus(dl, Di)
         nb_ssm_update(self.h, self.dA, self.A, dl, xc, dbc + R, dbc + R + N, self.Dskip, y, Di, N)
-        for c in range(Di):
-            y[c] *= _silu(xg[Di + c])
+        nb_gate(y, xg + Di, Di)
         memcpy(o, u, D * sizeof(float))
         nb_gemv_acc(o, y, self.WoutT, Di, D)
         memcpy(lg, self.b_head, H3 * sizeof(float))
