@@ -119,3 +119,21 @@ def test_the_step_exponential_is_accurate_to_float32():
     got = np.array([_expf(float(x)) for x in xs])
     x32 = np.maximum(xs, -87.0).astype(np.float32).astype(np.float64)   # the step sees float32 inputs
     np.testing.assert_allclose(got, np.exp(x32), rtol=1e-6)
+
+
+def test_step_fast_and_slow_paths_agree_and_check_input():
+    step = SSMStep(_model(10).step_weights())
+    X = np.random.default_rng(11).normal(size=(5, 13))
+    a = np.stack([step.step(x).copy() for x in X])             # float64 contiguous: fast path
+    step.reset()
+    b = np.stack([step.step(list(x)).copy() for x in X])       # a list: converted
+    np.testing.assert_array_equal(a, b)
+    for bad in (np.inf, -np.inf, np.nan):
+        x = np.zeros(13)
+        x[4] = bad
+        with pytest.raises(ValueError, match="x must be finite"):
+            step.step(x)
+    with pytest.raises(ValueError, match=r"x must have shape \(13,\)"):
+        step.step(np.zeros(14))
+    with pytest.raises(ValueError, match="out must be"):
+        step.step(np.zeros(13), out=np.zeros((3, 3))[:, :2])

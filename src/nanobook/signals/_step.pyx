@@ -389,14 +389,26 @@ cdef class SSMStep:
     def step(self, x, out=None):
         """Advance one tick on the raw feature vector ``x`` (n_features,);
         returns the logits ``(n_horizons, 3)`` (written into ``out`` when
-        given, a float64 array of that shape)."""
-        cdef const double[::1] xv = self._features(x)
+        given, a float64 array of that shape).  A C-contiguous float64
+        ``x`` and ``out`` take the fast path (no copy)."""
+        cdef const double[::1] xv
+        cdef double[:, ::1] ov
+        cdef Py_ssize_t i
+        if isinstance(x, np.ndarray) and x.dtype == np.float64 and x.ndim == 1 and x.flags.c_contiguous:
+            xv = x
+            if xv.shape[0] != self.n_features:
+                raise ValueError(f"x must have shape ({self.n_features},), got {x.shape}")
+            for i in range(xv.shape[0]):
+                if not (xv[i] - xv[i] == 0.0):          # NaN or inf
+                    raise ValueError(f"x must be finite, got {x.tolist()}")
+        else:
+            xv = self._features(x)
         if out is None:
             out = np.empty((self.n_horizons, 3))
-        elif not isinstance(out, np.ndarray) or out.dtype != np.float64 or out.shape != (self.n_horizons, 3) \
-                or not out.flags.c_contiguous:
+        elif not isinstance(out, np.ndarray) or out.dtype != np.float64 or out.ndim != 2 \
+                or out.shape[0] != self.n_horizons or out.shape[1] != 3 or not out.flags.c_contiguous:
             raise ValueError(f"out must be a C-contiguous float64 array of shape {(self.n_horizons, 3)}")
-        cdef double[:, ::1] ov = out
+        ov = out
         self._step(&xv[0], &ov[0, 0])
         return out
 
