@@ -6,7 +6,9 @@ and memory per tick (the convolution window and the SSM state are carried
 between calls).  The weights are those of
 :class:`nanobook.signals.models.SelectiveSSM` (the ``step_weights.npz`` that
 training writes); the arithmetic is float32 like the ONNX graph, so the
-logits equal onnxruntime's full-sequence output to about 1e-6.
+logits equal onnxruntime's full-sequence output to about 1e-6.  The hot
+loops are C kernels (below) compiled for generic x86-64 and for x86-64-v3
+(AVX2 + FMA); exp and log1p are branch-free polynomials so they vectorise.
 
 Per tick, with ``z`` the normalised features::
 
