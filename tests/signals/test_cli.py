@@ -111,6 +111,18 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
     assert not (tmp_path / "o").exists() and not (tmp_path / "e").exists()
 
 
+@pytest.mark.parametrize("extra, msg", [
+    (["--onnx-window", "0"], "onnx_window must be an int >= 1, got 0"),
+    (["--folds", "0"], "folds must be an int >= 1, got 0"),
+    (["--holdout", "1.0"], "holdout must be a number in (0.0, 1.0), got 1.0"),
+    (["--epochs", "0"], "epochs must be an int >= 1, got 0"),
+])
+def test_bad_training_options_exit_2_before_writing(tmp_path, capsys, extra, msg):
+    argv = ["train", "--format", "synthetic", "--events", "300", "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main(argv + extra) == 2
+    assert msg in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
 def test_too_little_data_is_refused_before_writing(tmp_path):
     rc = main(["train", "--format", "synthetic", "--events", "300", "--out", str(tmp_path / "o")] + SMALL)
     assert rc == 2 and not (tmp_path / "o").exists()

@@ -151,6 +151,10 @@ def train(md, meta: dict, out_dir, *, horizons=(5, 20, 100), band: float = 0.0, 
     from ._torch_ssm import export_onnx
 
     _check_frac("holdout", holdout, 0.0, 1.0)
+    if isinstance(onnx_window, bool) or not isinstance(onnx_window, int) or onnx_window < 1:
+        raise ValueError(f"onnx_window must be an int >= 1, got {onnx_window!r}")
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 1:
+        raise ValueError(f"folds must be an int >= 1, got {folds!r}")
     out = Path(out_dir)
     t_start = time.perf_counter()
     fit_rows = 1.0 - holdout
