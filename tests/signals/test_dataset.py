@@ -156,3 +156,13 @@ def test_itch_stream_builds_a_dataset():
     assert len(ds) > 5 and np.isfinite(ds.X).all()
     md2, _ = load_stream("itch", ritch, symbol=2)
     np.testing.assert_array_equal(md, md2)
+
+
+def test_feature_state_refuses_a_malformed_book():
+    from nanobook.signals import FeatureState
+    fs = FeatureState(CFG)
+    with pytest.raises(ValueError, match="depth must have 4 rows"):
+        fs.sample(0, np.ones((3, 5), np.int64))
+    assert fs.sample(0, np.zeros((4, 5), np.int64)) is None          # empty book: no sample
+    x = fs.sample(1, np.array([[99], [5], [101], [5]]))              # any int dtype, one level
+    assert x is not None and x[1] == pytest.approx(200.0) and x[3] == 0.0

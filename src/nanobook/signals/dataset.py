@@ -44,10 +44,6 @@ FEATURE_NAMES = (
 N_FEATURES = len(FEATURE_NAMES)
 
 
-def _slog(x: float) -> float:
-    return math.copysign(math.log1p(abs(x)), x)
-
-
 @dataclass(frozen=True)
 class FeatureConfig:
     """Parameters of the online features.
@@ -96,106 +92,36 @@ class FeatureConfig:
 
 class FeatureState:
     """Online feature computer: feed trades with :meth:`on_trade`, take a
-    sample with :meth:`sample`.  O(levels) per sample, O(1) per trade.
+    sample with :meth:`sample`.  O(levels) per sample, O(1) per trade; the
+    arithmetic runs in C (``nanobook/signals/_features.pyx``).
 
     A sample is taken only while the book is two-sided (:meth:`sample`
     returns None otherwise, and the state is left unchanged).
     """
 
     def __init__(self, config: FeatureConfig) -> None:
+        from ._features import FeatureCore
+
         if not isinstance(config, FeatureConfig):
             raise TypeError(f"config must be a FeatureConfig, got {config!r}")
         self.config = config
-        self.reset()
+        self._core = FeatureCore(config.levels, float(config.trade_ema), float(config.vol_ema),
+                                 float(config.vpin_bucket), config.vpin_buckets)
 
     def reset(self) -> None:
-        self._prev = None            # (ts, mid, depth)
-        self._flow = 0.0
-        self._count = 0
-        self._sign_ema = 0.0
-        self._var_ema = 0.0
-        self._bucket_buy = 0.0
-        self._bucket_fill = 0.0
-        self._imb: list[float] = []
-        self._imb_sum = 0.0
+        self._core.reset()
 
     def on_trade(self, side: int, qty: int) -> None:
         """A trade of ``qty`` whose aggressor is ``side`` (0 buy, 1 sell)."""
-        s = 1.0 if side == 0 else -1.0
-        q = float(qty)
-        self._flow += s * q
-        self._count += 1
-        a = self.config.trade_ema
-        self._sign_ema += a * (s - self._sign_ema)
-        # pour into VPIN buckets, splitting at the bucket edge
-        V = self.config.vpin_bucket
-        while q > 0:
-            take = min(q, V - self._bucket_fill)
-            self._bucket_fill += take
-            if s > 0:
-                self._bucket_buy += take
-            q -= take
-            if self._bucket_fill >= V:
-                imb = abs(2.0 * self._bucket_buy - V) / V
-                self._imb.append(imb)
-                self._imb_sum += imb
-                if len(self._imb) > self.config.vpin_buckets:
-                    self._imb_sum -= self._imb.pop(0)
-                self._bucket_buy = self._bucket_fill = 0.0
+        self._core.on_trade(side, qty)
 
     def sample(self, ts: int, depth: np.ndarray) -> np.ndarray | None:
         """Features at local time ``ts`` from ``depth``, an int array
         ``(4, n)`` of bid px, bid qty, ask px, ask qty (best first, as
         :meth:`nanobook.sim.Sim.depth` returns it; empty levels are 0)."""
-        b, a = float(depth[0, 0]), float(depth[2, 0])
-        qb, qa = float(depth[1, 0]), float(depth[3, 0])
-        if b <= 0 or a <= 0 or a <= b:
-            return None
-        L = min(self.config.levels, depth.shape[1])
-        mid = 0.5 * (a + b)
         out = np.empty(N_FEATURES)
-        prev = self._prev
-        if prev is None:
-            ret, ofi1, ofil, dt = 0.0, 0.0, 0.0, 0.0
-        else:
-            pts, pmid, pd = prev
-            ret = 1e4 * math.log(mid / pmid)
-            e = self._ofi(pd, depth, L)
-            ofi1, ofil = e[0], float(sum(e))
-            dt = max(ts - pts, 0) / 1e6
-        self._var_ema += self.config.vol_ema * (ret * ret - self._var_ema)
-        tot = qb + qa
-        sb = float(depth[1, :L].sum())
-        sa = float(depth[3, :L].sum())
-        out[0] = ret
-        out[1] = 1e4 * (a - b) / mid
-        out[2] = 1e4 * ((a * qb + b * qa) / tot - mid) / mid if tot > 0 else 0.0
-        out[3] = (qb - qa) / tot if tot > 0 else 0.0
-        out[4] = (sb - sa) / (sb + sa) if sb + sa > 0 else 0.0
-        out[5] = _slog(ofi1)
-        out[6] = _slog(ofil)
-        out[7] = _slog(self._flow)
-        out[8] = math.log1p(self._count)
-        out[9] = self._sign_ema
-        out[10] = math.sqrt(self._var_ema)
-        out[11] = self._imb_sum / len(self._imb) if self._imb else 0.0
-        out[12] = math.log1p(dt)
-        self._prev = (ts, mid, np.array(depth[:, :L], dtype=np.float64))
-        self._flow = 0.0
-        self._count = 0
-        return out
-
-    @staticmethod
-    def _ofi(pd: np.ndarray, d: np.ndarray, L: int) -> list[float]:
-        """Per-level e_n of Cont, Kukanov & Stoikov (2014) between two books."""
-        out = []
-        for k in range(min(L, pd.shape[1])):
-            pb, pqb, pa, pqa = pd[0, k], pd[1, k], pd[2, k], pd[3, k]
-            nb, nqb, na, nqa = float(d[0, k]), float(d[1, k]), float(d[2, k]), float(d[3, k])
-            e = (nqb if nb >= pb else 0.0) - (pqb if nb <= pb else 0.0) \
-                - (nqa if na <= pa else 0.0) + (pqa if na >= pa else 0.0)
-            out.append(e)
-        return out
+        d = depth if depth.dtype == np.int64 and depth.flags.c_contiguous else np.ascontiguousarray(depth, np.int64)
+        return out if self._core.sample(ts, d, out) else None
 
 
 def forward_labels(mid, horizons, band: float = 0.0) -> np.ndarray:
