@@ -87,10 +87,10 @@ class SignalMarketMaker(MarketMaker):
         if self.step is not None:
             x = self.state.sample(sim.now, sim.depth(self.config.levels))
             if x is not None:
-                lg = self.step.step(x, self._out)[self.horizon]
-                e = np.exp(lg - lg.max())
-                p = e / e.sum()
-                self.signal = float(p[2] - p[0]) / self.signal_std
+                d, f, u = self.step.step(x, self._out)[self.horizon].tolist()
+                m = max(d, f, u)
+                ed, ef, eu = math.exp(d - m), math.exp(f - m), math.exp(u - m)
+                self.signal = (eu - ed) / (ed + ef + eu) / self.signal_std
                 self.signals.append(self.signal)
         self._quote(sim)
 
