@@ -84,7 +84,8 @@ def test_train_on_lobster_sample_reports_whatever_is_true(tmp_path):
 
 
 @pytest.mark.parametrize("argv, msg", [
-    (["train", "--format", "binance", "--out", "x"], "--format binance needs --data FILE"),
+    (["train", "--format", "binance", "--out", "x"], "--format binance needs --data FILE or --sample NAME"),
+    (["train", "--format", "binance", "--data", "f", "--sample", "s", "--out", "x"], "not both"),
     (["train", "--format", "synthetic", "--data", "f", "--out", "x"], "takes no --data"),
     (["train", "--format", "synthetic"], "--out DIR is required"),
     (["train", "--format", "synthetic", "--events", "10", "--out", "x"], "--events must be >= 100, got 10"),
@@ -126,3 +127,26 @@ def test_bad_training_options_exit_2_before_writing(tmp_path, capsys, extra, msg
 def test_too_little_data_is_refused_before_writing(tmp_path):
     rc = main(["train", "--format", "synthetic", "--events", "300", "--out", str(tmp_path / "o")] + SMALL)
     assert rc == 2 and not (tmp_path / "o").exists()
+
+
+def test_sample_names_resolve_through_nanobook_datasets(tmp_path, monkeypatch, capsys):
+    import types
+
+    fake = types.ModuleType("nanobook.datasets")
+
+    def path(name):
+        if name != "lobster_msft_message":
+            raise ValueError(f"name must be one of lobster_msft_message, got {name!r}")
+        return LOB
+
+    fake.path = path
+    monkeypatch.setitem(sys.modules, "nanobook.datasets", fake)
+    import nanobook
+    monkeypatch.setattr(nanobook, "datasets", fake, raising=False)
+    rc = main(["train", "--format", "lobster", "--sample", "lobster_msft_message", "--out", str(tmp_path),
+               "--horizons", "5,20", "--epochs", "1", "--d-model", "8", "--d-state", "2", "--folds", "2",
+               "--embargo", "5", "--no-progress"])
+    assert rc == 0 and (tmp_path / "report.json").exists()
+    with pytest.raises(SystemExit):
+        main(["train", "--format", "lobster", "--sample", "nope", "--out", str(tmp_path)])
+    assert "--sample: name must be one of" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
     python -m nanobook signal train --format synthetic --events 20000 --seed 0 --out runs/syn
     python -m nanobook signal train --data spot_btcusdt.gz --format binance --clock-ms 100 --out runs/btc
+    python -m nanobook signal train --sample binance_btcusdt --format binance --out runs/btc-sample
     python -m nanobook signal eval --model runs/btc --data other.gz --format binance --out runs/btc-eval
 """
 from __future__ import annotations
@@ -24,6 +25,8 @@ def _ints(s: str) -> tuple[int, ...]:
 
 def _data_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--data", help="data file (not for --format synthetic)")
+    ap.add_argument("--sample", help="a sample bundled with nanobook instead of --data (a nanobook.datasets "
+                                     "name: binance_btcusdt, lobster_msft_message, itch_pcap, itch_ritch)")
     ap.add_argument("--format", required=True, choices=FORMATS)
     ap.add_argument("--orderbook", help="LOBSTER orderbook file (default: found beside the message file)")
     ap.add_argument("--symbol", help="ITCH symbol or stock locate (default: the most active)")
@@ -42,13 +45,24 @@ def _data_args(ap: argparse.ArgumentParser) -> None:
 def _load(args, ap):
     from .dataset import load_stream
 
+    if args.sample is not None:
+        if args.data is not None:
+            ap.error("give --data or --sample, not both")
+        try:
+            from nanobook import datasets
+        except ImportError:
+            ap.error("--sample needs nanobook.datasets, which this install does not have; use --data FILE")
+        try:
+            args.data = str(datasets.path(args.sample))
+        except ValueError as exc:
+            ap.error(f"--sample: {exc}")
     if args.format == "synthetic":
         if args.data is not None:
-            ap.error("--format synthetic takes no --data (use --events and --seed)")
+            ap.error("--format synthetic takes no --data or --sample (use --events and --seed)")
         if args.events < 100:
             ap.error(f"--events must be >= 100, got {args.events}")
     elif args.data is None:
-        ap.error(f"--format {args.format} needs --data FILE")
+        ap.error(f"--format {args.format} needs --data FILE or --sample NAME")
     symbol = args.symbol
     if symbol is not None and symbol.isdigit():
         symbol = int(symbol)
