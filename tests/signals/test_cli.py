@@ -51,6 +51,7 @@ def test_report_has_the_scores_folds_and_in_loop_comparison(trained):
         for k in ("pnl", "sharpe", "n_fills", "max_inventory", "fees"):
             assert k in loop[side], k
     assert loop["settings"]["latency_ns"] == 1_000_000
+    assert "sqrt(365 days" in loop["sharpe_convention"] and "positive" in loop["markout_convention"]
     html = (trained / "report.html").read_text()
     assert "<table>" in html and "persistence" in html and "with signal" in html
 

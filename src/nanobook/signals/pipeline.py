@@ -97,7 +97,11 @@ def in_loop(md, ds: Dataset, step, settings: SimSettings, start_idx: int, signal
     from .strategy import SignalMarketMaker
 
     start_ts = int(ds.ts[start_idx])
-    out = {"start_ts": start_ts, "settings": settings.to_dict(), "signal_std": signal_std}
+    out = {"start_ts": start_ts, "settings": settings.to_dict(), "signal_std": signal_std,
+           "sharpe_convention": "mean / std of the equity changes per record_interval; sharpe_annual = "
+                                "sharpe * sqrt(365 days of 24 h / record_interval)",
+           "markout_convention": "sum q s (mid(t + h) - p) / sum q in price units, positive = the price "
+                                 "moved our way; adverse_h = -markout_h"}
     for name, st in (("with_signal", step), ("without_signal", None)):
         sim = Sim(md, entry_latency=settings.latency_ns, response_latency=settings.latency_ns,
                   queue_model=settings.queue_model, maker_fee_bps=settings.maker_fee_bps,
