@@ -166,3 +166,42 @@ def test_feature_state_refuses_a_malformed_book():
     assert fs.sample(0, np.zeros((4, 5), np.int64)) is None          # empty book: no sample
     x = fs.sample(1, np.array([[99], [5], [101], [5]]))              # any int dtype, one level
     assert x is not None and x[1] == pytest.approx(200.0) and x[3] == 0.0
+
+
+def _vpin_reference(trades, V, n):
+    """Plain VPIN: pour trades into buckets of V (split at the edges), mean of
+    |buy - sell| / V over the last n complete buckets."""
+    buckets, buy, fill = [], 0.0, 0.0
+    for side, q in trades:
+        while q > 0:
+            take = min(q, V - fill)
+            fill += take
+            buy += take if side == 0 else 0.0
+            q -= take
+            if fill >= V:
+                buckets.append(abs(2 * buy - V) / V)
+                buy = fill = 0.0
+    last = buckets[-n:]
+    return sum(last) / len(last) if last else 0.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(1, 300)), min_size=1, max_size=30),
+       st.integers(1, 40), st.integers(1, 5))
+def test_vpin_equals_the_plain_definition(trades, V, n):
+    from nanobook.signals import FeatureState
+    fs = FeatureState(FeatureConfig(levels=1, vpin_bucket=float(V), vpin_buckets=n))
+    for side, q in trades:
+        fs.on_trade(side, q)
+    x = fs.sample(0, np.array([[99], [5], [101], [5]], np.int64))
+    assert x[11] == pytest.approx(_vpin_reference(trades, V, n), abs=1e-12)
+
+
+@pytest.mark.timeout(20, method="thread")   # a C loop does not see signals
+def test_a_huge_trade_against_a_tiny_bucket_does_not_hang():
+    from nanobook.signals import FeatureState
+    fs = FeatureState(FeatureConfig(levels=1, vpin_bucket=1e-9, vpin_buckets=5))
+    fs.on_trade(1, 10 ** 15)
+    fs.on_trade(0, 3)
+    x = fs.sample(0, np.array([[99], [5], [101], [5]], np.int64))
+    assert x[11] == pytest.approx(1.0)

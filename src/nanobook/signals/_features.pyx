@@ -1,11 +1,11 @@
 # cython: language_level=3
 """The arithmetic of :class:`nanobook.signals.FeatureState` in C.
 
-One sample costs O(levels), one trade O(1) (plus the VPIN buckets it
-completes).  The operations and their order are those documented in
+One sample costs O(levels), one trade O(vpin_buckets) at most (the VPIN
+buckets it completes, of which only the last ``vpin_buckets`` are kept).  The operations and their order are those documented in
 ``docs/signals.md`` (section 1); the Python class validates and wraps.
 """
-from libc.math cimport copysign, fabs, log, log1p, sqrt
+from libc.math cimport copysign, fabs, floor, log, log1p, sqrt
 from libc.stdint cimport int64_t
 
 import numpy as np
@@ -57,6 +57,13 @@ cdef class FeatureCore:
         self.count += 1
         self.sign_ema += self.trade_ema * (s - self.sign_ema)
         while q > 0:
+            if self.bucket_fill == 0 and q >= V * (self.n_buckets + 1):
+                # buckets this trade fills whole are one-sided (imbalance 1); all
+                # but the last n_buckets of them would be pushed out by the rest,
+                # so skip those: the loop runs at most n_buckets + 2 times
+                q -= (floor(q / V) - self.n_buckets) * V
+                if q <= 0:
+                    break
             take = min(q, V - self.bucket_fill)
             self.bucket_fill += take
             if s > 0:
