@@ -163,6 +163,8 @@ def test_feature_state_refuses_a_malformed_book():
     fs = FeatureState(CFG)
     with pytest.raises(ValueError, match="depth must have 4 rows"):
         fs.sample(0, np.ones((3, 5), np.int64))
+    with pytest.raises(ValueError, match=r"at least one level .* got depth \(4, 0\)"):
+        fs.sample(0, np.ones((4, 0), np.int64))
     assert fs.sample(0, np.zeros((4, 5), np.int64)) is None          # empty book: no sample
     x = fs.sample(1, np.array([[99], [5], [101], [5]]))              # any int dtype, one level
     assert x is not None and x[1] == pytest.approx(200.0) and x[3] == 0.0

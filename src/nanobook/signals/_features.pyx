@@ -84,13 +84,15 @@ cdef class FeatureCore:
     def sample(self, int64_t ts, const int64_t[:, ::1] depth, double[::1] out) -> bool:
         """Write the 13 features at ``ts`` into ``out``; False (state
         unchanged) while the book is not two-sided."""
-        cdef double b = <double> depth[0, 0], a = <double> depth[2, 0]
-        cdef double qb = <double> depth[1, 0], qa = <double> depth[3, 0]
+        cdef double b, a, qb, qa
         cdef int L, k
         cdef double mid, ret, ofi1, ofil, dt, e, tot, sb, sa
         cdef double pb, pqb, pa, pqa, nb, nqb, na, nqa
-        if depth.shape[0] != 4 or out.shape[0] != 13:
-            raise ValueError("depth must have 4 rows and out 13 entries")
+        if depth.shape[0] != 4 or depth.shape[1] < 1 or out.shape[0] != 13:
+            raise ValueError(f"depth must have 4 rows and at least one level and out 13 entries, got depth "
+                             f"{(depth.shape[0], depth.shape[1])} and out {out.shape[0]}")
+        b, a = <double> depth[0, 0], <double> depth[2, 0]
+        qb, qa = <double> depth[1, 0], <double> depth[3, 0]
         if b <= 0 or a <= 0 or a <= b:
             return False
         L = min(self.levels, <int> depth.shape[1])
