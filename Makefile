@@ -11,7 +11,7 @@ PYTHON ?= python3
 # Test folders whose code runs through Cython; `make test` runs them a second
 # time against a checked build (NANOBOOK_DEBUG=1: bounds, wraparound and
 # initialisation checks, -O0, assertions on).
-CHECKED_TESTS = tests/engine tests/portfolio tests/analytics tests/feeds tests/sim
+CHECKED_TESTS = tests/engine tests/portfolio tests/analytics tests/feeds tests/sim tests/signals
 # Everything the wheel is built from: a change to any of them rebuilds it.
 SOURCES := $(shell find src -type f -not -name '*.so' -not -name '*.c' -not -path '*/__pycache__/*' -not -path '*.egg-info/*' 2>/dev/null) \
 	setup.py pyproject.toml README.md

@@ -4,6 +4,7 @@
     python -m nanobook backtest   # the same, with its options (--help)
     python -m nanobook book       # synthetic order flow replayed through the Cython book
     python -m nanobook sim        # market-making simulation from a TOML config (--help)
+    python -m nanobook signal     # learned short-horizon signals: train | eval (--help)
 
 Each subcommand is one entry of ``COMMANDS``: a name and the dotted path of a
 ``main(argv) -> int`` function, imported only when that command runs.
@@ -88,6 +89,7 @@ COMMANDS = {
     "backtest": "nanobook.portfolio.demo:main",
     "book": "nanobook.__main__:book_demo",
     "sim": "nanobook.sim.cli:main",
+    "signal": "nanobook.signals.cli:main",
 }
 
 

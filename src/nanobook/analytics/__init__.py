@@ -14,6 +14,7 @@ from .indicators import (
 from .stats import deflated_sharpe, quintile_spread, realized_vol, spearman, time_series_split
 from .volatility import GarchForecast, garch_ewma_forecast, garch_forecast
 from .cv import walkforward
+from .cv import purged_kfold, purged_walkforward  # noqa: F401  (not in __all__: no reference name)
 from .optimize import (
     Constraints, OptimizationError, inverse_cdar_weights, inverse_cvar_weights, optimize_hrp,
     optimize_max_sharpe, optimize_min_variance, optimize_portfolio, optimize_risk_parity,

@@ -1,0 +1,13 @@
+import numpy as np
+import numpy.typing as npt
+from typing_extensions import disjoint_base
+
+@disjoint_base
+class FeatureCore:
+    levels: int
+    n_buckets: int
+    def __init__(self, levels: int, trade_ema: float, vol_ema: float, vpin_bucket: float,
+                 vpin_buckets: int) -> None: ...
+    def reset(self) -> None: ...
+    def on_trade(self, side: int, qty: float) -> None: ...
+    def sample(self, ts: int, depth: npt.NDArray[np.int64], out: npt.NDArray[np.float64]) -> bool: ...
