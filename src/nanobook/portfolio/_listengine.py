@@ -1,35 +1,24 @@
-"""The general backtest engine: a period loop over a :class:`Portfolio`.
+"""The spec's oracle for the integer engine: a period loop over a :class:`Portfolio`.
 
-This is the straightforward transcription of spec section 5.2-5.3 (with our
-corrections: ascending symbol order, errors instead of empty results). It
-handles everything the inputs can express, including duplicate symbols in a
-period, and serves as the oracle for the dense engine in ``_dense.py``.
+A straightforward transcription of spec section 5.2-5.3 (with our
+corrections: ascending symbol order, errors instead of empty results), entry
+by entry over Python dicts. **It is used only by the tests**, as the oracle
+the compiled kernel (``_kernel.run_dense``, behind ``engine.run_integer``)
+is checked against: the conformance corpus and Hypothesis run both. No
+production path calls it. :func:`backtest_lists` takes the same arguments
+as ``backtest_weights`` (list input) and validates them the same way.
 """
 from __future__ import annotations
 
 import math
 from typing import Any
 
+from ._args import StopConfig, budgets_of, int_arg, parse_stop_cfg, real_arg, split_args, validate_options
 from ._arith import f2i, round_half_away
-from .portfolio import Portfolio
+from ._types import FillPolicy
+from .portfolio import CostModel, Portfolio
 
-__all__ = ["run_lists", "StopConfig"]
-
-
-class StopConfig:
-    """Validated ``stop_cfg``: fixed / trailing percentages, ATR multiple and period."""
-
-    __slots__ = ("fixed", "trailing", "atr_multiple", "atr_period")
-
-    def __init__(self, fixed: float, trailing: float, atr_multiple: float, atr_period: int) -> None:
-        self.fixed = fixed
-        self.trailing = trailing
-        self.atr_multiple = atr_multiple
-        self.atr_period = atr_period
-
-    @property
-    def enabled(self) -> bool:
-        return self.fixed > 0.0 or self.trailing > 0.0 or self.atr_multiple > 0.0
+__all__ = ["run_lists", "backtest_lists"]
 
 
 class _Tracker:
@@ -237,3 +226,29 @@ def run_lists(
     }
 
 
+
+
+def backtest_lists(weight_schedule: Any, price_schedule: Any, initial_cash: Any, cost_model: Any = None,
+                   *args: Any, **kwargs: Any) -> Any:
+    """``backtest_weights`` on list input, run by this oracle instead of the kernel."""
+    from .lists import check_list_inputs, normalize_lists
+    from .result import build_result
+
+    p = split_args(cost_model, args, kwargs)
+    policy = FillPolicy.coerce(p["fill_policy"]).name
+    ppy = real_arg(p["periods_per_year"], "periods_per_year")
+    rf = real_arg(p["risk_free"], "risk_free")
+    cash = int_arg(initial_cash, "initial_cash")
+    opts = validate_options(p["options"], len(weight_schedule))
+    fs = p["fill_schedule"]
+    if fs is not None and len(fs) != len(weight_schedule):
+        raise ValueError(f"fill_schedule length ({len(fs)}) must match weight_schedule length ({len(weight_schedule)})")
+    stop = parse_stop_cfg(p["stop_cfg"])
+    weights, bars, fills = normalize_lists(weight_schedule, price_schedule, fs)
+    check_list_inputs(weights, bars, cash, fills)
+    cm: CostModel = p["cost_model"]
+    pf = Portfolio(cash, cm, quantity_step=opts.get("quantity_step"), min_order_value=opts.get("min_order_value"),
+                   max_order_value=opts.get("max_order_value"), no_trade_band_bps=opts.get("no_trade_band_bps"),
+                   max_trades_per_rebalance=opts.get("max_trades_per_rebalance"))
+    raw = run_lists(list(weights), list(bars), cash, pf, policy, fills, stop, budgets_of(opts))
+    return build_result(raw, ppy, rf)
