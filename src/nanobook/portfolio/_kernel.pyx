@@ -12,7 +12,7 @@ This kernel covers every option, stops included; the Python list engine is
 its oracle and the conformance corpus runs through both.
 """
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, INT64_MAX, INT64_MIN
-from libc.math cimport round as c_round, isnan, isinf, fabs
+from libc.math cimport round as c_round, isnan, isinf, fabs, NAN
 from libc.stdlib cimport malloc, realloc, free, qsort
 
 import numpy as np
@@ -96,6 +96,25 @@ cdef inline int64_t f2i(double x) noexcept nogil:
     return <int64_t>x
 
 
+cdef inline double rnd(double x) noexcept nogil:
+    # round half away from zero (C round) without the libm call in the common
+    # case: for 0 <= x < 2**52, x - trunc(x) is exact
+    cdef double t
+    if x >= 0.0 and x < 4503599627370496.0:
+        t = <double>(<int64_t>x)
+        return t + 1.0 if x - t >= 0.5 else t
+    return c_round(x)
+
+
+cdef inline int64_t floor_step(int64_t a, int64_t step) noexcept nogil:
+    # a // step * step for a >= 0; the usual steps divide by a constant (no idiv)
+    if step == 1000000:
+        return a // 1000000 * 1000000
+    if step == 1:
+        return a
+    return a // step * step
+
+
 cdef inline int64_t abs64(int64_t x) noexcept nogil:
     return -x if x < 0 else x
 
@@ -123,27 +142,35 @@ cdef struct Order:
 
 
 cdef inline int64_t cost_of(Ctx* c, int64_t n) noexcept nogil:
-    cdef int64_t v = f2i(c_round(<double>abs64(n) * c.commission_bps / 10000.0))
+    cdef int64_t v = f2i(rnd(<double>abs64(n) * c.commission_bps / 10000.0))
     return v if v > c.min_commission else c.min_commission
 
 
 cdef void execute_fill(Ctx* c, int64_t* qty, int32_t col, int64_t q, int64_t price) noexcept nogil:
     cdef double sign = 1.0 if q > 0 else -1.0
-    cdef int64_t e = f2i(c_round(<double>price * (1.0 + sign * c.slippage_bps / 10000.0)))
+    cdef int64_t e = price if c.slippage_bps == 0.0 else f2i(rnd(<double>price * (1.0 + sign * c.slippage_bps / 10000.0)))
     cdef int64_t cash = c.cash
     cdef int64_t n, lo, hi, mid, nn, notional, cost, delta
     cdef i128 prod
+    cdef bint known = False
     if q > 0:
         n = mdt_floor(q, e)
-        if <i128>n + <i128>cost_of(c, n) > <i128>cash:
+        cost = cost_of(c, n)
+        if <i128>n + <i128>cost > <i128>cash:
             if cash <= 0:
                 return
             q = trim_buy(c, q, e, cash)
             if q == 0:
                 return
-    notional = mdt(abs64(q), abs64(e))
-    cost = cost_of(c, notional)
-    delta = mdt(q, e)
+        elif e >= 0:
+            # q > 0, e >= 0: floor, trunc and |.| agree, so notional = delta = n
+            notional = n
+            delta = n
+            known = True
+    if not known:
+        notional = mdt(abs64(q), abs64(e))
+        cost = cost_of(c, notional)
+        delta = -notional if (q < 0 and e >= 0) else mdt(q, e)
     if q < 0 and <i128>cash - (<i128>delta + <i128>cost) < 0:
         return
     qty[col] = clamp128(<i128>qty[col] + <i128>q)
@@ -306,7 +333,7 @@ cdef inline int64_t pxc(price_t v, double scale) noexcept nogil:
     else:
         if isnan(v):
             return -1
-        return f2i(c_round(v * scale))
+        return f2i(rnd(v * scale))
 
 
 cdef inline double pxf(price_t v, double scale) noexcept nogil:
@@ -338,12 +365,12 @@ cdef inline int64_t stop_level(Tracker* tr, int64_t* ring, int64_t rsize, double
     cdef int have = 0
     cdef double acc, atr
     if fixed > 0.0:
-        lv = f2i(c_round(<double>tr.entry * (1.0 - s * fixed)))
+        lv = f2i(rnd(<double>tr.entry * (1.0 - s * fixed)))
         best = lv if lv > 1 else 1
         reason[0] = 0
         have = 1
     if trailing > 0.0:
-        lv = f2i(c_round(<double>tr.reference * (1.0 - s * trailing)))
+        lv = f2i(rnd(<double>tr.reference * (1.0 - s * trailing)))
         lv = lv if lv > 1 else 1
         if not have or (tr.side > 0 and lv >= best) or (tr.side < 0 and lv < best):
             best = lv
@@ -358,7 +385,7 @@ cdef inline int64_t stop_level(Tracker* tr, int64_t* ring, int64_t rsize, double
                 idx += rsize
             acc += <double>ring[idx]
         atr = acc / <double>k
-        lv = f2i(c_round(<double>tr.reference - s * atr_m * atr))
+        lv = f2i(rnd(<double>tr.reference - s * atr_m * atr))
         lv = lv if lv > 1 else 1
         if not have or (tr.side > 0 and lv >= best) or (tr.side < 0 and lv < best):
             best = lv
@@ -483,7 +510,7 @@ def run_dense(
 
     equity_np = np.empty(T + 1, dtype=np.int64)
     returns_np = np.empty(T, dtype=np.float64)
-    hold_np = np.full((T, N), np.nan, dtype=np.float64)
+    hold_np = np.empty((T, N), dtype=np.float64)  # every cell written below (NaN = not held)
     skipped_np = np.zeros(T, dtype=np.uint8)
     cdef int64_t[::1] equity = equity_np
     cdef double[::1] rets = returns_np
@@ -538,6 +565,8 @@ def run_dense(
     cdef int64_t count, tot
     cdef int8_t side
     cdef bint multi_order = order.shape[0] > 1
+    # the drift (|diff| / equity in bps) only matters for the band and the trade caps
+    cdef bint need_drift = band > 0.0 or max_trades >= 0 or budgets_active
     cdef Tracker* tr
     equity[0] = initial_cash
 
@@ -610,7 +639,7 @@ def run_dense(
                             if p < 0:
                                 continue
                             value = mdt(qty[j], p)
-                            drift = <double>abs64(value) / feq * 10000.0
+                            drift = <double>abs64(value) / feq * 10000.0 if need_drift else 0.0
                             if band > 0.0 and drift <= band:
                                 continue
                             k = add_order(&c, orders, k, <int32_t>j, -qty[j], p, drift)
@@ -628,10 +657,10 @@ def run_dense(
                         value = mdt(qty[j], p) if qty[j] != 0 else 0
                         target = f2i(feq * w)
                         diff = clamp128(<i128>target - <i128>value)
-                        drift = <double>abs64(diff) / feq * 10000.0
+                        drift = <double>abs64(diff) / feq * 10000.0 if need_drift else 0.0
                         if band > 0.0 and drift <= band:
                             continue
-                        aq = muldiv_micro(abs64(diff), p) // step * step
+                        aq = floor_step(muldiv_micro(abs64(diff), p), step)
                         if aq == 0:
                             continue
                         k = add_order(&c, orders, k, <int32_t>j, aq if diff > 0 else -aq, p, drift)
@@ -711,18 +740,16 @@ def run_dense(
                 else:
                     last[j] = 0  # a later position starts from its own fill price
             if err_phase >= 0:
-                break
+                break  # (the caller raises: rows from here on are never read)
             if prev > 0:
                 rets[t] = <double>(<i128>eq - <i128>prev) / <double>prev
             else:
                 rets[t] = 0.0
             equity[t + 1] = eq
             prev = eq
-            if eq != 0:
-                feq = <double>eq
-                for j in range(N):
-                    if qty[j] != 0:
-                        hold[t, j] = <double>mv[j] / feq
+            feq = <double>eq
+            for j in range(N):
+                hold[t, j] = <double>mv[j] / feq if (qty[j] != 0 and eq != 0) else NAN
             if ovf_get() or nomem:
                 ovf_t = t
                 break
@@ -753,7 +780,7 @@ def to_cents_2d(const double[:, :] x, double scale=100.0):
                 if isnan(v):
                     out[i, j] = -1
                 else:
-                    out[i, j] = f2i(c_round(v * scale))
+                    out[i, j] = f2i(rnd(v * scale))
     return out_np
 
 
@@ -1027,6 +1054,32 @@ def scan_weights(const double[:, :] W):
     return active_np, bt, bj
 
 
+cdef struct PriceScan:
+    Py_ssize_t nt, nj, it, ij, lt, lj, off
+    double worst
+
+
+cdef inline void scan_one(PriceScan* ps, uint8_t* has, double v, Py_ssize_t t, Py_ssize_t j, double scale,
+                          double limit, bint check_grid) noexcept nogil:
+    cdef double y, d
+    if isnan(v):
+        return
+    has[t] = 1
+    if v < 0.0:
+        _first(&ps.nt, &ps.nj, t, j)
+    elif isinf(v):
+        _first(&ps.it, &ps.ij, t, j)
+    elif v > limit:
+        _first(&ps.lt, &ps.lj, t, j)
+    elif check_grid:
+        y = v * scale
+        d = fabs(y - rnd(y))
+        if d > 1e-9 * (1.0 + y):
+            ps.off += 1
+            if d / y > ps.worst:
+                ps.worst = d / y
+
+
 def scan_prices(const double[:, :] x, double scale, double limit, bint check_grid):
     """One pass over a price panel in currency (any strides, memory order).
 
@@ -1037,40 +1090,21 @@ def scan_prices(const double[:, :] x, double scale, double limit, bint check_gri
     that ``round(x * scale)`` changes (beyond float noise) and the largest
     relative change it makes.
     """
-    cdef Py_ssize_t T = x.shape[0], N = x.shape[1], t, j, t0, j0, n0, n1
-    cdef Py_ssize_t nt = -1, nj = -1, it = -1, ij = -1, lt = -1, lj = -1
-    cdef Py_ssize_t off = 0
-    cdef double v, y, ry, d, worst = 0.0
+    cdef Py_ssize_t T = x.shape[0], N = x.shape[1], t, j
+    cdef PriceScan ps
+    ps.nt = ps.nj = ps.it = ps.ij = ps.lt = ps.lj = -1
+    ps.off = 0
+    ps.worst = 0.0
     has_np = np.zeros(T, dtype=np.uint8)
     cdef uint8_t[::1] has = has_np
-    cdef bint colmajor = x.strides[0] < x.strides[1]
-    n0 = N if colmajor else T
-    n1 = T if colmajor else N
+    cdef uint8_t* hp = &has[0] if T > 0 else NULL
     with nogil:
-        for t0 in range(n0):
-            for j0 in range(n1):
-                if colmajor:
-                    j = t0
-                    t = j0
-                else:
-                    t = t0
-                    j = j0
-                v = x[t, j]
-                if isnan(v):
-                    continue
-                has[t] = 1
-                if v < 0.0:
-                    _first(&nt, &nj, t, j)
-                elif isinf(v):
-                    _first(&it, &ij, t, j)
-                elif v > limit:
-                    _first(&lt, &lj, t, j)
-                elif check_grid:
-                    y = v * scale
-                    ry = c_round(y)
-                    d = fabs(y - ry)
-                    if d > 1e-9 * (1.0 + fabs(y)):
-                        off += 1
-                        if y > 0.0 and d / y > worst:
-                            worst = d / y
-    return has_np, (nt, nj), (it, ij), (lt, lj), off, worst
+        if x.strides[0] < x.strides[1]:
+            for j in range(N):
+                for t in range(T):
+                    scan_one(&ps, hp, x[t, j], t, j, scale, limit, check_grid)
+        else:
+            for t in range(T):
+                for j in range(N):
+                    scan_one(&ps, hp, x[t, j], t, j, scale, limit, check_grid)
+    return has_np, (ps.nt, ps.nj), (ps.it, ps.ij), (ps.lt, ps.lj), ps.off, ps.worst

@@ -190,7 +190,7 @@ def frames_to_layout(weights: Any, prices: Any, initial_cash: Any, cost_model: A
         if cash_f * 100.0 > AMOUNT_LIMIT:
             raise ValueError(f"initial_cash must be at most {AMOUNT_LIMIT / 100.0:.2f} (currency units; "
                              f"{AMOUNT_LIMIT} cents, the exact range of the integer convention), "
-                             f"got {fmt_float(cash_f)}")
+                             f"got {cash_f!r}")
         cash: float | int = int(to_cents(np.array([cash_f]))[0])
         if cash <= 0:
             raise ValueError(f"initial_cash must be at least one cent, got {fmt_float(cash_f)}")
@@ -297,10 +297,10 @@ def _scan_prices(k: Any, C: np.ndarray, O: np.ndarray, H: np.ndarray, L: np.ndar
         if inf[0] >= 0:
             t, j = inf
             raise ValueError(f"price_schedule[{t}]: price for {cols[j]} must be finite (NaN = no price), "
-                             f"got {fmt_float(x[t, j])}{at(t)}")
+                             f"got {float(x[t, j])!r}{at(t)}")
         if big[0] >= 0:
             t, j = big
-            raise ValueError(f"price_schedule[{t}]: price for {cols[j]} is {fmt_float(x[t, j])}, above the "
+            raise ValueError(f"price_schedule[{t}]: price for {cols[j]} is {float(x[t, j])!r}, above the "
                              f"limit {limit:.2f} of convention='integer' ({AMOUNT_LIMIT} cents){at(t)}")
         off += n_off
         worst = max(worst, w)
