@@ -21,6 +21,8 @@ cdef extern from *:
     """
     typedef __int128 nb_i128;
     static inline int nb_mul_ovf(int64_t a, int64_t b, int64_t* r) { return __builtin_mul_overflow(a, b, r); }
+    static inline int nb_add_ovf(int64_t a, int64_t b, int64_t* r) { return __builtin_add_overflow(a, b, r); }
+    static inline int nb_sub_ovf(int64_t a, int64_t b, int64_t* r) { return __builtin_sub_overflow(a, b, r); }
     /* set when a result had to be clamped to the int64 range (per thread: the
        kernels run without the GIL) */
     static __thread int nb_ovf_flag = 0;
@@ -30,6 +32,8 @@ cdef extern from *:
     """
     ctypedef long long i128 "nb_i128"
     bint mul_ovf "nb_mul_ovf"(int64_t a, int64_t b, int64_t* r) noexcept nogil
+    bint add_ovf "nb_add_ovf"(int64_t a, int64_t b, int64_t* r) noexcept nogil
+    bint sub_ovf "nb_sub_ovf"(int64_t a, int64_t b, int64_t* r) noexcept nogil
     void ovf_set "nb_ovf_set"() noexcept nogil
     void ovf_reset "nb_ovf_reset"() noexcept nogil
     int ovf_get "nb_ovf_get"() noexcept nogil
@@ -81,7 +85,17 @@ cdef inline int64_t mdt_floor(int64_t q, int64_t p) noexcept nogil:
 
 
 cdef inline int64_t sat_add(int64_t a, int64_t b) noexcept nogil:
+    cdef int64_t r
+    if not add_ovf(a, b, &r):
+        return r
     return clamp128(<i128>a + <i128>b)
+
+
+cdef inline int64_t sat_sub(int64_t a, int64_t b) noexcept nogil:
+    cdef int64_t r
+    if not sub_ovf(a, b, &r):
+        return r
+    return clamp128(<i128>a - <i128>b)
 
 
 cdef inline int64_t f2i(double x) noexcept nogil:
@@ -613,7 +627,8 @@ def run_dense(
                     fp[j] = p
                     if qty[j] != 0:
                         if p > 0:
-                            eq = sat_add(eq, mdt(qty[j], p))
+                            mv[j] = mdt(qty[j], p)  # reused by the planning below (qty is unchanged there)
+                            eq = sat_add(eq, mv[j])
                         elif hold_unpriced:
                             eq = sat_add(eq, mdt(qty[j], last[j]))
                         elif err_phase < 0:
@@ -638,7 +653,7 @@ def run_dense(
                                 continue
                             if p < 0:
                                 continue
-                            value = mdt(qty[j], p)
+                            value = mv[j] if p > 0 else 0
                             drift = <double>abs64(value) / feq * 10000.0 if need_drift else 0.0
                             if band > 0.0 and drift <= band:
                                 continue
@@ -654,9 +669,9 @@ def run_dense(
                             if skip_add(&sb, t, j, 1 if qty[j] != 0 else 0) < 0:
                                 nomem = 1
                             continue
-                        value = mdt(qty[j], p) if qty[j] != 0 else 0
+                        value = mv[j] if qty[j] != 0 else 0
                         target = f2i(feq * w)
-                        diff = clamp128(<i128>target - <i128>value)
+                        diff = sat_sub(target, value)
                         drift = <double>abs64(diff) / feq * 10000.0 if need_drift else 0.0
                         if band > 0.0 and drift <= band:
                             continue
@@ -666,8 +681,9 @@ def run_dense(
                         k = add_order(&c, orders, k, <int32_t>j, aq if diff > 0 else -aq, p, drift)
                     m = apply_caps(&c, orders, k)
                     count = m
-                    for kk in range(m):
-                        tot = sat_add(tot, orders[kk].notional)
+                    if budgets_active:
+                        for kk in range(m):
+                            tot = sat_add(tot, orders[kk].notional)
                     for kk in range(m):
                         execute_fill(&c, qty, orders[kk].col, orders[kk].qty, orders[kk].price)
                         if last[orders[kk].col] <= 0:
