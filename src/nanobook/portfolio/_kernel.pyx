@@ -187,8 +187,8 @@ cdef void execute_fill(Ctx* c, int64_t* qty, int32_t col, int64_t q, int64_t pri
         delta = -notional if (q < 0 and e >= 0) else mdt(q, e)
     if q < 0 and <i128>cash - (<i128>delta + <i128>cost) < 0:
         return
-    qty[col] = clamp128(<i128>qty[col] + <i128>q)
-    c.cash = clamp128(<i128>cash - (<i128>delta + <i128>cost))
+    qty[col] = sat_add(qty[col], q)
+    c.cash = sat_sub(cash, sat_add(delta, cost))  # (delta + cost overflowing flags the run anyway)
 
 
 cdef inline bint fits(Ctx* c, int64_t k, int64_t e, int64_t cash) noexcept nogil:
