@@ -206,6 +206,20 @@ def test_views_are_in_currency_and_the_dict_keeps_its_units():
         "net_exposure"))
 
 
+@pytest.mark.parametrize("convention", ["integer", "fractional", "cash_limited"])
+def test_traded_value_costs_and_turnover(convention):
+    idx = pd.bdate_range("2024-01-01", periods=3)
+    P = pd.DataFrame({"A": [100.0, 100.0, 110.0]}, index=idx)
+    W = pd.DataFrame({"A": [0.5, np.nan, 0.0]}, index=idx)
+    r = backtest_weights(W, P, 10_000.0, CostModel(10), convention=convention)
+    # day 1: buy 50 shares = 5000.00 (cost 5.00); day 2: hold; day 3: sell all at 110
+    np.testing.assert_allclose(r.traded_value.to_numpy(), [5000.0, 0.0, 5500.0], rtol=1e-12)
+    np.testing.assert_allclose(r.costs.to_numpy(), r.traded_value.to_numpy() * 0.001, rtol=1e-9, atol=0.005)
+    np.testing.assert_allclose(r.turnover.to_numpy(), r.traded_value.to_numpy() / np.array(r["equity_curve"][:-1])
+                               * 100.0, rtol=1e-12)
+    assert r.traded_value.index.equals(idx) and r.costs.name == "costs"
+
+
 # ----------------------------------------------------------------------------- bad-input matrix
 
 B = BarPrices

@@ -144,6 +144,8 @@ cdef struct Ctx:
     int64_t max_trades      # -1 = no cap
     int64_t max_notional    # 0 = none
     int64_t cash
+    int64_t traded          # notional filled this period (cents)
+    int64_t costs           # commission paid this period (cents)
 
 
 cdef struct Order:
@@ -189,6 +191,8 @@ cdef void execute_fill(Ctx* c, int64_t* qty, int32_t col, int64_t q, int64_t pri
         return
     qty[col] = sat_add(qty[col], q)
     c.cash = sat_sub(cash, sat_add(delta, cost))  # (delta + cost overflowing flags the run anyway)
+    c.traded = sat_add(c.traded, notional)
+    c.costs = sat_add(c.costs, cost)
 
 
 cdef inline bint fits(Ctx* c, int64_t k, int64_t e, int64_t cash) noexcept nogil:
@@ -500,8 +504,9 @@ def run_dense(
     where ``error`` is None or ``(phase, period, column)`` for an unpriced
     holding (phase 0 = fill, 1 = close), ``stop_events`` a list of
     ``(period, column, trigger, exit, reason)`` (reason 0 fixed, 1 trailing,
-    2 atr) and ``overflow`` the first period whose arithmetic left the exact
-    int64 range (-1 = none; the run stops there).
+    2 atr), ``overflow`` the first period whose arithmetic left the exact
+    int64 range (-1 = none; the run stops there), then per period the
+    notional filled and the commission paid (cents, float64).
 
     Cost: O(T * N) plus a sort of the orders in periods with trade caps.
     """
@@ -519,6 +524,8 @@ def run_dense(
     c.max_trades = max_trades
     c.max_notional = 0
     c.cash = initial_cash
+    c.traded = 0
+    c.costs = 0
     if close.shape[0] != T or close.shape[1] != N or fill.shape[1] != N:
         raise ValueError("close and fill must be (periods x symbols) like the weights")
 
@@ -526,6 +533,10 @@ def run_dense(
     returns_np = np.empty(T, dtype=np.float64)
     hold_np = np.empty((T, N), dtype=np.float64)  # every cell written below (NaN = not held)
     skipped_np = np.zeros(T, dtype=np.uint8)
+    traded_np = np.zeros(T, dtype=np.float64)
+    costs_np = np.zeros(T, dtype=np.float64)
+    cdef double[::1] traded = traded_np
+    cdef double[::1] costs = costs_np
     cdef int64_t[::1] equity = equity_np
     cdef double[::1] rets = returns_np
     cdef double[:, ::1] hold = hold_np
@@ -588,6 +599,8 @@ def run_dense(
         ovf_reset()
         for t in range(T):
             fill_known = False
+            c.traded = 0
+            c.costs = 0
             if budgets_active:
                 if has_day and (first_day or dord[t] != last_day):
                     day_used = 0
@@ -762,6 +775,8 @@ def run_dense(
             else:
                 rets[t] = 0.0
             equity[t + 1] = eq
+            traded[t] = <double>c.traded
+            costs[t] = <double>c.costs
             prev = eq
             feq = <double>eq
             for j in range(N):
@@ -776,7 +791,7 @@ def run_dense(
     if nomem:
         raise MemoryError()
     err = None if err_phase < 0 else (err_phase, err_t, err_j)
-    return equity_np, returns_np, hold_np, skipped_np, final_cash, err, events, skips, ovf_t
+    return equity_np, returns_np, hold_np, skipped_np, final_cash, err, events, skips, ovf_t, traded_np, costs_np
 
 
 def to_cents_2d(const double[:, :] x, double scale=100.0):
@@ -843,7 +858,7 @@ def run_float(
     the weights' columns in their given order. ``hold_unpriced`` and the
     skipped targets as in :func:`run_dense`. Returns ``(equity[T+1],
     returns[T], holdings[T, N] (NaN = not held), skipped[T], final_cash,
-    error, skips)``.
+    error, skips, traded[T], costs[T])``.
     """
     cdef Py_ssize_t T = W.shape[0]
     cdef Py_ssize_t N = W.shape[1]
@@ -861,6 +876,11 @@ def run_float(
     returns_np = np.empty(T, dtype=np.float64)
     hold_np = np.full((T, N), np.nan, dtype=np.float64)
     skipped_np = np.zeros(T, dtype=np.uint8)
+    traded_np = np.zeros(T, dtype=np.float64)
+    costs_np = np.zeros(T, dtype=np.float64)
+    cdef double[::1] traded = traded_np
+    cdef double[::1] costs = costs_np
+    cdef double ptrade, pcost
     cdef double[::1] equity = equity_np
     cdef double[::1] rets = returns_np
     cdef double[:, ::1] hold = hold_np
@@ -912,6 +932,7 @@ def run_float(
                 if E > 0.0:
                     tot_val = 0.0
                     tot_fee = 0.0
+                    ptrade = 0.0
                     for j in range(N):
                         uu[j] = 0.0
                         p = fpx[j]
@@ -936,6 +957,7 @@ def run_float(
                                     fee = mc
                                 tot_val += val
                                 tot_fee += fee
+                                ptrade += fabs(val)
                                 h[j] += u  # as vectorbt: position + size
                         else:
                             pe = p * (1.0 + s) if u > 0.0 else p * (1.0 - s)
@@ -945,8 +967,10 @@ def run_float(
                                 fee = mc
                             tot_val += val
                             tot_fee += fee
+                            ptrade += fabs(val)
                             h[j] = tgt
                     cash -= tot_val + tot_fee
+                    pcost = tot_fee
                     if cash_limited:
                         # buys by ascending order value w * E - h * p, stable in
                         # the weights' column order (then any other column)
@@ -978,6 +1002,8 @@ def run_float(
                             if need <= cash:
                                 cash -= need
                                 h[j] += uu[j]
+                                ptrade += val
+                                pcost += fee
                             else:
                                 # largest affordable fraction, commission included
                                 q = (cash if cash > 0.0 else 0.0) / (pe * (1.0 + c)) if pe > 0.0 else 0.0
@@ -991,7 +1017,11 @@ def run_float(
                                         fee = mc
                                     cash -= v + fee
                                     h[j] += q
+                                    ptrade += v
+                                    pcost += fee
                                 break
+                    traded[t] = ptrade
+                    costs[t] = pcost
             elif not has_fill[t]:
                 skipped[t] = 1
 
@@ -1028,7 +1058,7 @@ def run_float(
     if nomem:
         raise MemoryError()
     err = None if err_phase < 0 else (err_phase, err_t, err_j)
-    return equity_np, returns_np, hold_np, skipped_np, final_cash, err, skips
+    return equity_np, returns_np, hold_np, skipped_np, final_cash, err, skips, traded_np, costs_np
 
 
 cdef inline void _first(Py_ssize_t* bt, Py_ssize_t* bj, Py_ssize_t t, Py_ssize_t j) noexcept nogil:

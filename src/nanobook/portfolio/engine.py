@@ -60,12 +60,13 @@ def _overflow(d: DenseInputs, t: int, cash: int, equity: Any) -> ValueError:
     )
 
 
-def _dense_data(d: DenseInputs, hold: np.ndarray, skips: np.ndarray, exact: bool = False) -> DenseData:
+def _dense_data(d: DenseInputs, hold: np.ndarray, skips: np.ndarray, traded: np.ndarray, costs: np.ndarray,
+                exact: bool = False) -> DenseData:
     t, j, code = skips[:, 0], skips[:, 1], skips[:, 2]
     w = np.asarray(d.W)[t, j] if len(skips) else np.zeros(0)
     w = np.where(np.isnan(w), 0.0, w)  # a held position with no target: wanted 0 (closed)
     return DenseData(d.symbols, d.close, hold, d.index, close_scale=d.close_scale,
-                     skips=(t, j, w, code), exact_prices=exact)
+                     skips=(t, j, w, code), exact_prices=exact, traded=traded, costs=costs)
 
 
 def run_integer(d: DenseInputs, cash: int, cost_model: CostModel, opts: Mapping[str, Any],
@@ -78,7 +79,7 @@ def run_integer(d: DenseInputs, cash: int, cost_model: CostModel, opts: Mapping[
     step = opts.get("quantity_step")
     band = opts.get("no_trade_band_bps")
     st = stop if stop is not None and stop.enabled else None
-    equity, rets, hold, skipped, final_cash, err, events, skips, ovf = k.run_dense(
+    equity, rets, hold, skipped, final_cash, err, events, skips, ovf, traded, costs = k.run_dense(
         d.W, d.order, d.order_len, d.active, d.close, d.fill, d.has_fill,
         int(d.fill_shift), float(d.close_scale), float(d.fill_scale),
         int(cash), cost_model.commission_bps, cost_model.slippage_bps, cost_model.min_commission,
@@ -102,7 +103,7 @@ def run_integer(d: DenseInputs, cash: int, cost_model: CostModel, opts: Mapping[
         raise _unpriced(d, err, list_input)
     if ovf >= 0:
         raise _overflow(d, int(ovf), cash, equity)
-    dense = _dense_data(d, hold, skips)
+    dense = _dense_data(d, hold, skips, traded, costs)
     syms = d.symbols
     raw = {
         "returns": rets.tolist(),
@@ -126,14 +127,14 @@ def run_float(d: DenseInputs, cash0: float, cm: CostModel, convention: str,
     float cents; ``cash0`` in cents."""
     k = require_kernel()
     order = np.ascontiguousarray(d.order[0, : d.order_len[0]], dtype=np.int32)
-    equity, rets, hold, skipped, final_cash, err, skips = k.run_float(
+    equity, rets, hold, skipped, final_cash, err, skips, traded, costs = k.run_float(
         d.W, order, d.active, d.close, d.fill, d.has_fill,
         int(d.fill_shift), float(d.close_scale), float(d.fill_scale), float(cash0),
         cm.commission_bps, cm.slippage_bps, float(cm.min_commission), convention == "cash_limited",
         bool(hold_unpriced))
     if err is not None:
         raise _unpriced(d, err, False)
-    dense = _dense_data(d, hold, skips, exact=True)
+    dense = _dense_data(d, hold, skips, traded, costs, exact=True)
     raw = {
         "returns": rets.tolist(),
         "equity_curve": equity.tolist(),

@@ -40,12 +40,14 @@ class DenseData:
     unit), holdings weights (NaN = not held), the period index, and the
     skipped targets ``(period, column, wanted weight, reason code)``."""
 
-    __slots__ = ("symbols", "_close", "close_scale", "holdings", "index", "scale", "skips", "exact_prices")
+    __slots__ = ("symbols", "_close", "close_scale", "holdings", "index", "scale", "skips", "exact_prices",
+                 "traded", "costs")
 
     def __init__(self, symbols: list[str], close: np.ndarray, holdings: np.ndarray,
                  index: Any = None, scale: float = 100.0, close_scale: float = 1.0,
                  skips: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
-                 exact_prices: bool = False) -> None:
+                 exact_prices: bool = False, traded: np.ndarray | None = None,
+                 costs: np.ndarray | None = None) -> None:
         self.symbols = symbols
         self._close = close  # int64 cents, or float currency converted on use (no copy kept)
         self.close_scale = close_scale
@@ -55,6 +57,8 @@ class DenseData:
         z = np.zeros(0, dtype=np.int64)
         self.skips = skips if skips is not None else (z, z, np.zeros(0), z)
         self.exact_prices = exact_prices  # float conventions: symbol returns from the prices as given
+        self.traded = traded  # notional filled per period, cents (None for the oracle's results)
+        self.costs = costs    # commission paid per period, cents
 
     @property
     def close(self) -> np.ndarray:
@@ -254,6 +258,34 @@ class BacktestWeightsResult(dict):
         reasons = np.array(["no price", "no price, position held at its last price"], dtype=object)
         return pd.DataFrame({"date": dates, "period": t, "symbol": syms[j] if len(j) else syms[:0],
                              "weight": w, "reason": reasons[code] if len(code) else reasons[:0]})
+
+    def _per_period(self, arr: np.ndarray | None, name: str) -> Any:
+        import pandas as pd
+
+        if arr is None:
+            raise ValueError(f"{name} is only recorded by backtest_weights runs (not by the test oracle)")
+        return pd.Series(arr / self.scale, index=self._index(len(arr)), name=name)
+
+    @property
+    def traded_value(self) -> Any:
+        """Notional filled per period (buys and sells, stop exits included), currency units, a pandas Series."""
+        return self._per_period(self._dense.traded if self._dense is not None else None, "traded_value")
+
+    @property
+    def costs(self) -> Any:
+        """Commission paid per period (``CostModel``: bps with its minimum), currency units, a pandas Series.
+
+        Slippage is not in it: it is paid through the execution price."""
+        return self._per_period(self._dense.costs if self._dense is not None else None, "costs")
+
+    @property
+    def turnover(self) -> Any:
+        """Traded value per period divided by the equity before it (0.5 = half the book traded), a pandas Series."""
+        tv = self.traded_value
+        prev = np.asarray(self["equity_curve"][:-1], dtype=np.float64) / self.scale
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(prev > 0, tv.to_numpy() / prev, np.nan)
+        return type(tv)(out, index=tv.index, name="turnover")
 
     @property
     def gross_exposure(self) -> Any:
