@@ -13,7 +13,7 @@ its oracle and the conformance corpus runs through both.
 """
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, INT64_MAX, INT64_MIN
 from libc.math cimport round as c_round, isnan, isinf, fabs, NAN
-from libc.stdlib cimport malloc, realloc, free, qsort
+from libc.stdlib cimport malloc, calloc, realloc, free, qsort
 
 import numpy as np
 
@@ -144,8 +144,7 @@ cdef struct Ctx:
     int64_t max_trades      # -1 = no cap
     int64_t max_notional    # 0 = none
     int64_t cash
-    int64_t traded          # notional filled this period (cents)
-    int64_t costs           # commission paid this period (cents)
+    int64_t last_notional   # notional of the last executed fill (cents)
 
 
 cdef struct Order:
@@ -162,7 +161,8 @@ cdef inline int64_t cost_of(Ctx* c, int64_t n) noexcept nogil:
     return v if v > c.min_commission else c.min_commission
 
 
-cdef void execute_fill(Ctx* c, int64_t* qty, int32_t col, int64_t q, int64_t price) noexcept nogil:
+cdef int64_t execute_fill(Ctx* c, int64_t* qty, int32_t col, int64_t q, int64_t price) noexcept nogil:
+    # returns the commission paid (its notional in c.last_notional), or -1 when nothing was executed
     cdef double sign = 1.0 if q > 0 else -1.0
     cdef int64_t e = price if c.slippage_bps == 0.0 else f2i(rnd(<double>price * (1.0 + sign * c.slippage_bps / 10000.0)))
     cdef int64_t cash = c.cash
@@ -174,10 +174,10 @@ cdef void execute_fill(Ctx* c, int64_t* qty, int32_t col, int64_t q, int64_t pri
         cost = cost_of(c, n)
         if <i128>n + <i128>cost > <i128>cash:
             if cash <= 0:
-                return
+                return -1
             q = trim_buy(c, q, e, cash)
             if q == 0:
-                return
+                return -1
         elif e >= 0:
             # q > 0, e >= 0: floor, trunc and |.| agree, so notional = delta = n
             notional = n
@@ -188,11 +188,11 @@ cdef void execute_fill(Ctx* c, int64_t* qty, int32_t col, int64_t q, int64_t pri
         cost = cost_of(c, notional)
         delta = -notional if (q < 0 and e >= 0) else mdt(q, e)
     if q < 0 and <i128>cash - (<i128>delta + <i128>cost) < 0:
-        return
+        return -1
     qty[col] = sat_add(qty[col], q)
     c.cash = sat_sub(cash, sat_add(delta, cost))  # (delta + cost overflowing flags the run anyway)
-    c.traded = sat_add(c.traded, notional)
-    c.costs = sat_add(c.costs, cost)
+    c.last_notional = notional
+    return cost
 
 
 cdef inline bint fits(Ctx* c, int64_t k, int64_t e, int64_t cash) noexcept nogil:
@@ -524,8 +524,6 @@ def run_dense(
     c.max_trades = max_trades
     c.max_notional = 0
     c.cash = initial_cash
-    c.traded = 0
-    c.costs = 0
     if close.shape[0] != T or close.shape[1] != N or fill.shape[1] != N:
         raise ValueError("close and fill must be (periods x symbols) like the weights")
 
@@ -533,10 +531,8 @@ def run_dense(
     returns_np = np.empty(T, dtype=np.float64)
     hold_np = np.empty((T, N), dtype=np.float64)  # every cell written below (NaN = not held)
     skipped_np = np.zeros(T, dtype=np.uint8)
-    traded_np = np.zeros(T, dtype=np.float64)
-    costs_np = np.zeros(T, dtype=np.float64)
-    cdef double[::1] traded = traded_np
-    cdef double[::1] costs = costs_np
+    cdef double ptrade = 0.0, pcost = 0.0
+    cdef int64_t paid
     cdef int64_t[::1] equity = equity_np
     cdef double[::1] rets = returns_np
     cdef double[:, ::1] hold = hold_np
@@ -566,14 +562,17 @@ def run_dense(
     cdef int64_t* mv = <int64_t*>malloc(N * sizeof(int64_t) + 8)
     cdef int64_t* fp = <int64_t*>malloc(N * sizeof(int64_t) + 8)
     cdef int64_t* last = <int64_t*>malloc(N * sizeof(int64_t) + 8)
+    # per period: notional filled, commission paid (cents); plain C buffers
+    cdef double* flow = <double*>calloc(2 * T + 2, sizeof(double))
     cdef Order* orders = <Order*>malloc((2 * N + 1) * sizeof(Order))
     cdef Tracker* trk = <Tracker*>malloc(N * sizeof(Tracker) + 8)
     cdef int64_t* ring = <int64_t*>malloc(N * rsize * sizeof(int64_t) + 8)
     cdef SkipBuf sb
     sb.data = NULL
     sb.n = sb.cap = 0
-    if qty == NULL or orders == NULL or mv == NULL or fp == NULL or trk == NULL or ring == NULL or last == NULL:
-        free(qty); free(mv); free(fp); free(orders); free(trk); free(ring); free(last)
+    if (qty == NULL or orders == NULL or mv == NULL or fp == NULL or trk == NULL or ring == NULL or last == NULL
+            or flow == NULL):
+        free(qty); free(mv); free(fp); free(orders); free(trk); free(ring); free(last); free(flow)
         raise MemoryError()
     for j in range(N):
         qty[j] = 0
@@ -599,8 +598,8 @@ def run_dense(
         ovf_reset()
         for t in range(T):
             fill_known = False
-            c.traded = 0
-            c.costs = 0
+            ptrade = 0.0
+            pcost = 0.0
             if budgets_active:
                 if has_day and (first_day or dord[t] != last_day):
                     day_used = 0
@@ -698,7 +697,10 @@ def run_dense(
                         for kk in range(m):
                             tot = sat_add(tot, orders[kk].notional)
                     for kk in range(m):
-                        execute_fill(&c, qty, orders[kk].col, orders[kk].qty, orders[kk].price)
+                        paid = execute_fill(&c, qty, orders[kk].col, orders[kk].qty, orders[kk].price)
+                        if paid >= 0:
+                            ptrade += <double>c.last_notional
+                            pcost += <double>paid
                         if last[orders[kk].col] <= 0:
                             last[orders[kk].col] = orders[kk].price
                 if budgets_active:
@@ -745,7 +747,10 @@ def run_dense(
                     if level == 0:
                         continue
                     if (side > 0 and cp <= level) or (side < 0 and cp >= level):
-                        execute_fill(&c, qty, <int32_t>j, -q, cp)
+                        paid = execute_fill(&c, qty, <int32_t>j, -q, cp)
+                        if paid >= 0:
+                            ptrade += <double>c.last_notional
+                            pcost += <double>paid
                         tr.on = 0
                         with gil:
                             events.append((t, j, level, cp, reason))
@@ -775,8 +780,8 @@ def run_dense(
             else:
                 rets[t] = 0.0
             equity[t + 1] = eq
-            traded[t] = <double>c.traded
-            costs[t] = <double>c.costs
+            flow[2 * t] = ptrade
+            flow[2 * t + 1] = pcost
             prev = eq
             feq = <double>eq
             for j in range(N):
@@ -787,11 +792,17 @@ def run_dense(
 
     final_cash = c.cash
     free(qty); free(mv); free(fp); free(orders); free(trk); free(ring); free(last)
+    flow_np = np.empty((T, 2), dtype=np.float64)
+    cdef double[:, ::1] fv = flow_np
+    for t in range(T):
+        fv[t, 0] = flow[2 * t]
+        fv[t, 1] = flow[2 * t + 1]
+    free(flow)
     skips = skip_array(&sb)
     if nomem:
         raise MemoryError()
     err = None if err_phase < 0 else (err_phase, err_t, err_j)
-    return equity_np, returns_np, hold_np, skipped_np, final_cash, err, events, skips, ovf_t, traded_np, costs_np
+    return equity_np, returns_np, hold_np, skipped_np, final_cash, err, events, skips, ovf_t, flow_np[:, 0].copy(), flow_np[:, 1].copy()
 
 
 def to_cents_2d(const double[:, :] x, double scale=100.0):
