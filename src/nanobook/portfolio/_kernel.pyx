@@ -562,6 +562,8 @@ def run_dense(
     cdef int64_t* mv = <int64_t*>malloc(N * sizeof(int64_t) + 8)
     cdef int64_t* fp = <int64_t*>malloc(N * sizeof(int64_t) + 8)
     cdef int64_t* last = <int64_t*>malloc(N * sizeof(int64_t) + 8)
+    # this period's weights, read once from W (whose rows may be strided: a DataFrame's values are F-ordered)
+    cdef double* wt = <double*>malloc(N * sizeof(double) + 8)
     # per period: notional filled, commission paid (cents); plain C buffers
     cdef double* flow = <double*>calloc(2 * T + 2, sizeof(double))
     cdef Order* orders = <Order*>malloc((2 * N + 1) * sizeof(Order))
@@ -571,8 +573,8 @@ def run_dense(
     sb.data = NULL
     sb.n = sb.cap = 0
     if (qty == NULL or orders == NULL or mv == NULL or fp == NULL or trk == NULL or ring == NULL or last == NULL
-            or flow == NULL):
-        free(qty); free(mv); free(fp); free(orders); free(trk); free(ring); free(last); free(flow)
+            or flow == NULL or wt == NULL):
+        free(qty); free(mv); free(fp); free(orders); free(trk); free(ring); free(last); free(flow); free(wt)
         raise MemoryError()
     for j in range(N):
         qty[j] = 0
@@ -637,6 +639,7 @@ def run_dense(
                 for j in range(N):
                     p = pxc(fill[tf, j], fill_scale)
                     fp[j] = p
+                    wt[j] = W[t, j]
                     if qty[j] != 0:
                         if p > 0:
                             mv[j] = mdt(qty[j], p)  # reused by the planning below (qty is unchanged there)
@@ -657,7 +660,7 @@ def run_dense(
                     k = 0
                     # close loop: held, not a target, priced (any price)
                     for j in range(N):
-                        if qty[j] != 0 and isnan(W[t, j]):
+                        if qty[j] != 0 and isnan(wt[j]):
                             p = fp[j]
                             if hold_unpriced and p <= 0:
                                 if skip_add(&sb, t, j, 1) < 0:
@@ -673,7 +676,7 @@ def run_dense(
                     r = t if multi_order else 0
                     for kk in range(order_len[r]):
                         j = order[r, kk]
-                        w = W[t, j]
+                        w = wt[j]
                         if isnan(w):
                             continue
                         p = fp[j]
@@ -791,7 +794,7 @@ def run_dense(
                 break
 
     final_cash = c.cash
-    free(qty); free(mv); free(fp); free(orders); free(trk); free(ring); free(last)
+    free(qty); free(mv); free(fp); free(orders); free(trk); free(ring); free(last); free(wt)
     flow_np = np.empty((T, 2), dtype=np.float64)
     cdef double[:, ::1] fv = flow_np
     for t in range(T):
@@ -1119,6 +1122,16 @@ cdef struct PriceScan:
 cdef inline void scan_one(PriceScan* ps, uint8_t* has, double v, Py_ssize_t t, Py_ssize_t j, double scale,
                           double limit, bint check_grid) noexcept nogil:
     cdef double y, d
+    if v >= 0.0 and v <= limit:  # the common case (NaN fails both tests)
+        has[t] = 1
+        if check_grid:  # here y <= limit * scale < 2**63: (int64)(y + 0.5) rounds half up
+            y = v * scale
+            d = fabs(y - <double>(<int64_t>(y + 0.5)))
+            if d > 1e-9 * (1.0 + y):
+                ps.off += 1
+                if d / y > ps.worst:
+                    ps.worst = d / y
+        return
     if isnan(v):
         return
     has[t] = 1
@@ -1126,15 +1139,8 @@ cdef inline void scan_one(PriceScan* ps, uint8_t* has, double v, Py_ssize_t t, P
         _first(&ps.nt, &ps.nj, t, j)
     elif isinf(v):
         _first(&ps.it, &ps.ij, t, j)
-    elif v > limit:
+    else:
         _first(&ps.lt, &ps.lj, t, j)
-    elif check_grid:
-        y = v * scale
-        d = fabs(y - rnd(y))
-        if d > 1e-9 * (1.0 + y):
-            ps.off += 1
-            if d / y > ps.worst:
-                ps.worst = d / y
 
 
 def scan_prices(const double[:, :] x, double scale, double limit, bint check_grid):
