@@ -62,11 +62,13 @@ class DenseCall:
 def _frame_parts(x: Any, name: str) -> tuple[np.ndarray, list[str] | None, Any]:
     """(float values, columns, index) of a DataFrame or 2-D array; rejects non-numeric data."""
     if hasattr(x, "columns") and hasattr(x, "index") and hasattr(x, "to_numpy"):
-        for col, dt in zip(x.columns, x.dtypes):
-            if getattr(dt, "kind", "O") not in "fiu":
-                raise TypeError(f"{name} column {col!r} must hold numbers, got dtype {dt}")
+        cols = x.columns.tolist()
+        dtypes = x.dtypes.tolist()
+        if any(getattr(dt, "kind", "O") not in "fiu" for dt in set(dtypes)):
+            col, dt = next((c, d) for c, d in zip(cols, dtypes) if getattr(d, "kind", "O") not in "fiu")
+            raise TypeError(f"{name} column {col!r} must hold numbers, got dtype {dt}")
         vals = x.to_numpy(dtype=np.float64, na_value=np.nan)
-        return vals, [str(c) for c in x.columns], x.index
+        return vals, [c if type(c) is str else str(c) for c in cols], x.index
     if hasattr(x, "dtype") and getattr(x.dtype, "kind", "O") not in "fiu":
         raise TypeError(f"{name} must hold numbers, got dtype {x.dtype}")
     if isinstance(x, (str, bytes, dict)) or x is None:
