@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from ._arith import I64_MAX, MICRO, fmt_float
 from ._types import FillPolicy
-from .portfolio import CostModel
+from .portfolio import CostModel, _as_float
 
 __all__ = ["is_number", "real_arg", "int_arg", "uint_arg", "StopConfig", "parse_stop_cfg", "split_args", "validate_options", "budgets_of", "AMOUNT_LIMIT"]
 
@@ -64,12 +64,8 @@ def is_number(x: Any) -> bool:
 
 
 def real_arg(x: Any, name: str) -> float:
-    if x is None or isinstance(x, (str, bytes)):
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__}") from None
+    """``x`` as a float, or a TypeError naming ``name`` (strings and None are not numbers)."""
+    return _as_float(x, name)
 
 
 def uint_arg(x: Any, name: str) -> int:

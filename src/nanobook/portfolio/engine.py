@@ -105,20 +105,12 @@ def run_integer(d: DenseInputs, cash: int, cost_model: CostModel, opts: Mapping[
         raise _overflow(d, int(ovf), cash, equity)
     dense = _dense_data(d, hold, skips, traded, costs)
     syms = d.symbols
-    raw = {
-        "returns": rets.tolist(),
-        "equity_curve": equity.tolist(),
-        "final_cash": int(final_cash),
-        "skipped_rebalances": np.flatnonzero(skipped).tolist(),
-        "holdings": lazy(dense.holdings_lists),
-        "symbol_returns": lazy(dense.symbol_returns_lists),
-        "stop_events": [
-            {"period_index": t, "symbol": syms[j], "trigger_price": level, "exit_price": px,
-             "reason": _STOP_REASONS[reason]}
-            for t, j, level, px, reason in events
-        ],
-    }
-    return raw, dense
+    stop_events = [
+        {"period_index": t, "symbol": syms[j], "trigger_price": level, "exit_price": px,
+         "reason": _STOP_REASONS[reason]}
+        for t, j, level, px, reason in events
+    ]
+    return _raw(rets, equity, int(final_cash), skipped, dense, stop_events), dense
 
 
 def run_float(d: DenseInputs, cash0: float, cm: CostModel, convention: str,
@@ -135,13 +127,18 @@ def run_float(d: DenseInputs, cash0: float, cm: CostModel, convention: str,
     if err is not None:
         raise _unpriced(d, err, False)
     dense = _dense_data(d, hold, skips, traded, costs, exact=True)
-    raw = {
+    return _raw(rets, equity, float(final_cash), skipped, dense, []), dense
+
+
+def _raw(rets: np.ndarray, equity: np.ndarray, final_cash: Any, skipped: np.ndarray, dense: DenseData,
+         stop_events: list) -> dict[str, Any]:
+    """The reference's dict values of one run, in its key order (lists built lazily)."""
+    return {
         "returns": rets.tolist(),
         "equity_curve": equity.tolist(),
-        "final_cash": float(final_cash),
+        "final_cash": final_cash,
         "skipped_rebalances": np.flatnonzero(skipped).tolist(),
         "holdings": lazy(dense.holdings_lists),
         "symbol_returns": lazy(dense.symbol_returns_lists),
-        "stop_events": [],
+        "stop_events": stop_events,
     }
-    return raw, dense

@@ -69,26 +69,16 @@ def normalize_lists(
     for name, s in (("weight_schedule", weight_schedule), ("price_schedule", price_schedule)):
         if isinstance(s, (str, bytes, dict)) or s is None:
             raise TypeError(f"{name} must be a sequence of periods, got {type(s).__name__}")
-    weights = []
-    for i, period in enumerate(weight_schedule):
-        row = []
-        for sym, w in _norm_period_pairs(period, f"weight_schedule[{i}]"):
-            row.append((check_symbol(sym), real_arg(w, f"weight_schedule[{i}] weight for {sym}")))
-        weights.append(row)
-    bars = []
-    for i, period in enumerate(price_schedule):
-        row = []
-        for sym, b in _norm_period_pairs(period, f"price_schedule[{i}]"):
-            row.append((check_symbol(sym), _norm_bar(b, f"price_schedule[{i}] bar for {sym}")))
-        bars.append(row)
-    fills = None
-    if fill_schedule is not None:
-        fills = []
-        for i, period in enumerate(fill_schedule):
-            row = []
-            for sym, b in _norm_period_pairs(period, f"fill_schedule[{i}]"):
-                row.append((check_symbol(sym), _norm_bar(b, f"fill_schedule[{i}] bar for {sym}")))
-            fills.append(row)
+    def rows(schedule: Any, name: str, what: str, conv: Any) -> list:
+        out = []
+        for i, period in enumerate(schedule):
+            out.append([(check_symbol(sym), conv(v, f"{name}[{i}] {what} for {sym}"))
+                        for sym, v in _norm_period_pairs(period, f"{name}[{i}]")])
+        return out
+
+    weights = rows(weight_schedule, "weight_schedule", "weight", real_arg)
+    bars = rows(price_schedule, "price_schedule", "bar", _norm_bar)
+    fills = None if fill_schedule is None else rows(fill_schedule, "fill_schedule", "bar", _norm_bar)
     return weights, bars, fills
 
 
