@@ -203,6 +203,9 @@ def frames_to_layout(weights: Any, prices: Any, initial_cash: Any, cost_model: A
     if symbols_kw is not None:
         if isinstance(symbols_kw, (str, bytes)) or not all(isinstance(s, str) for s in symbols_kw):
             raise TypeError(f"symbols must be a list of str, got {symbols_kw!r}"[:200])
+        if wcols is not None and pcols is not None:
+            raise ValueError("symbols= names the columns of arrays; with DataFrames the columns are the "
+                             "symbols (rename them instead)")
         symbols_kw = list(symbols_kw)
     if wcols is None:
         wcols = symbols_kw if symbols_kw is not None else (pcols or [f"S{j}" for j in range(Wv.shape[1])])
