@@ -346,3 +346,41 @@ def test_growth_beyond_the_exact_range_is_an_error_not_a_clamped_number():
     idx = pd.bdate_range("2024-01-01", periods=1)
     with pytest.raises(ValueError, match=r"leaves the exact int64 range at 2024-01-01"):
         backtest_weights(pd.DataFrame({"A": [1000.0]}, idx), pd.DataFrame({"A": [1.0]}, idx), 90_000_000_000.0)
+
+
+# ----------------------------------------------------------------------------- the hold policy of the integer kernel
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["SignalBarClose", "NextBarOpen"]),
+       st.sampled_from([0.0, 10.0]), st.sampled_from(["integer", "fractional", "cash_limited"]))
+def test_holes_on_days_without_trading_are_valued_at_the_last_price(seed, policy, bps, convention):
+    # On days that do not rebalance (all-NaN weight rows) a hole changes nothing
+    # but the valuation, so "hold" must equal the same run on forward-filled
+    # prices, period by period, to the cent (integer) or to rounding (float).
+    rng = np.random.default_rng(seed)
+    T, N = int(rng.integers(3, 40)), int(rng.integers(1, 6))
+    px = np.round(50 * np.exp(np.cumsum(rng.normal(0, 0.03, (T, N)), axis=0)), 2)
+    w = rng.random((T, N)) / N
+    w[rng.random((T, N)) < 0.2] = np.nan
+    hold_rows = rng.random(T) < 0.5
+    hold_rows[0] = False
+    w[hold_rows] = np.nan
+    holey = px.copy()
+    holes = (rng.random((T, N)) < 0.3) & hold_rows[:, None]
+    if policy == "NextBarOpen":  # the fill of period t is row t + 1: keep the rows after trading days whole
+        holes[1:] &= hold_rows[1:, None] & hold_rows[:-1, None]
+    holey[holes] = np.nan
+    filled = pd.DataFrame(holey).ffill().to_numpy()
+    syms = [f"S{j}" for j in range(N)]
+    a = backtest_weights(w, holey, 10_000.0, CostModel(bps), policy, symbols=syms, convention=convention)
+    b = backtest_weights(w, filled, 10_000.0, CostModel(bps), policy, symbols=syms, convention=convention)
+    if convention == "integer":
+        assert a["equity_curve"] == b["equity_curve"] and a["final_cash"] == b["final_cash"]
+    else:
+        np.testing.assert_allclose(a["equity_curve"], b["equity_curve"], rtol=1e-12)
+    np.testing.assert_allclose(a.holdings.to_numpy(), b.holdings.to_numpy(), rtol=1e-12)
+    assert len(a.skipped_targets) == 0
