@@ -384,3 +384,34 @@ def test_holes_on_days_without_trading_are_valued_at_the_last_price(seed, policy
         np.testing.assert_allclose(a["equity_curve"], b["equity_curve"], rtol=1e-12)
     np.testing.assert_allclose(a.holdings.to_numpy(), b.holdings.to_numpy(), rtol=1e-12)
     assert len(a.skipped_targets) == 0
+
+
+def test_documented_limits_at_just_below_and_just_above():
+    limit = 9_223_372_036_854  # AMOUNT_LIMIT = 2**63 // 10**6 cents
+    w1 = [[("A", 0.5)]]
+    # list initial_cash
+    assert backtest_weights(w1, [[("A", 100)]], limit)["equity_curve"][0] == limit
+    assert backtest_weights(w1, [[("A", 100)]], limit - 1)["equity_curve"][0] == limit - 1
+    with pytest.raises(ValueError, match=f"initial_cash must be at most {limit} cents .*, got {limit + 1}"):
+        backtest_weights(w1, [[("A", 100)]], limit + 1)
+    # list prices
+    for px in (limit - 1, limit):
+        assert backtest_weights(w1, [[("A", B(px, px, px, px))]], 10_000)["equity_curve"][0] == 10_000
+    with pytest.raises(ValueError, match=f"price of {limit + 1} cents, beyond the exact range"):
+        backtest_weights(w1, [[("A", B(limit + 1, limit + 1, limit + 1, limit + 1))]], 10_000)
+    # pandas: the same limits in currency units
+    idx = pd.bdate_range("2024-01-01", periods=1)
+    W = pd.DataFrame({"A": [0.5]}, index=idx)
+    top = limit / 100.0
+    assert backtest_weights(W, pd.DataFrame({"A": [top]}, index=idx), 10_000.0)["equity_curve"][0] == 1_000_000
+    assert backtest_weights(W, pd.DataFrame({"A": [np.nextafter(top, 0)]}, index=idx), 10_000.0)
+    with pytest.raises(ValueError, match="above the limit 92233720368.54"):
+        backtest_weights(W, pd.DataFrame({"A": [np.nextafter(top, np.inf)]}, index=idx), 10_000.0)
+    P = pd.DataFrame({"A": [10.0]}, index=idx)
+    assert backtest_weights(W, P, top)["equity_curve"][0] == limit
+    with pytest.raises(ValueError, match="initial_cash must be at most 92233720368.54"):
+        backtest_weights(W, P, np.nextafter(top, np.inf) + 0.01)
+    # the smallest cash: half a cent rounds to one cent, less is zero
+    assert backtest_weights(W, P, 0.005)["equity_curve"][0] == 1
+    with pytest.raises(ValueError, match="initial_cash must be at least one cent, got 0.004"):
+        backtest_weights(W, P, 0.004)
