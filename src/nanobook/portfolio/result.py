@@ -128,6 +128,17 @@ class BacktestWeightsResult(dict):
     trades : pandas.DataFrame
         Entries/exits per symbol from :func:`decompose_backtest`.
     metrics : Metrics or None
+    final_cash, initial_cash : float
+        Currency units (``res["final_cash"]`` is in cents).
+    skipped_targets : pandas.DataFrame
+        Targets that could not be executed: date, period, symbol, weight, reason.
+    traded_value, costs, turnover : pandas.Series
+        Per period: notional filled, commission paid (currency), traded value / equity before.
+    gross_exposure, net_exposure : pandas.Series
+        Per period: sum of absolute / signed holding weights.
+
+    Every view is in currency units or fractions; the dict values keep the
+    reference's units (cents).
     """
 
     def __init__(self, *args: Any, dense: DenseData | None = None, **kw: Any) -> None:
