@@ -415,3 +415,35 @@ def test_documented_limits_at_just_below_and_just_above():
     assert backtest_weights(W, P, 0.005)["equity_curve"][0] == 1
     with pytest.raises(ValueError, match="initial_cash must be at least one cent, got 0.004"):
         backtest_weights(W, P, 0.004)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["SignalBarClose", "NextBarOpen"]),
+       st.sampled_from([(0.0, 0.0, 0), (10.0, 5.0, 0), (25.0, 0.0, 300)]),
+       st.sampled_from([{}, {"quantity_step": 1}, {"max_trades_per_rebalance": 1}, {"no_trade_band_bps": 50.0}]))
+def test_integer_hold_policy_equals_the_list_oracle(seed, policy, costs, opts):
+    # the compiled kernel's missing_prices="hold" against the oracle's
+    # transcription of the same rule (_listengine, hold=True), holes anywhere
+    from _portfolio_corpus import same
+
+    from nanobook.portfolio._listengine import backtest_lists
+
+    rng = np.random.default_rng(seed)
+    T, N = int(rng.integers(2, 30)), int(rng.integers(1, 6))
+    cents = np.round(5000 * np.exp(np.cumsum(rng.normal(0, 0.05, (T, N)), axis=0))).astype(np.int64)
+    holes = rng.random((T, N)) < float(rng.choice([0.05, 0.2, 0.5]))
+    w = rng.random((T, N)) * 1.2 / N
+    w[rng.random((T, N)) < 0.25] = np.nan
+    empty = np.isnan(w).all(axis=1)
+    w[empty, 0] = 0.3  # lists cannot say "hold": every row has a target
+    syms = [f"S{j}" for j in range(N)]
+    prices = np.where(holes, np.nan, cents / 100.0)
+    cm = CostModel(*costs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkippedTargetsWarning)
+        got = backtest_weights(w, prices, 100_000.0, cm, policy, symbols=syms, **opts)
+        ws = [[(s, float(x)) for s, x in zip(syms, row) if not np.isnan(x)] for row in w]
+        ps = [[(s, B(int(c), int(c), int(c), int(c))) for s, c, h in zip(syms, crow, hrow) if not h]
+              for crow, hrow in zip(cents, holes)]
+        ref = backtest_lists(ws, ps, 10_000_000, cm, policy, _hold=True, **opts)
+    assert same(got.to_dict(), ref.to_dict())

@@ -117,8 +117,14 @@ def run_lists(
     fills: list[list[tuple[str, tuple[int, int, int, int]]]] | None,
     stop: StopConfig | None,
     budgets: dict[str, Any],
+    hold: bool = False,
 ) -> dict[str, Any]:
-    """Run validated list inputs; returns the raw result pieces (no metrics)."""
+    """Run validated list inputs; returns the raw result pieces (no metrics).
+
+    ``hold`` is ``missing_prices="hold"`` (pandas input): a held symbol without
+    a positive price is not traded and is valued at its last close (before its
+    first close, the price of the order that opened it)."""
+    last: dict[str, int] = {}
     n = len(weights)
     pf = portfolio
     holdings: list[list[tuple[str, float]]] = []
@@ -194,10 +200,13 @@ def run_lists(
                     fp[sym] = b[0]
             else:
                 fp = closes
-            for sym in sorted(pf._positions):
-                if pf._positions[sym].quantity_micro and fp.get(sym, 0) <= 0:
+            frozen = {s for s, p in pf._positions.items() if p.quantity_micro and fp.get(s, 0) <= 0}
+            if not hold:
+                for sym in sorted(frozen):
                     raise ValueError(f"unpriced holding {sym} at period {i} (fill)")
-            pf._rebalance(weights[i], fp)
+                pf._rebalance(weights[i], fp)
+            else:
+                _rebalance_holding(pf, weights[i], fp, frozen, last)
             if use_budgets:
                 day_used += pf._last_count
                 month_trades += pf._last_count
@@ -208,11 +217,23 @@ def run_lists(
         if stops_on:
             run_stops(pf, trackers, closes, stop, i, events)  # type: ignore[arg-type]
 
+        valued = closes
+        if hold:
+            valued = dict(closes)
+            for sym, pos in pf._positions.items():
+                if not pos.quantity_micro:
+                    continue
+                if closes.get(sym, 0) <= 0:
+                    valued[sym] = last.get(sym, 0)
+                else:
+                    last[sym] = closes[sym]
+            for sym in [s for s in last if s not in pf._positions or not pf._positions[s].quantity_micro]:
+                del last[sym]
         for sym in sorted(pf._positions):
-            if pf._positions[sym].quantity_micro and closes.get(sym, 0) <= 0:
+            if pf._positions[sym].quantity_micro and valued.get(sym, 0) <= 0 and not hold:
                 raise ValueError(f"unpriced holding {sym} at period {i} (close)")
-        pf._record(closes)
-        holdings.append(pf._weights(closes))
+        pf._record(valued)
+        holdings.append(pf._weights(valued))
         prev_close = closes
 
     return {
@@ -228,9 +249,29 @@ def run_lists(
 
 
 
+def _rebalance_holding(pf: Portfolio, targets: list, fp: dict, frozen: set, last: dict) -> None:
+    """``Portfolio._rebalance`` with the frozen (held, unpriced) symbols valued at
+    their last price and left out of the planning."""
+    pf._last_count = 0
+    pf._last_notional = 0
+    trade_pm = {s: p for s, p in fp.items() if s not in frozen}
+    equity = pf._equity({**trade_pm, **{s: last.get(s, 0) for s in frozen}})
+    if equity <= 0:
+        return
+    orders = pf._apply_caps(pf._plan(targets, trade_pm, equity))
+    pf._last_count = len(orders)
+    for o in orders:
+        pf._last_notional += o.notional
+        pf._execute_fill(o.symbol, o.qty, o.price)
+        if last.get(o.symbol, 0) <= 0:
+            last[o.symbol] = o.price
+
+
 def backtest_lists(weight_schedule: Any, price_schedule: Any, initial_cash: Any, cost_model: Any = None,
                    *args: Any, **kwargs: Any) -> Any:
-    """``backtest_weights`` on list input, run by this oracle instead of the kernel."""
+    """``backtest_weights`` on list input, run by this oracle instead of the kernel
+    (``_hold=True``: the pandas input's ``missing_prices="hold"``)."""
+    hold = bool(kwargs.pop("_hold", False))
     from .lists import check_list_inputs, normalize_lists
     from .result import build_result
 
@@ -250,5 +291,5 @@ def backtest_lists(weight_schedule: Any, price_schedule: Any, initial_cash: Any,
     pf = Portfolio(cash, cm, quantity_step=opts.get("quantity_step"), min_order_value=opts.get("min_order_value"),
                    max_order_value=opts.get("max_order_value"), no_trade_band_bps=opts.get("no_trade_band_bps"),
                    max_trades_per_rebalance=opts.get("max_trades_per_rebalance"))
-    raw = run_lists(list(weights), list(bars), cash, pf, policy, fills, stop, budgets_of(opts))
+    raw = run_lists(list(weights), list(bars), cash, pf, policy, fills, stop, budgets_of(opts), hold)
     return build_result(raw, ppy, rf)
