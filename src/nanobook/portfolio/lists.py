@@ -169,16 +169,21 @@ def _lists_to_dense(
         return O, H, L, C, has
 
     O, H, L, C, has_bar = bar_arrays(bars)
-    if policy == "SignalBarClose":
-        fill, has_fill = C, has_bar
-    elif fills is not None:
-        fb = bar_arrays(fills)
-        fill = fill_prices(policy, *fb[:4])
-        has_fill = fb[4]
-    else:
-        fill, has_fill = shift_fills(fill_prices(policy, O, H, L, C), has_bar)
+    fb = bar_arrays(fills) if fills is not None and policy != "SignalBarClose" else None
+    fill, has_fill = _fill_rows(policy, (O, H, L, C), has_bar, fb)
     active = np.ones(T, dtype=np.uint8)
     return DenseInputs(symbols, W, order, order_len, active, C, np.ascontiguousarray(fill), has_fill)
+
+
+def _fill_rows(policy: str, bars: tuple[np.ndarray, ...], has_bar: np.ndarray,
+               fill_bars: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Fill prices and their presence per period: the closes, the explicit fill
+    bars ``(O, H, L, C, has)``, or the next bar's."""
+    if policy == "SignalBarClose":
+        return bars[3], has_bar
+    if fill_bars is not None:
+        return fill_prices(policy, *fill_bars[:4]), fill_bars[4]
+    return shift_fills(fill_prices(policy, *bars), has_bar)
 
 
 def _split_rows(rows: Any) -> tuple[list, set] | None:
@@ -313,16 +318,12 @@ def fast_lists_to_dense(weight_schedule: Any, price_schedule: Any, fill_schedule
     if (((O < 0) | (H < 0) | (L < 0) | (C < 0) | (H < L) | (H > AMOUNT_LIMIT) | (O > AMOUNT_LIMIT)
          | (C > AMOUNT_LIMIT)) & M).any():
         return None
-    if policy == "SignalBarClose":
-        fill, has_fill = C, has_bar
-    elif fsplit is not None:
+    fb = None
+    if fsplit is not None and policy != "SignalBarClose":
         fb = bars_of(fsplit[0])
         if fb is None or any((x > AMOUNT_LIMIT).any() for x in fb[:4]):
             return None
-        fill = fill_prices(policy, *fb[:4])
-        has_fill = fb[4]
-    else:
-        fill, has_fill = shift_fills(fill_prices(policy, O, H, L, C), has_bar)
+    fill, has_fill = _fill_rows(policy, (O, H, L, C), has_bar, fb)
     active = np.ones(T, dtype=np.uint8)
     return DenseInputs(symbols, W, order, order_len, active, C, np.ascontiguousarray(fill), has_fill)
 
@@ -383,15 +384,13 @@ def _bulk_dense(idx: np.ndarray, wrows: list, prows: list, frows: list | None, s
         return None
     O, H, L, C = b
     has_bar = np.ones(T, dtype=np.uint8)
-    if policy == "SignalBarClose":
-        fill, has_fill = C, has_bar
-    elif frows is not None:
-        fb = bars(frows)
-        if fb is None:  # unusual fill bars: the general conversion handles them
+    fb = None
+    if frows is not None and policy != "SignalBarClose":
+        fb4 = bars(frows)
+        if fb4 is None:  # unusual fill bars: the general conversion handles them
             return None
-        fill, has_fill = fill_prices(policy, *fb), np.ones(T, dtype=np.uint8)
-    else:
-        fill, has_fill = shift_fills(fill_prices(policy, O, H, L, C), has_bar)
+        fb = (*fb4, np.ones(T, dtype=np.uint8))
+    fill, has_fill = _fill_rows(policy, (O, H, L, C), has_bar, fb)
     return DenseInputs(symbols, W, order, order_len, np.ones(T, dtype=np.uint8), C,
                        np.ascontiguousarray(fill), has_fill)
 
