@@ -205,6 +205,9 @@ def main() -> int:
     ap.add_argument("--vbt-python", default=os.environ.get("NANOBOOK_PEER_PYTHON", ".venv/peers/bin/python"))
     ap.add_argument("--cases", default="momentum,random,synth-500")
     args = ap.parse_args()
+    # the workers run from a temporary folder: relative interpreter paths are the caller's
+    args.ref_python = os.path.abspath(args.ref_python) if args.ref_python else args.ref_python
+    args.vbt_python = os.path.abspath(args.vbt_python) if args.vbt_python else args.vbt_python
     if args.worker:
         print(json.dumps(worker(args.worker, args.path, args.style, args.repeat)))
         return 0

@@ -17,7 +17,7 @@ PUBLIC = [
     'LevelSnapshot', 'LobsterReplay', 'MDP3_MESSAGE_DTYPE', 'Mdp3Book', 'Mdp3Messages',
     'Mdp3OrderBook', 'Metrics', 'ModifyResult', 'MonteCarloResult', 'MultiExchange',
     'OptimizationError', 'Order', 'OrderBook', 'Portfolio', 'Position', 'RiskEngine',
-    'SYNTHETIC_EVENT_DTYPE', 'SbeSchema', 'SequenceGapError', 'StopSubmitResult',
+    'SYNTHETIC_EVENT_DTYPE', 'SbeSchema', 'SequenceGapError', 'SkippedTargetsWarning', 'StopSubmitResult',
     'SubmitResult', 'Trade', 'ValuationParams', 'ad', 'adosc', 'adx', 'atr', 'atr_panel',
     'backtest_weights', 'bbands', 'bbands_panel', 'bollinger', 'book_depth', 'book_imbalance',
     'calibrate_from_fundamentals', 'capabilities', 'cci', 'compute_annualized_vol',

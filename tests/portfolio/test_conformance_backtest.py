@@ -1,13 +1,15 @@
 """Conformance corpus v2, backtest part: every record exactly (ints equal, floats
 bit-equal, errors with the recorded class and message).
 
-Each record runs through the list engine and, where the input fits it, through
-the dense engine too, so both implementations are held to the same corpus."""
+Each record runs through ``backtest_weights`` (the compiled kernel) and through
+the spec's oracle (``_listengine.backtest_lists``), so both are held to the
+same corpus."""
 from __future__ import annotations
 
 import pytest
 
 from nanobook.portfolio import BarPrices, CostModel, FillPolicy, backtest_weights
+from nanobook.portfolio._listengine import backtest_lists
 
 from _portfolio_corpus import decode, load, mismatch, to_plain
 
@@ -19,9 +21,8 @@ def _call(rec, engine=None):
     opts = dict(inp.get("options") or {})
     if "fill_schedule" in opts:
         opts["fill_schedule"] = [[(s, BarPrices(*b)) for s, b in p] for p in opts["fill_schedule"]]
-    if engine is not None:
-        opts["engine"] = engine
-    return backtest_weights(
+    fn = backtest_lists if engine == "list" else backtest_weights
+    return fn(
         [[(s, w) for s, w in p] for p in inp["weight_schedule"]],
         [[(s, BarPrices(*b)) for s, b in p] for p in inp["price_schedule"]],
         inp["initial_cash"],
@@ -66,23 +67,21 @@ def test_corpus_is_complete():
 STOP_RECORDS = [r for r in RECORDS if decode(r["input"])["stop_cfg"]]
 
 
-@pytest.mark.parametrize("rec", RECORDS, ids=[r["id"] for r in RECORDS])
-def test_record_dense_engine(rec):
-    # forced onto the Cython kernel (stops included); only inputs with a
-    # symbol twice in one period cannot be laid out densely
-    try:
-        _check(rec, "dense")
-    except ValueError as e:
-        if "engine='dense' needs" not in str(e):
-            raise
-        pytest.skip("input repeats a symbol within a period")
-
-
-def test_stop_records_run_on_the_kernel(monkeypatch):
-    import nanobook.portfolio.backtest as bt
-
+def test_stop_records_are_in_the_corpus():
     assert len(STOP_RECORDS) >= 5
-    monkeypatch.setattr(bt, "run_general", lambda *a, **k: pytest.fail("list engine used"))
-    for rec in STOP_RECORDS:
-        if "err" not in rec["output"]:
-            _check(rec)
+
+
+def test_production_path_never_loads_the_oracle():
+    # the list engine is the tests' oracle only: a backtest (stops included) runs without it
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, nanobook\n"
+        "from nanobook.portfolio import BarPrices as B, backtest_weights\n"
+        "w = [[('A', 0.5)], [('A', 0.5)]]; p = [[('A', B(100, 100, 100, 100))], [('A', B(90, 90, 90, 90))]]\n"
+        "backtest_weights(w, p, 10_000, None, None, 252.0, 0.0, {'fixed_stop_pct': 0.05})\n"
+        "print('nanobook.portfolio._listengine' in sys.modules, 'nanobook.portfolio.conventions' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

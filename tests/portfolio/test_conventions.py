@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nanobook.portfolio import CostModel, backtest_weights
+import warnings
+
+from nanobook.portfolio import CostModel, SkippedTargetsWarning, backtest_weights
 
 pd = pytest.importorskip("pandas")
 
@@ -79,8 +81,9 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra.numpy import arrays  # noqa: E402
 
-from nanobook.portfolio.conventions import run_float  # noqa: E402
+from nanobook.portfolio.conventions import run_float_oracle  # noqa: E402
 from nanobook.portfolio.engine import kernel_available  # noqa: E402
+from nanobook.portfolio.frames import frames_to_layout  # noqa: E402
 
 
 @st.composite
@@ -91,11 +94,10 @@ def float_case(draw):
     hold_rows = draw(arrays(np.bool_, T))
     w[hold_rows] = np.nan
     steps = draw(arrays(np.float64, (T, N), elements=st.floats(0.8, 1.25)))
-    p = np.round(np.cumprod(steps, axis=0) * draw(st.floats(1.0, 500.0)), 2)
-    gaps = draw(arrays(np.bool_, (T, N)))  # a few missing prices on symbols we never hold
-    cols = np.array([draw(st.booleans()) for _ in range(N)])
-    p[gaps & cols[None, :]] = np.nan
-    w[:, cols] = np.nan
+    # prices as given: not rounded to the cent
+    p = np.cumprod(steps, axis=0) * draw(st.floats(1.0, 500.0))
+    gaps = draw(arrays(np.bool_, (T, N)))  # missing prices: holes, late listings, delistings
+    p[gaps] = np.nan
     return w, p
 
 
@@ -104,27 +106,24 @@ def float_case(draw):
 @given(float_case(), st.sampled_from(["fractional", "cash_limited"]), st.sampled_from([0.0, 10.0, 300.0]),
        st.sampled_from([0.0, 15.0]), st.sampled_from([0, 250]), st.sampled_from(["SignalBarClose", "NextBarOpen"]))
 def test_float_kernel_equals_numpy_oracle(case, convention, bps, slip, minc, policy):
-    import nanobook.portfolio.conventions as conv
-
+    # missing_prices="hold" (the default): held positions without a price are
+    # kept at their last price; both list the same skipped targets
     w, p = case
     cols = [f"S{j}" for j in range(w.shape[1])]
     cm = CostModel(bps, slip, minc)
-    seen = {}
-    real = conv.run_float
-
-    def spy(d, cash0, cm_, convention_, use_kernel=True):
-        seen["d"] = d
-        return real(d, cash0, cm_, convention_, use_kernel)
-
-    conv.run_float = spy
-    try:
+    w0, p0 = w.copy(), p.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkippedTargetsWarning)
         r = backtest_weights(w, p, 10_000.0, cm, policy, symbols=cols, convention=convention)
-    finally:
-        conv.run_float = real
-    raw, _ = run_float(seen["d"], 1_000_000, cm, convention, use_kernel=False)
+    call = frames_to_layout(w, p, 10_000.0, cm, policy, symbols=cols, convention=convention)
+    raw, dense = run_float_oracle(call.layout, call.cash, cm, convention, call.hold)
     np.testing.assert_allclose(r["equity_curve"], raw["equity_curve"], rtol=1e-9, atol=1e-6)
     np.testing.assert_allclose(r["final_cash"], raw["final_cash"], rtol=1e-9, atol=1e-6)
     assert r["skipped_rebalances"] == raw["skipped_rebalances"]
+    for a, b in zip(r._dense.skips, dense.skips):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(w, w0)  # inputs untouched
+    np.testing.assert_array_equal(p, p0)
 
 
 # ----------------------------------------------------------------------------- dense input without copies
@@ -168,6 +167,7 @@ def test_frames_next_bar_policies_equal_list_input(policy):
     from _portfolio_corpus import same
 
     from nanobook.portfolio import BarPrices
+    from nanobook.portfolio._listengine import backtest_lists
     from nanobook.portfolio.frames import to_cents
 
     w, o, h, lo, c = _panel(T=40, N=5, seed=9)
@@ -179,7 +179,7 @@ def test_frames_next_bar_policies_equal_list_input(policy):
     ws = [[(s, float(x)) for s, x in zip(syms, row) if not np.isnan(x)] for row in w]
     ps = [[(s, BarPrices(int(oc[t, j]), int(hc[t, j]), int(lc[t, j]), int(cc[t, j]))) for j, s in enumerate(syms)]
           for t in range(len(c))]
-    ref = backtest_weights(ws, ps, 5_000_000, CostModel(10, 5), policy, engine="list")
+    ref = backtest_lists(ws, ps, 5_000_000, CostModel(10, 5), policy)
     assert same(r.to_dict(), ref.to_dict())
 
 
@@ -190,7 +190,7 @@ def test_dense_call_does_not_copy_its_inputs():
     T, N = 400, 300
     rng = np.random.default_rng(2)
     W = pd.DataFrame(rng.random((T, N)) / N, columns=[f"S{j:03d}" for j in range(N)])
-    P = pd.DataFrame(np.round(rng.uniform(10, 100, (T, N)), 2), columns=W.columns)
+    P = pd.DataFrame(np.round(50 * np.exp(np.cumsum(rng.normal(0, 0.01, (T, N)), axis=0)), 2), columns=W.columns)
     backtest_weights(W.iloc[:5], P.iloc[:5], 1e6, CostModel(10))  # imports and first-call caches
     tracemalloc.start()
     r = backtest_weights(W, P, 1e6, CostModel(10))
@@ -206,8 +206,10 @@ def test_dense_call_does_not_copy_its_inputs():
 def test_empty_schedule_and_unpriced_holding_on_dense_input():
     w = np.array([[0.5], [np.nan]])
     c = np.array([[10.0], [np.nan]])
-    with pytest.raises(ValueError, match=r"unpriced holding A at period 1 \(close\)"):
-        backtest_weights(w, c, 1000.0, CostModel.zero(), symbols=["A"])
+    with pytest.raises(ValueError, match=r"unpriced holding A at period 1 \(close\): missing_prices='raise'"):
+        backtest_weights(w, c, 1000.0, CostModel.zero(), symbols=["A"], missing_prices="raise")
+    r = backtest_weights(w, c, 1000.0, CostModel.zero(), symbols=["A"])  # the default: hold at the last price
+    assert r["equity_curve"] == [100_000, 100_000, 100_000]
     r = backtest_weights(np.zeros((0, 2)), np.zeros((0, 2)), 1000.0, CostModel.zero(), symbols=["A", "B"],
                          stop_cfg={"fixed_stop_pct": 0.1})
     assert r["equity_curve"] == [100_000] and r["returns"] == []

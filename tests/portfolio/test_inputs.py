@@ -128,14 +128,17 @@ def test_dense_bad_input():
         backtest_weights(W.assign(A=[0.5, np.nan, np.inf, 0.2]), P, 10_000.0)
     with pytest.raises(ValueError, match=r"price_schedule\[1\]: bar for B has a negative price"):
         backtest_weights(W, P.assign(B=[20.0, -1.0, 21.0, 22.0]), 10_000.0)
-    with pytest.raises(ValueError, match="must match weight_schedule length"):
+    with pytest.raises(ValueError, match=r"weights index has 1 of 4 dates that are not in the prices index "
+                                         r"\(first: 2024-01-04\).*searchsorted"):
         backtest_weights(W, P.iloc[:3], 10_000.0)
+    with pytest.raises(ValueError, match=r"price_schedule length \(3\) must match weight_schedule length \(4\)"):
+        backtest_weights(W.to_numpy(), P.iloc[:3].to_numpy(), 10_000.0)
     with pytest.raises(ValueError, match="initial_cash must be positive"):
         backtest_weights(W, P, 0.0)
     with pytest.raises(ValueError, match="convention must be one of"):
         backtest_weights(W, P, 10_000.0, convention="magic")
-    with pytest.raises(ValueError, match=r"unpriced holding A at period 2 \(fill\)"):
-        backtest_weights(W, P.assign(A=[10.0, 11.0, np.nan, 11.5]), 10_000.0)
+    with pytest.raises(ValueError, match=r"unpriced holding A at 2024-01-03 \(period 2, fill\)"):
+        backtest_weights(W, P.assign(A=[10.0, 11.0, np.nan, 11.5]), 10_000.0, missing_prices="raise")
     ohlc = {"open": P, "high": P * 0.9, "low": P, "close": P}
     with pytest.raises(ValueError, match="high < low"):
         backtest_weights(W, ohlc, 10_000.0)

@@ -9,6 +9,12 @@ from hypothesis import strategies as st
 
 from nanobook.portfolio import BarPrices, CostModel, FillPolicy, Portfolio, backtest_weights
 from nanobook.portfolio._arith import mul_div_trunc
+from nanobook.portfolio._listengine import backtest_lists
+
+
+class _Row(list):
+    """A period's list of a subclass type: the vectorised conversion declines it,
+    so the call takes the validating, general conversion."""
 from nanobook.portfolio.engine import kernel_available
 
 from _portfolio_corpus import same as _same
@@ -133,9 +139,9 @@ def test_dense_engine_equals_list_engine(sc, bps, minc, slip, opts, policy):
     ps = [[(s, BarPrices(p, p + p // 50, max(0, p - p // 40), p)) for s, p in zip(syms, row)] for row in prices]
     cm = CostModel(bps, slip, minc)
     pol = getattr(FillPolicy, policy)
-    a = backtest_weights(ws, ps, cash, cm, pol, engine="list", **opts)
-    b = backtest_weights(ws, ps, cash, cm, pol, engine="dense", **opts)
-    c = backtest_weights(ws, ps, cash, cm, pol, **opts)  # vectorised list conversion
+    a = backtest_lists(ws, ps, cash, cm, pol, **opts)
+    b = backtest_weights(ws, ps, cash, cm, pol, **opts)
+    c = backtest_weights([_Row(r) for r in ws], ps, cash, cm, pol, **opts)  # the general list conversion
     assert _same(a.to_dict(), b.to_dict())
     assert _same(a.to_dict(), c.to_dict())
 
@@ -167,11 +173,11 @@ def test_fixed_universe_bulk_conversion_equals_list_engine(sc, bps, policy, data
     weights = [[(s, data.draw(st.floats(-0.5, 1.0))) for s in syms] for _ in prices]
     ps = [[(s, BarPrices(p, p + p // 50, max(0, p - p // 40), p)) for s, p in zip(syms, row)] for row in prices]
     pol = getattr(FillPolicy, policy)
-    a = backtest_weights(weights, ps, cash, CostModel(bps), pol, engine="list")
+    a = backtest_lists(weights, ps, cash, CostModel(bps), pol)
     b = backtest_weights(weights, ps, cash, CostModel(bps), pol)
     assert _same(a.to_dict(), b.to_dict())
     closes = [[(s, p) for s, p in zip(syms, row)] for row in prices]  # seed style: int closes
-    c = backtest_weights(weights, closes, cash, bps, engine="list")
+    c = backtest_lists(weights, closes, cash, bps)
     d = backtest_weights(weights, closes, cash, bps)
     assert _same(c.to_dict(), d.to_dict())
 
@@ -198,9 +204,9 @@ def test_dense_engine_equals_list_engine_with_stops(sc, bps, minc, slip, stop_cf
     ps = [[(s, BarPrices(p, p + p // 50, max(0, p - p // 40), p)) for s, p in zip(syms, row)] for row in prices]
     cm = CostModel(bps, slip, minc)
     pol = getattr(FillPolicy, policy)
-    a = backtest_weights(ws, ps, cash, cm, pol, 252.0, 0.0, stop_cfg, engine="list", **opts)
-    b = backtest_weights(ws, ps, cash, cm, pol, 252.0, 0.0, stop_cfg, engine="dense", **opts)
-    c = backtest_weights(ws, ps, cash, cm, pol, 252.0, 0.0, stop_cfg, **opts)
+    a = backtest_lists(ws, ps, cash, cm, pol, 252.0, 0.0, stop_cfg, **opts)
+    b = backtest_weights(ws, ps, cash, cm, pol, 252.0, 0.0, stop_cfg, **opts)
+    c = backtest_weights([_Row(r) for r in ws], ps, cash, cm, pol, 252.0, 0.0, stop_cfg, **opts)
     assert _same(a.to_dict(), b.to_dict())
     assert _same(a.to_dict(), c.to_dict())
 
@@ -216,7 +222,7 @@ def test_pandas_stops_equal_list_engine(sc, stop_cfg, policy):
     weights = [sorted(row, key=lambda t: order.index(t[0])) for row in weights]
     ws, ps = lists_of(syms, weights, prices)
     pol = getattr(FillPolicy, policy)
-    r_list = backtest_weights(ws, ps, cash, CostModel(10.0), pol, 252.0, 0.0, stop_cfg, engine="list")
+    r_list = backtest_lists(ws, ps, cash, CostModel(10.0), pol, 252.0, 0.0, stop_cfg)
     W = pd.DataFrame([{s: w for s, w in row} for row in weights], columns=syms, dtype=float)
     P = pd.DataFrame(np.array(prices, dtype=np.float64) / 100.0, columns=syms)
     r_df = backtest_weights(W, P, cash / 100.0, CostModel(10.0), pol, 252.0, 0.0, stop_cfg)

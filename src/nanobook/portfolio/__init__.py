@@ -6,7 +6,7 @@ functions that need them.
 from ._types import BarPrices, FillPolicy
 from ..datasets import load_sp100
 from .attribution import decompose_backtest, py_decompose_backtest, py_tear_sheet, tear_sheet
-from .backtest import backtest_weights, py_backtest_weights
+from .backtest import SkippedTargetsWarning, backtest_weights, py_backtest_weights
 from .portfolio import CostModel, Portfolio, Position
 from .result import BacktestWeightsResult
 from .strategy import BacktestResult, run_backtest, sweep_equal_weight
@@ -32,6 +32,7 @@ __all__ = [
     "FillPolicy",
     "Portfolio",
     "Position",
+    "SkippedTargetsWarning",
     "backtest_weights",
     "load_sp100",
     "decompose_backtest",

@@ -41,6 +41,7 @@ def run_dense(
     stop_trailing: float = ...,
     stop_atr_multiple: float = ...,
     stop_atr_period: int = ...,
+    hold_unpriced: bool = ...,
 ) -> tuple[Any, ...]: ...
 def to_cents_2d(x: _F64, scale: float = ...) -> npt.NDArray[np.int64]: ...
 def run_float(
@@ -58,4 +59,9 @@ def run_float(
     slippage_bps: float,
     min_commission: float,
     cash_limited: bool,
+    hold_unpriced: bool = ...,
 ) -> tuple[Any, ...]: ...
+def scan_weights(W: _F64) -> tuple[npt.NDArray[np.uint8], int, int]: ...
+def scan_prices(
+    x: _F64, scale: float, limit: float, check_grid: bool
+) -> tuple[npt.NDArray[np.uint8], tuple[int, int], tuple[int, int], tuple[int, int], int, float]: ...

@@ -1,35 +1,24 @@
-"""The general backtest engine: a period loop over a :class:`Portfolio`.
+"""The spec's oracle for the integer engine: a period loop over a :class:`Portfolio`.
 
-This is the straightforward transcription of spec section 5.2-5.3 (with our
-corrections: ascending symbol order, errors instead of empty results). It
-handles everything the inputs can express, including duplicate symbols in a
-period, and serves as the oracle for the dense engine in ``_dense.py``.
+A straightforward transcription of spec section 5.2-5.3 (with our
+corrections: ascending symbol order, errors instead of empty results), entry
+by entry over Python dicts. **It is used only by the tests**, as the oracle
+the compiled kernel (``_kernel.run_dense``, behind ``engine.run_integer``)
+is checked against: the conformance corpus and Hypothesis run both. No
+production path calls it. :func:`backtest_lists` takes the same arguments
+as ``backtest_weights`` (list input) and validates them the same way.
 """
 from __future__ import annotations
 
 import math
 from typing import Any
 
+from ._args import StopConfig, budgets_of, int_arg, parse_stop_cfg, real_arg, split_args, validate_options
 from ._arith import f2i, round_half_away
-from .portfolio import Portfolio
+from ._types import FillPolicy
+from .portfolio import CostModel, Portfolio
 
-__all__ = ["run_lists", "StopConfig"]
-
-
-class StopConfig:
-    """Validated ``stop_cfg``: fixed / trailing percentages, ATR multiple and period."""
-
-    __slots__ = ("fixed", "trailing", "atr_multiple", "atr_period")
-
-    def __init__(self, fixed: float, trailing: float, atr_multiple: float, atr_period: int) -> None:
-        self.fixed = fixed
-        self.trailing = trailing
-        self.atr_multiple = atr_multiple
-        self.atr_period = atr_period
-
-    @property
-    def enabled(self) -> bool:
-        return self.fixed > 0.0 or self.trailing > 0.0 or self.atr_multiple > 0.0
+__all__ = ["run_lists", "backtest_lists"]
 
 
 class _Tracker:
@@ -128,8 +117,14 @@ def run_lists(
     fills: list[list[tuple[str, tuple[int, int, int, int]]]] | None,
     stop: StopConfig | None,
     budgets: dict[str, Any],
+    hold: bool = False,
 ) -> dict[str, Any]:
-    """Run validated list inputs; returns the raw result pieces (no metrics)."""
+    """Run validated list inputs; returns the raw result pieces (no metrics).
+
+    ``hold`` is ``missing_prices="hold"`` (pandas input): a held symbol without
+    a positive price is not traded and is valued at its last close (before its
+    first close, the price of the order that opened it)."""
+    last: dict[str, int] = {}
     n = len(weights)
     pf = portfolio
     holdings: list[list[tuple[str, float]]] = []
@@ -205,10 +200,13 @@ def run_lists(
                     fp[sym] = b[0]
             else:
                 fp = closes
-            for sym in sorted(pf._positions):
-                if pf._positions[sym].quantity_micro and fp.get(sym, 0) <= 0:
+            frozen = {s for s, p in pf._positions.items() if p.quantity_micro and fp.get(s, 0) <= 0}
+            if not hold:
+                for sym in sorted(frozen):
                     raise ValueError(f"unpriced holding {sym} at period {i} (fill)")
-            pf._rebalance(weights[i], fp)
+                pf._rebalance(weights[i], fp)
+            else:
+                _rebalance_holding(pf, weights[i], fp, frozen, last)
             if use_budgets:
                 day_used += pf._last_count
                 month_trades += pf._last_count
@@ -219,11 +217,23 @@ def run_lists(
         if stops_on:
             run_stops(pf, trackers, closes, stop, i, events)  # type: ignore[arg-type]
 
+        valued = closes
+        if hold:
+            valued = dict(closes)
+            for sym, pos in pf._positions.items():
+                if not pos.quantity_micro:
+                    continue
+                if closes.get(sym, 0) <= 0:
+                    valued[sym] = last.get(sym, 0)
+                else:
+                    last[sym] = closes[sym]
+            for sym in [s for s in last if s not in pf._positions or not pf._positions[s].quantity_micro]:
+                del last[sym]
         for sym in sorted(pf._positions):
-            if pf._positions[sym].quantity_micro and closes.get(sym, 0) <= 0:
+            if pf._positions[sym].quantity_micro and valued.get(sym, 0) <= 0 and not hold:
                 raise ValueError(f"unpriced holding {sym} at period {i} (close)")
-        pf._record(closes)
-        holdings.append(pf._weights(closes))
+        pf._record(valued)
+        holdings.append(pf._weights(valued))
         prev_close = closes
 
     return {
@@ -237,3 +247,49 @@ def run_lists(
     }
 
 
+
+
+def _rebalance_holding(pf: Portfolio, targets: list, fp: dict, frozen: set, last: dict) -> None:
+    """``Portfolio._rebalance`` with the frozen (held, unpriced) symbols valued at
+    their last price and left out of the planning."""
+    pf._last_count = 0
+    pf._last_notional = 0
+    trade_pm = {s: p for s, p in fp.items() if s not in frozen}
+    equity = pf._equity({**trade_pm, **{s: last.get(s, 0) for s in frozen}})
+    if equity <= 0:
+        return
+    orders = pf._apply_caps(pf._plan(targets, trade_pm, equity))
+    pf._last_count = len(orders)
+    for o in orders:
+        pf._last_notional += o.notional
+        pf._execute_fill(o.symbol, o.qty, o.price)
+        if last.get(o.symbol, 0) <= 0:
+            last[o.symbol] = o.price
+
+
+def backtest_lists(weight_schedule: Any, price_schedule: Any, initial_cash: Any, cost_model: Any = None,
+                   *args: Any, **kwargs: Any) -> Any:
+    """``backtest_weights`` on list input, run by this oracle instead of the kernel
+    (``_hold=True``: the pandas input's ``missing_prices="hold"``)."""
+    hold = bool(kwargs.pop("_hold", False))
+    from .lists import check_list_inputs, normalize_lists
+    from .result import build_result
+
+    p = split_args(cost_model, args, kwargs)
+    policy = FillPolicy.coerce(p["fill_policy"]).name
+    ppy = real_arg(p["periods_per_year"], "periods_per_year")
+    rf = real_arg(p["risk_free"], "risk_free")
+    cash = int_arg(initial_cash, "initial_cash")
+    opts = validate_options(p["options"], len(weight_schedule))
+    fs = p["fill_schedule"]
+    if fs is not None and len(fs) != len(weight_schedule):
+        raise ValueError(f"fill_schedule length ({len(fs)}) must match weight_schedule length ({len(weight_schedule)})")
+    stop = parse_stop_cfg(p["stop_cfg"])
+    weights, bars, fills = normalize_lists(weight_schedule, price_schedule, fs)
+    check_list_inputs(weights, bars, cash, fills)
+    cm: CostModel = p["cost_model"]
+    pf = Portfolio(cash, cm, quantity_step=opts.get("quantity_step"), min_order_value=opts.get("min_order_value"),
+                   max_order_value=opts.get("max_order_value"), no_trade_band_bps=opts.get("no_trade_band_bps"),
+                   max_trades_per_rebalance=opts.get("max_trades_per_rebalance"))
+    raw = run_lists(list(weights), list(bars), cash, pf, policy, fills, stop, budgets_of(opts), hold)
+    return build_result(raw, ppy, rf)

@@ -1,7 +1,10 @@
-"""Float execution conventions for dense input (``convention=`` of ``backtest_weights``).
+"""Float execution conventions for dense input (``convention=`` of ``backtest_weights``):
+the numpy transcription that is the **test oracle** of ``_kernel.run_float``.
 
-Both work in float cents with fractional shares, on the same dense layout and
-fill prices as the integer engine:
+No production path calls this module: ``engine.run_float`` runs the compiled
+kernel, and the tests check it against :func:`run_float_oracle` (Hypothesis,
+to 1e-9). Both work in float cents with fractional shares on the prices as
+given (never rounded), on the same dense layout as the integer engine:
 
 ``"fractional"`` (cvxportfolio's convention)
     Every target is reached exactly: ``h* = w * E / p`` with ``E`` the
@@ -23,6 +26,8 @@ S&P 100 panel (equity curves agree to ~1e-14 relative); the modelling choices
 needed for that are listed in ``docs/portfolio.md``.
 
 A held symbol with NaN weight in an active row is closed; an all-NaN row holds.
+With ``hold_unpriced`` a held symbol without a price is kept at its last
+price and not traded; targets without a price are listed as skipped.
 """
 from __future__ import annotations
 
@@ -33,67 +38,44 @@ import numpy as np
 from .portfolio import CostModel
 from .result import DenseData, lazy
 
-__all__ = ["run_float"]
+__all__ = ["run_float_oracle"]
 
 
-def run_float(d: Any, cash0: int, cm: CostModel, convention: str,
-              use_kernel: bool = True) -> tuple[dict[str, Any], DenseData]:
-    """Run a float convention on dense inputs: the compiled kernel when
-    available, else (or with ``use_kernel=False``) the numpy loop below, which
-    is the kernel's test oracle."""
-    from .engine import _kernel
-
-    if use_kernel and _kernel is not None and hasattr(_kernel, "run_float"):
-        order = np.ascontiguousarray(d.order[0, : d.order_len[0]], dtype=np.int32)
-        equity, rets, hold, skipped, final_cash, err = _kernel.run_float(
-            d.W, order, d.active, d.close, d.fill, d.has_fill,
-            int(d.fill_shift), float(d.close_scale), float(d.fill_scale), float(cash0),
-            cm.commission_bps, cm.slippage_bps, float(cm.min_commission), convention == "cash_limited")
-        if err is not None:
-            phase, t, j = err
-            raise ValueError(f"unpriced holding {d.symbols[j]} at period {t} ({'fill' if phase == 0 else 'close'})")
-        dense = DenseData(d.symbols, d.close, hold, d.index, close_scale=d.close_scale)
-        raw = {
-            "returns": rets.tolist(),
-            "equity_curve": equity.tolist(),
-            "final_cash": float(final_cash),
-            "skipped_rebalances": np.flatnonzero(skipped).tolist(),
-            "holdings": lazy(dense.holdings_lists),
-            "symbol_returns": lazy(dense.symbol_returns_lists),
-            "stop_events": [],
-        }
-        return raw, dense
-    return _run_float_numpy(d, cash0, cm, convention)
-
-
-def _run_float_numpy(d: Any, cash0: int, cm: CostModel, convention: str) -> tuple[dict[str, Any], DenseData]:
+def run_float_oracle(d: Any, cash0: float, cm: CostModel, convention: str,
+                     hold_unpriced: bool = False) -> tuple[dict[str, Any], DenseData]:
+    """The float conventions in numpy, period by period (``cash0`` in cents)."""
     T, N = d.W.shape
-    close_c = d.close_cents()
-    fill_c = d.fill_cents()
+    close_c = d.close_values()
+    fill_c = d.fill_values()
     c = cm.commission_bps / 10000.0
     s = cm.slippage_bps / 10000.0
     mc = float(cm.min_commission)
     cash = float(cash0)
     h = np.zeros(N)
+    last = np.zeros(N)
     equity = np.empty(T + 1)
     equity[0] = cash
     rets = np.empty(T)
     hold = np.full((T, N), np.nan)
     skipped = []
+    skips: list[tuple[int, int, int]] = []
     order = d.order[0, : d.order_len[0]]
     prev = cash
     for t in range(T):
         if d.has_fill[t] and d.active[t]:
-            p = fill_c[t].astype(np.float64)
+            p = np.where(np.isnan(fill_c[t]), -1.0, fill_c[t])
             held = h != 0
             bad = held & (p <= 0)
-            if bad.any():
+            if bad.any() and not hold_unpriced:
                 j = int(np.flatnonzero(bad)[0])
                 raise ValueError(f"unpriced holding {d.symbols[j]} at period {t} (fill)")
             priced = p > 0
-            E = cash + float(np.dot(h[priced], p[priced]))
-            if E > 0:
-                w = d.W[t]
+            E = cash + float(np.dot(h[priced], p[priced])) + float(np.dot(h[bad], last[bad]))
+            w = d.W[t]
+            last = np.where(priced & (last <= 0), p, last)
+            if E > 0:  # (no equity: nothing trades, nothing is reported)
+                for j in np.flatnonzero(~priced & (held | ~np.isnan(w))).tolist():
+                    skips.append((t, j, 1 if held[j] else 0))
                 tgt = h.copy()
                 sel = priced & ~np.isnan(w)
                 tgt[sel] = w[sel] * E / p[sel]
@@ -136,20 +118,25 @@ def _run_float_numpy(d: Any, cash0: int, cm: CostModel, convention: str) -> tupl
                             break
         elif not d.has_fill[t]:
             skipped.append(t)
-        cl = close_c[t].astype(np.float64)
+        cl = np.where(np.isnan(close_c[t]), -1.0, close_c[t])
         held = h != 0
         bad = held & (cl <= 0)
-        if bad.any():
+        if bad.any() and not hold_unpriced:
             j = int(np.flatnonzero(bad)[0])
             raise ValueError(f"unpriced holding {d.symbols[j]} at period {t} (close)")
-        mv = np.where(held, h * cl, 0.0)
+        px = np.where(bad, last, cl)
+        last = np.where(held, px, 0.0)
+        mv = np.where(held, h * px, 0.0)
         E = cash + float(mv.sum())
         rets[t] = (E - prev) / prev if prev > 0 else 0.0
         equity[t + 1] = E
         prev = E
         if E != 0:
             hold[t] = np.where(held, mv / E, np.nan)
-    dense = DenseData(d.symbols, close_c, hold, d.index)
+    sk = np.array(skips, dtype=np.int64).reshape(-1, 3)
+    w_sk = np.nan_to_num(np.asarray(d.W)[sk[:, 0], sk[:, 1]]) if len(sk) else np.zeros(0)
+    dense = DenseData(d.symbols, d.close, hold, d.index, close_scale=d.close_scale,
+                      skips=(sk[:, 0], sk[:, 1], w_sk, sk[:, 2]), exact_prices=True)
     raw = {
         "returns": rets.tolist(),
         "equity_curve": equity.tolist(),

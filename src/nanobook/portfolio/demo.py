@@ -51,7 +51,9 @@ def run_demo(top: int = 5, commission_bps: float = 5.0, slippage_bps: float = 5.
 
     data = load_sp100()
     weights = momentum_weights(data["close"], top=top)
-    prices = {k: data[k] for k in ("open", "high", "low", "close")}
+    # the integer convention trades in whole cents: round the adjusted prices
+    # ourselves (otherwise backtest_weights rounds them and says so)
+    prices = {k: data[k].round(2) for k in ("open", "high", "low", "close")}
     return backtest_weights(
         weights, prices, initial_cash, CostModel(commission_bps, slippage_bps),
         FillPolicy.NextBarOpen, periods_per_year=252.0,

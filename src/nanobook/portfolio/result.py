@@ -11,7 +11,9 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-__all__ = ["BacktestWeightsResult", "DenseData"]
+from ._layout import to_cents
+
+__all__ = ["BacktestWeightsResult", "DenseData", "build_result"]
 
 KEYS = (
     "returns",
@@ -33,19 +35,30 @@ class _Lazy:
 
 
 class DenseData:
-    """Dense arrays behind a result: symbols, closes (cents, -1 = absent),
-    holdings weights (NaN = not held), optional period index and currency scale."""
+    """Dense arrays behind a result: symbols, closes (int64 cents with -1 =
+    absent, or float currency with NaN = absent and ``close_scale`` cents per
+    unit), holdings weights (NaN = not held), the period index, and the
+    skipped targets ``(period, column, wanted weight, reason code)``."""
 
-    __slots__ = ("symbols", "_close", "close_scale", "holdings", "index", "scale")
+    __slots__ = ("symbols", "_close", "close_scale", "holdings", "index", "scale", "skips", "exact_prices",
+                 "traded", "costs")
 
     def __init__(self, symbols: list[str], close: np.ndarray, holdings: np.ndarray,
-                 index: Any = None, scale: float = 100.0, close_scale: float = 1.0) -> None:
+                 index: Any = None, scale: float = 100.0, close_scale: float = 1.0,
+                 skips: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+                 exact_prices: bool = False, traded: np.ndarray | None = None,
+                 costs: np.ndarray | None = None) -> None:
         self.symbols = symbols
         self._close = close  # int64 cents, or float currency converted on use (no copy kept)
         self.close_scale = close_scale
         self.holdings = holdings
         self.index = index
         self.scale = scale
+        z = np.zeros(0, dtype=np.int64)
+        self.skips = skips if skips is not None else (z, z, np.zeros(0), z)
+        self.exact_prices = exact_prices  # float conventions: symbol returns from the prices as given
+        self.traded = traded  # notional filled per period, cents (None for the oracle's results)
+        self.costs = costs    # commission paid per period, cents
 
     @property
     def close(self) -> np.ndarray:
@@ -53,8 +66,6 @@ class DenseData:
         c = self._close
         if c.dtype == np.int64:
             return c
-        from .frames import to_cents
-
         return to_cents(c, self.close_scale)
 
     def holdings_lists(self) -> list[list[tuple[str, float]]]:
@@ -68,6 +79,9 @@ class DenseData:
         return out
 
     def symbol_return_array(self) -> np.ndarray:
+        if self.exact_prices and self._close.dtype != np.int64:
+            c = np.asarray(self._close, dtype=np.float64)
+            return self._symbol_return_array(np.where(np.isnan(c), -1.0, c))
         return self._symbol_return_array(self.close)
 
     @staticmethod
@@ -84,9 +98,9 @@ class DenseData:
 
     def symbol_returns_lists(self) -> list[list[tuple[str, float]]]:
         syms = np.array(self.symbols, dtype=object)
-        c = self.close
-        r = self._symbol_return_array(c)
-        present = c >= 0
+        c = self._close
+        present = (c >= 0) if c.dtype == np.int64 else ~np.isnan(c)
+        r = self.symbol_return_array()
         out = []
         for t in range(r.shape[0]):
             m = present[t]
@@ -114,6 +128,17 @@ class BacktestWeightsResult(dict):
     trades : pandas.DataFrame
         Entries/exits per symbol from :func:`decompose_backtest`.
     metrics : Metrics or None
+    final_cash, initial_cash : float
+        Currency units (``res["final_cash"]`` is in cents).
+    skipped_targets : pandas.DataFrame
+        Targets that could not be executed: date, period, symbol, weight, reason.
+    traded_value, costs, turnover : pandas.Series
+        Per period: notional filled, commission paid (currency), traded value / equity before.
+    gross_exposure, net_exposure : pandas.Series
+        Per period: sum of absolute / signed holding weights.
+
+    Every view is in currency units or fractions; the dict values keep the
+    reference's units (cents).
     """
 
     def __init__(self, *args: Any, dense: DenseData | None = None, **kw: Any) -> None:
@@ -159,9 +184,12 @@ class BacktestWeightsResult(dict):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
+        # currency units, like every other view (the dict values stay in cents)
         m = dict.get(self, "metrics")
         n = len(dict.get(self, "returns") or [])
-        return f"BacktestWeightsResult(periods={n}, final_cash={dict.get(self, 'final_cash')}, metrics={m!r})"
+        eq = dict.get(self, "equity_curve") or [0]
+        return (f"BacktestWeightsResult(periods={n}, final_equity={eq[-1] / self.scale:.2f}, "
+                f"final_cash={self.final_cash:.2f}, skipped_targets={len(self._skips()[0])}, metrics={m!r})")
 
     def __reduce__(self):
         self._materialize()
@@ -199,6 +227,87 @@ class BacktestWeightsResult(dict):
     @property
     def metrics(self) -> Any:
         return self["metrics"]
+
+    @property
+    def final_cash(self) -> float:
+        """Cash at the end, in currency units (``res["final_cash"]`` is in cents)."""
+        return float(dict.get(self, "final_cash") or 0) / self.scale
+
+    @property
+    def initial_cash(self) -> float:
+        """Cash at the start, in currency units."""
+        eq = dict.get(self, "equity_curve") or [0]
+        return float(eq[0]) / self.scale
+
+    def _skips(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        if self._dense is None:
+            z = np.zeros(0, dtype=np.int64)
+            return z, z, np.zeros(0), z
+        return self._dense.skips
+
+    @property
+    def skipped_targets(self) -> Any:
+        """Every target that could not be executed, as a DataFrame.
+
+        Columns: ``date`` (the period's index label; the period number for
+        list or array input), ``period`` (0-based), ``symbol``, ``weight``
+        (the wanted weight; 0 for a held position that was to be closed) and
+        ``reason`` (``"no price"``: the symbol had no price that period, e.g.
+        before its listing, after a delisting or in a hole, so the target was
+        not traded and its share stayed in cash; ``"no price, position held
+        at its last price"``: a held position could not be traded and was
+        kept, valued at its last price). ``backtest_weights`` warns once per
+        run with the count. Periods without any fill bar are listed in
+        ``res["skipped_rebalances"]`` instead.
+        """
+        import pandas as pd
+
+        t, j, w, code = self._skips()
+        syms = np.array(self._dense.symbols if self._dense is not None else [], dtype=object)
+        idx = self._dense.index if self._dense is not None else None
+        dates = np.asarray(idx)[t] if idx is not None else t
+        reasons = np.array(["no price", "no price, position held at its last price"], dtype=object)
+        return pd.DataFrame({"date": dates, "period": t, "symbol": syms[j] if len(j) else syms[:0],
+                             "weight": w, "reason": reasons[code] if len(code) else reasons[:0]})
+
+    def _per_period(self, arr: np.ndarray | None, name: str) -> Any:
+        import pandas as pd
+
+        if arr is None:
+            raise ValueError(f"{name} is only recorded by backtest_weights runs (not by the test oracle)")
+        return pd.Series(arr / self.scale, index=self._index(len(arr)), name=name)
+
+    @property
+    def traded_value(self) -> Any:
+        """Notional filled per period (buys and sells, stop exits included), currency units, a pandas Series."""
+        return self._per_period(self._dense.traded if self._dense is not None else None, "traded_value")
+
+    @property
+    def costs(self) -> Any:
+        """Commission paid per period (``CostModel``: bps with its minimum), currency units, a pandas Series.
+
+        Slippage is not in it: it is paid through the execution price."""
+        return self._per_period(self._dense.costs if self._dense is not None else None, "costs")
+
+    @property
+    def turnover(self) -> Any:
+        """Traded value per period divided by the equity before it (0.5 = half the book traded), a pandas Series."""
+        tv = self.traded_value
+        prev = np.asarray(self["equity_curve"][:-1], dtype=np.float64) / self.scale
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(prev > 0, tv.to_numpy() / prev, np.nan)
+        return type(tv)(out, index=tv.index, name="turnover")
+
+    @property
+    def gross_exposure(self) -> Any:
+        """Sum of absolute holding weights per period (a pandas Series; 1.0 = fully invested, no leverage)."""
+        h = self.holdings
+        return h.abs().sum(axis=1).rename("gross_exposure")
+
+    @property
+    def net_exposure(self) -> Any:
+        """Sum of signed holding weights per period (long minus short), a pandas Series."""
+        return self.holdings.sum(axis=1).rename("net_exposure")
 
     @property
     def equity(self) -> Any:
@@ -285,3 +394,21 @@ class BacktestWeightsResult(dict):
 
 def lazy(fn: Callable[[], Any]) -> _Lazy:
     return _Lazy(fn)
+
+
+def build_result(raw: dict[str, Any], ppy: float, rf: float, dense: DenseData | None = None) -> BacktestWeightsResult:
+    """The result of one run: the raw pieces in the reference's key order, plus its metrics."""
+    from .metrics import compute_metrics
+
+    metrics = compute_metrics(raw["returns"], ppy, rf) if raw["returns"] else None
+    return BacktestWeightsResult(
+        returns=raw["returns"],
+        equity_curve=raw["equity_curve"],
+        final_cash=raw["final_cash"],
+        metrics=metrics,
+        skipped_rebalances=raw["skipped_rebalances"],
+        holdings=raw["holdings"],
+        symbol_returns=raw["symbol_returns"],
+        stop_events=raw["stop_events"],
+        dense=dense,
+    )
