@@ -204,7 +204,11 @@ cdef class Exchange:
     cdef Buf event_buf            # the event log, varint-encoded (see log_event)
     cdef size_t nevents
     cdef readonly bint event_log
-    cdef bint busy                # apply() is running with the GIL released
+    # thread claim (see _claim): the command holding the book, the reads in
+    # progress and the name of the last read that started
+    cdef str claim_writer
+    cdef str claim_reader
+    cdef int claim_readers
 
     # -- queries --------------------------------------------------------
     # Record of ``oid`` or NULL.
@@ -233,8 +237,12 @@ cdef class Exchange:
     cdef void compact_levels(self) noexcept nogil
 
     # -- Python result builders ---------------------------------------------
-    # Raise RuntimeError while apply() runs on another thread.
-    cdef int _ready(self) except -1
+    # Claim the book for the public method ``call`` (a command when
+    # ``write``: exclusive; a query: shared with other queries) or raise
+    # RuntimeError naming both calls; every public method releases it on
+    # every exit path.
+    cdef int _claim(self, str call, bint write) except -1
+    cdef void _release(self, bint write) noexcept
     cdef object _submit_call(self, EventRec* ev)
     cdef object _stop_call(self, EventRec* ev)
     cdef object _stop(self, uint8_t kind, object side, str stop_name, object stop_price,
