@@ -273,6 +273,16 @@ cdef str _describe(object v):
     return f"{v!r} ({type(v).__name__})"
 
 
+cdef int _flag(object v, str name) except -1:
+    """A flag: ``bool`` (or ``numpy.bool_``) only; a truthy string such as
+    ``"no"`` is a TypeError, never read as True."""
+    if v is True or v is False:
+        return v is True
+    if isinstance(v, np.bool_):
+        return bool(v)
+    raise TypeError(f"{name} must be a bool, got {_describe(v)}")
+
+
 cdef int _parse_choice(object value, dict table, str name, str invalid) except -1:
     """Case-insensitive lookup of a str option; exact matches skip ``lower()``."""
     cdef object v
@@ -1030,14 +1040,14 @@ cdef class Exchange:
         Record every state-changing call.
     """
 
-    def __cinit__(self, bint event_log=True):
+    def __cinit__(self, event_log=True):
         self.next_id = 1
         self.next_trade_id = 1
         self.next_ts = 1
         self.free_level = -1
         buf_init(&self.trade_log, sizeof(TradeRec))
         buf_init(&self.event_buf, 1)
-        self.event_log = event_log
+        self.event_log = _flag(event_log, "event_log")
 
     def __init__(self, event_log=True):
         pass
@@ -2438,9 +2448,9 @@ cdef class MultiExchange:
     cdef dict _books
     cdef bint _event_log
 
-    def __cinit__(self, bint event_log=True):
+    def __cinit__(self, event_log=True):
         self._books = {}
-        self._event_log = event_log
+        self._event_log = _flag(event_log, "event_log")
 
     def __init__(self, event_log=True):
         pass
@@ -2448,8 +2458,8 @@ cdef class MultiExchange:
     cdef Exchange _book(self, object symbol):
         cdef Exchange ex = self._books.get(symbol)
         if ex is None:
-            ex = Exchange(event_log=self._event_log)
-            self._books[check_symbol(symbol)] = ex
+            # setdefault: a book another thread created meanwhile wins
+            ex = self._books.setdefault(check_symbol(symbol), Exchange(event_log=self._event_log))
         return ex
 
     cdef object _call(self, object symbol, str method, tuple args):
@@ -2462,7 +2472,13 @@ cdef class MultiExchange:
         check_symbol(symbol)
         ex = Exchange(event_log=self._event_log)
         result = getattr(ex, method)(*args)
-        self._books[symbol] = ex
+        if self._books.setdefault(symbol, ex) is not ex:
+            # another thread created this book during the call: ours is
+            # dropped, so the call must not look as if it had been applied
+            raise RuntimeError(f"MultiExchange.{method}() cannot run now: the book of "
+                               f"{symbol!r} was created by another thread during the call; "
+                               f"nothing was done. Share one MultiExchange between threads "
+                               f"only behind a lock")
         return result
 
     def submit_limit(self, symbol, side, price, quantity, tif="gtc"):
