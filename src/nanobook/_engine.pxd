@@ -5,6 +5,7 @@
 # failure inside the book is running out of memory).
 cimport cython
 
+from nanobook._claim cimport Claim, claim, release
 from nanobook._types cimport (
     int32_t, int64_t, uint8_t, uint32_t, uint64_t,
     oid_t, price_t, qty_t, slot_t, ts_t, u128_t,
@@ -204,11 +205,7 @@ cdef class Exchange:
     cdef Buf event_buf            # the event log, varint-encoded (see log_event)
     cdef size_t nevents
     cdef readonly bint event_log
-    # thread claim (see _claim): the command holding the book, the reads in
-    # progress and the name of the last read that started
-    cdef str claim_writer
-    cdef str claim_reader
-    cdef int claim_readers
+    cdef Claim guard              # thread claim of every public method (_claim.pxd)
 
     # -- queries --------------------------------------------------------
     # Record of ``oid`` or NULL.
@@ -241,7 +238,7 @@ cdef class Exchange:
     # ``write``: exclusive; a query: shared with other queries) or raise
     # RuntimeError naming both calls; every public method releases it on
     # every exit path.
-    cdef int _claim(self, str call, bint write) except -1
+    cdef int _claim(self, const char* call, bint write) except -1
     cdef void _release(self, bint write) noexcept
     cdef object _submit_call(self, EventRec* ev)
     cdef object _stop_call(self, EventRec* ev)

@@ -404,9 +404,9 @@ cdef tuple _SUBMIT_STATUS = ("New", "PartiallyFilled", "Filled", "Cancelled")
 cdef tuple _STOP_STATUS = ("pending", "triggered", "cancelled")
 cdef tuple _ERRORS = (None, "OrderNotFound", "OrderNotActive")
 # public name of the stop submitter of each event kind (thread-claim messages)
-cdef dict _STOP_CALLS = {EV_STOP_MARKET: "submit_stop_market", EV_STOP_LIMIT: "submit_stop_limit",
-                         EV_TRAIL_MARKET: "submit_trailing_stop_market",
-                         EV_TRAIL_LIMIT: "submit_trailing_stop_limit"}
+cdef dict _STOP_CALLS = {EV_STOP_MARKET: b"submit_stop_market", EV_STOP_LIMIT: b"submit_stop_limit",
+                         EV_TRAIL_MARKET: b"submit_trailing_stop_market",
+                         EV_TRAIL_LIMIT: b"submit_trailing_stop_limit"}
 
 
 cdef str _dollars(int64_t cents):
@@ -1587,37 +1587,13 @@ cdef class Exchange:
 
     # -- Python API: commands -------------------------------------------------
 
-    cdef int _claim(self, str call, bint write) except -1:
-        """Claim the book for ``call`` or raise RuntimeError.
-
-        The one guard against threads.  Every public method claims the book
-        on entry (a command for writing, a query for reading) and releases
-        it on every exit path (``try/finally``).  Reads may overlap reads;
-        a command overlaps nothing.  Check and claim happen with the GIL
-        held and nothing in between can release it, so two threads can
-        never both pass.  Methods that release the GIL (``apply``,
-        ``events_array``) claim before they do, so a call from another
-        thread meanwhile raises here instead of touching memory in use.
-        """
-        cdef str holder
-        if self.claim_writer is not None or (write and self.claim_readers):
-            holder = self.claim_writer if self.claim_writer is not None else self.claim_reader
-            raise RuntimeError(
-                f"Exchange.{call}() cannot run now: this Exchange is in {holder}() on another "
-                f"thread (or {call}() was called from inside it); nothing was done. Share one "
-                f"Exchange between threads only behind a lock")
-        if write:
-            self.claim_writer = call
-        else:
-            self.claim_readers += 1
-            self.claim_reader = call
-        return 0
+    cdef inline int _claim(self, const char* call, bint write) except -1:
+        """Claim the book for the public method ``call`` (see ``_claim.pxd``:
+        reads share, commands exclude) or raise RuntimeError."""
+        return claim(&self.guard, "Exchange", call, write)
 
     cdef inline void _release(self, bint write) noexcept:
-        if write:
-            self.claim_writer = None
-        else:
-            self.claim_readers -= 1
+        release(&self.guard, write)
 
     cdef object _submit_call(self, EventRec* ev):
         cdef ExecOut res
@@ -1660,7 +1636,7 @@ cdef class Exchange:
         Complexity: O(log L + F) for L levels on the side and F fills.
         """
         cdef EventRec ev
-        self._claim("submit_limit", True)
+        self._claim(b"submit_limit", True)
         try:
             ev.kind = EV_SUBMIT_LIMIT
             ev.side = _parse_side(side)
@@ -1686,7 +1662,7 @@ cdef class Exchange:
         ``"cancelled"``).  Complexity: O(F) for F fills.
         """
         cdef EventRec ev
-        self._claim("submit_market", True)
+        self._claim(b"submit_market", True)
         try:
             memset(&ev, 0, sizeof(EventRec))
             ev.kind = EV_SUBMIT_MARKET
@@ -1706,7 +1682,7 @@ cdef class Exchange:
         cdef EventRec ev
         cdef ExecOut res
         cdef CancelResult r = CancelResult.__new__(CancelResult)
-        self._claim("cancel", True)
+        self._claim(b"cancel", True)
         try:
             memset(&ev, 0, sizeof(EventRec))
             ev.kind = EV_CANCEL
@@ -1727,7 +1703,7 @@ cdef class Exchange:
         cdef EventRec ev
         cdef ExecOut res
         cdef ModifyResult r = ModifyResult.__new__(ModifyResult)
-        self._claim("modify", True)
+        self._claim(b"modify", True)
         try:
             memset(&ev, 0, sizeof(EventRec))
             ev.kind = EV_MODIFY
@@ -1753,7 +1729,7 @@ cdef class Exchange:
         """Validate the arguments of one of the four stop submitters (in the
         reference's order: side, prices, quantity, tif, trail) and submit it."""
         cdef EventRec ev
-        self._claim(_STOP_CALLS[kind], True)
+        self._claim(<bytes>_STOP_CALLS[kind], True)
         try:
             memset(&ev, 0, sizeof(EventRec))
             ev.kind = kind
@@ -1804,7 +1780,7 @@ cdef class Exchange:
         Has no observable effect on the book; matching skips tombstones
         anyway.  O(resting orders + tombstones).
         """
-        self._claim("compact", True)
+        self._claim(b"compact", True)
         try:
             self.compact_levels()
         finally:
@@ -1812,7 +1788,7 @@ cdef class Exchange:
 
     def clear_trades(self):
         """Empty the trade history (trade ids keep counting)."""
-        self._claim("clear_trades", True)
+        self._claim(b"clear_trades", True)
         try:
             self.trade_log.n = 0
         finally:
@@ -1827,7 +1803,7 @@ cdef class Exchange:
         cdef size_t p, i, j = 0
         cdef OrderRec* r
         cdef uint64_t removed = 0
-        self._claim("clear_order_history", True)
+        self._claim(b"clear_order_history", True)
         try:
             self.compact_levels()       # no queue may point at a purged record
             for p in range(self.npages):
@@ -1862,7 +1838,7 @@ cdef class Exchange:
 
     def best_bid(self):
         """Highest bid price or None.  O(1)."""
-        self._claim("best_bid", False)
+        self._claim(b"best_bid", False)
         try:
             if self.side_n[BUY] == 0:
                 return None
@@ -1872,7 +1848,7 @@ cdef class Exchange:
 
     def best_ask(self):
         """Lowest ask price or None.  O(1)."""
-        self._claim("best_ask", False)
+        self._claim(b"best_ask", False)
         try:
             if self.side_n[SELL] == 0:
                 return None
@@ -1882,7 +1858,7 @@ cdef class Exchange:
 
     def best_bid_ask(self):
         """``(best_bid, best_ask)``, each None when its side is empty.  O(1)."""
-        self._claim("best_bid_ask", False)
+        self._claim(b"best_bid_ask", False)
         try:
             return (None if self.side_n[BUY] == 0
                     else self.side_entries[BUY][self.side_n[BUY] - 1].price,
@@ -1893,7 +1869,7 @@ cdef class Exchange:
 
     def spread(self):
         """``best_ask - best_bid`` or None.  O(1)."""
-        self._claim("spread", False)
+        self._claim(b"spread", False)
         try:
             if self.side_n[BUY] == 0 or self.side_n[SELL] == 0:
                 return None
@@ -1905,7 +1881,7 @@ cdef class Exchange:
     def last_trade_price(self):
         """Price of the last trade that set it (submissions, modifies, stop
         cascades), or None."""
-        self._claim("last_trade_price", False)
+        self._claim(b"last_trade_price", False)
         try:
             return self.last_price if self.has_last else None
         finally:
@@ -1917,7 +1893,7 @@ cdef class Exchange:
         cdef oid_t oid = _to_u64(order_id, "order_id")
         cdef OrderRec* r
         cdef Order o
-        self._claim("get_order", False)
+        self._claim(b"get_order", False)
         try:
             r = self.rec(oid)
             if r == NULL or r.kind != REC_ORDER:
@@ -1948,7 +1924,7 @@ cdef class Exchange:
         cdef oid_t oid = _to_u64(order_id, "order_id")
         cdef OrderRec* r
         cdef StopRec* s
-        self._claim("get_stop_order", False)
+        self._claim(b"get_stop_order", False)
         try:
             r = self.rec(oid)
             if r == NULL or r.kind != REC_STOP:
@@ -1963,7 +1939,7 @@ cdef class Exchange:
 
     def pending_stop_count(self):
         """Number of pending stops.  O(1)."""
-        self._claim("pending_stop_count", False)
+        self._claim(b"pending_stop_count", False)
         try:
             return self.pending_live
         finally:
@@ -1971,7 +1947,7 @@ cdef class Exchange:
 
     def trades(self):
         """All trades since creation or the last ``clear_trades`` (``list[Trade]``)."""
-        self._claim("trades", False)
+        self._claim(b"trades", False)
         try:
             return _trade_list(<TradeRec*>self.trade_log.data, self.trade_log.n)
         finally:
@@ -1979,7 +1955,7 @@ cdef class Exchange:
 
     def trades_array(self):
         """The trade history as an array of ``nanobook.dtypes.TRADE_DTYPE`` (a copy)."""
-        self._claim("trades_array", False)
+        self._claim(b"trades_array", False)
         try:
             return _trades_array(<TradeRec*>self.trade_log.data, self.trade_log.n)
         finally:
@@ -1993,7 +1969,7 @@ cdef class Exchange:
         """The event log as an array of ``nanobook.dtypes.EVENT_DTYPE`` (decoded
         from its compact in-memory form)."""
         cdef unsigned char[::1] raw
-        self._claim("events_array", False)
+        self._claim(b"events_array", False)
         try:
             arr = np.empty(self.nevents, dtype=_dt.EVENT_DTYPE)
             if self.nevents:
@@ -2007,7 +1983,7 @@ cdef class Exchange:
 
     def event_count(self):
         """Number of recorded events.  O(1)."""
-        self._claim("event_count", False)
+        self._claim(b"event_count", False)
         try:
             return self.nevents
         finally:
@@ -2037,7 +2013,7 @@ cdef class Exchange:
 
     def depth(self, levels=10):
         """``BookSnapshot`` of the best ``levels`` levels of each side.  O(levels)."""
-        self._claim("depth", False)
+        self._claim(b"depth", False)
         try:
             return self._snapshot(_to_u64(levels, "levels"))
         finally:
@@ -2045,7 +2021,7 @@ cdef class Exchange:
 
     def full_book(self):
         """``BookSnapshot`` of every level.  O(L)."""
-        self._claim("full_book", False)
+        self._claim(b"full_book", False)
         try:
             return self._snapshot(<size_t>-1)
         finally:
@@ -2078,7 +2054,7 @@ cdef class Exchange:
         cdef const unsigned char[::1] raw
         cdef ExecOut res
         # claimed before validation: _validate_ops releases the GIL
-        self._claim("apply", True)
+        self._claim(b"apply", True)
         try:
             arr = _validate_ops(ops)
             n = arr.shape[0]
@@ -2112,7 +2088,7 @@ cdef class Exchange:
         """An independent deep copy of the book, stops, logs and counters."""
         cdef Exchange c = Exchange(event_log=self.event_log)
         cdef size_t p
-        self._claim("copy", False)
+        self._claim(b"copy", False)
         try:
             c.npages = self.npages
             if self.npages:
@@ -2188,7 +2164,7 @@ cdef class Exchange:
         cdef OrderRec* r
         cdef u128_t total
         cdef uint64_t count
-        self._claim("_check", False)
+        self._claim(b"_check", False)
         try:
             for s in range(2):
                 for i in range(self.side_n[s]):

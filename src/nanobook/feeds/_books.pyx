@@ -17,6 +17,8 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, calloc, realloc, free
 from libc.string cimport memcpy, memset, memmove
 
+from nanobook._claim cimport Claim, claim, release
+
 import numpy as np
 
 cdef extern from *:
@@ -456,6 +458,12 @@ DEF IB_ZERO = 1
 DEF IB_SHORT = 2
 DEF IB_TRUNC = 3
 
+cdef int _check_loc(int loc) except -1:
+    if loc < 0 or loc >= MAXBOOKS:
+        raise ValueError(f"stock_locate must be in [0, 65535], got {loc}")
+    return 0
+
+
 cdef class ItchBookCore:
     """Order-level replica of every ITCH stock, fed raw BinaryFILE bytes.
 
@@ -469,16 +477,18 @@ cdef class ItchBookCore:
     cdef OrderMap orders
     cdef RecBuf trades
     cdef RecBuf snaps
-    cdef public int64_t depth
-    cdef public bint record_trades
-    cdef public bint record_snapshots
-    cdef public bint lenient
+    cdef readonly int64_t depth        # fixes the snapshot record size: never reassigned
+    cdef readonly bint record_trades
+    cdef readonly bint record_snapshots
+    cdef readonly bint lenient
     cdef bint all_wanted
-    cdef public int64_t n_messages
-    cdef public int64_t unknown_refs
-    cdef public int64_t offset
+    cdef int64_t n_messages
+    cdef int64_t unknown_refs
+    cdef int64_t offset
     cdef set _want_syms
     cdef int64_t snap_size
+    cdef bytes tail                    # an incomplete last message, kept for the next feed
+    cdef Claim guard                   # thread claim of every public method (_claim.pxd)
 
     def __cinit__(self):
         memset(self.bids, 0, sizeof(self.bids))
@@ -492,6 +502,11 @@ cdef class ItchBookCore:
 
     def __init__(self, int64_t depth=1, symbols=None, bint record_trades=True,
                  bint record_snapshots=False, bint lenient=False):
+        if self.snap_size:
+            raise RuntimeError("ItchBook: __init__ may run only once")
+        if depth < 1:
+            raise ValueError(f"depth must be positive, got {depth}")
+        self.tail = b""
         self.depth = depth
         self.record_trades = record_trades
         self.record_snapshots = record_snapshots
@@ -719,8 +734,22 @@ cdef class ItchBookCore:
                 self._snap(idx, ts, loc)
         return pos
 
-    def feed(self, buf, bint final=False):
-        """Apply the complete messages of ``buf``; return the bytes consumed."""
+    def feed(self, data, bint final=False):
+        """Apply the complete messages of the kept tail followed by ``data``;
+        keep an incomplete last message for the next call.  Returns the bytes
+        consumed.  Claims the book (a feed on another thread meanwhile, or
+        any query, raises RuntimeError) and releases the GIL while it runs.
+        """
+        claim(&self.guard, "ItchBook", b"feed", True)
+        try:
+            buf = self.tail + bytes(data) if self.tail else data
+            used = self._feed(buf, final)
+            self.tail = bytes(memoryview(buf)[used:])
+            return used
+        finally:
+            release(&self.guard, True)
+
+    cdef int64_t _feed(self, buf, bint final) except -1:
         cdef const uint8_t[::1] mv = memoryview(buf).cast("B") if len(buf) else b"\0"[:0]
         cdef int64_t n = mv.shape[0]
         cdef int64_t err[5]
@@ -743,12 +772,46 @@ cdef class ItchBookCore:
         self.offset += used
         return used
 
+    def close(self):
+        """End of the stream: drop the kept tail; return ``(its length, offset)``."""
+        claim(&self.guard, "ItchBook", b"close", True)
+        try:
+            n = len(self.tail)
+            self.tail = b""
+            return n, self.offset
+        finally:
+            release(&self.guard, True)
+
     # ---------------------------------------------------------------- queries
+    # Each claims the book for reading (queries share it; a feed excludes
+    # them) and runs its body, a cdef method, under the claim.
+
+    def counters(self):
+        """``(n_messages, unknown_refs, offset)``."""
+        claim(&self.guard, "ItchBook", b"counters", False)
+        try:
+            return self.n_messages, self.unknown_refs, self.offset
+        finally:
+            release(&self.guard, False)
 
     def trades_array(self):
+        claim(&self.guard, "ItchBook", b"trades_array", False)
+        try:
+            return self._trades_array()
+        finally:
+            release(&self.guard, False)
+
+    cdef object _trades_array(self):
         return rb_array(&self.trades, TRADE_DTYPE)
 
     def snapshots_array(self):
+        claim(&self.guard, "ItchBook", b"snapshots_array", False)
+        try:
+            return self._snapshots_array()
+        finally:
+            release(&self.guard, False)
+
+    cdef object _snapshots_array(self):
         d = self.depth
         dt = np.dtype([("index", "u8"), ("timestamp", "u8"), ("stock_locate", "u8"),
                        ("bid_px", "i8", (d,)), ("bid_qty", "i8", (d,)),
@@ -758,8 +821,14 @@ cdef class ItchBookCore:
 
     def levels(self, int loc, int64_t depth):
         """(bid_px, bid_qty, bid_count, ask_px, ask_qty, ask_count) of book loc."""
-        if loc < 0 or loc >= MAXBOOKS:
-            raise ValueError(f"stock_locate must be in [0, 65535], got {loc}")
+        claim(&self.guard, "ItchBook", b"levels", False)
+        try:
+            return self._levels(loc, depth)
+        finally:
+            release(&self.guard, False)
+
+    cdef object _levels(self, int loc, int64_t depth):
+        _check_loc(loc)
         out = np.zeros((6, depth), np.int64)
         cdef int64_t[:, ::1] v = out
         if self.bids[loc] != NULL and depth > 0:
@@ -768,24 +837,61 @@ cdef class ItchBookCore:
         return out
 
     def n_levels(self, int loc):
+        claim(&self.guard, "ItchBook", b"n_levels", False)
+        try:
+            return self._n_levels(loc)
+        finally:
+            release(&self.guard, False)
+
+    cdef object _n_levels(self, int loc):
+        _check_loc(loc)
         if self.bids[loc] == NULL:
             return (0, 0)
         return (self.bids[loc].n, self.asks[loc].n)
 
     def symbols(self):
+        claim(&self.guard, "ItchBook", b"symbols", False)
+        try:
+            return self._symbols()
+        finally:
+            release(&self.guard, False)
+
+    cdef object _symbols(self):
         cdef int i
         return {i: bytes(self.symbol[i][:8]).decode("ascii", "replace").rstrip()
                 for i in range(MAXBOOKS) if self.symbol[i][0] != 0}
 
     def trading_state(self, int loc):
+        claim(&self.guard, "ItchBook", b"trading_state", False)
+        try:
+            return self._trading_state(loc)
+        finally:
+            release(&self.guard, False)
+
+    cdef object _trading_state(self, int loc):
+        _check_loc(loc)
         cdef char c = self.state[loc]
         return chr(c) if c else None
 
     def n_orders(self):
+        claim(&self.guard, "ItchBook", b"n_orders", False)
+        try:
+            return self._n_orders()
+        finally:
+            release(&self.guard, False)
+
+    cdef object _n_orders(self):
         return self.orders.n
 
     def orders_array(self):
         """Every live order: (ref, stock_locate, side, price, shares), by ref."""
+        claim(&self.guard, "ItchBook", b"orders_array", False)
+        try:
+            return self._orders_array()
+        finally:
+            release(&self.guard, False)
+
+    cdef object _orders_array(self):
         dt = np.dtype([("ref", "u8"), ("stock_locate", "u2"), ("side", "u1"),
                        ("price", "i8"), ("shares", "i8")])
         a = np.empty(self.orders.n, dt)
@@ -817,8 +923,15 @@ cdef class ItchBookCore:
     def check(self):
         """Invariant check: level totals and counts equal the sums of live orders,
         no empty level, keys strictly increasing.  Raises AssertionError."""
+        claim(&self.guard, "ItchBook", b"check", False)
+        try:
+            return self._check()
+        finally:
+            release(&self.guard, False)
+
+    cdef object _check(self):
         per = {}
-        for ref, loc, sd, px, q in self.orders_array().tolist():
+        for ref, loc, sd, px, q in self._orders_array().tolist():
             key = (loc, sd, px)
             a = per.setdefault(key, [0, 0])
             a[0] += q

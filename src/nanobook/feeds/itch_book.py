@@ -76,7 +76,6 @@ class ItchBook:
                     raise ValueError(f"symbols must hold str of at most 8 bytes, got {s!r}")
         self._core = _books.ItchBookCore(depth, symbols, bool(record_trades),
                                          bool(record_snapshots), bool(lenient))
-        self._tail = b""
         self.depth = depth
 
     # ---------------------------------------------------------------- feeding
@@ -86,18 +85,13 @@ class ItchBook:
         message is kept until the next call)."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data must be bytes-like, got {type(data).__name__}")
-        buf = self._tail + bytes(data) if self._tail else data
-        used = self._core.feed(buf)
-        self._tail = bytes(memoryview(buf)[used:])
+        self._core.feed(data)    # keeps a partial last message itself
 
     def close(self) -> None:
         """Declare the end of the stream: leftover bytes are an error."""
-        if self._tail:
-            n = len(self._tail)
-            off = self._core.offset
-            self._tail = b""
-            if not self._core.lenient:
-                raise FeedFormatError(f"stream ends inside a message ({n} bytes left)", off)
+        n, off = self._core.close()
+        if n and not self._core.lenient:
+            raise FeedFormatError(f"stream ends inside a message ({n} bytes left)", off)
 
     def replay(self, source: Source, *, chunk_size: int = 1 << 24) -> "ItchBook":
         """Feed a whole file or buffer (plain, gzip, or MoldUDP64 pcap) and close.
@@ -129,7 +123,7 @@ class ItchBook:
                             block = fh.read(chunk_size)
                         except (OSError, EOFError, zlib.error) as exc:
                             raise FeedFormatError(f"corrupt gzip stream: {exc}",
-                                                  self._core.offset) from exc
+                                                  self._core.counters()[2]) from exc
                         if not block:
                             break
                         self.feed(block)
@@ -143,12 +137,12 @@ class ItchBook:
     @property
     def n_messages(self) -> int:
         """Messages applied so far (every framed message counts)."""
-        return self._core.n_messages
+        return self._core.counters()[0]
 
     @property
     def unknown_refs(self) -> int:
         """E/C/X/D/U messages naming an order the replica never saw."""
-        return self._core.unknown_refs
+        return self._core.counters()[1]
 
     @property
     def n_orders(self) -> int:
