@@ -17,6 +17,7 @@ from libc.string cimport memcpy, memmove, memset
 import json
 import operator
 import os
+import warnings
 
 import numpy as np
 cimport numpy as cnp
@@ -884,6 +885,23 @@ cdef int _event_from_dict(EventRec* e, object obj, str where) except -1:
     return 0
 
 
+cdef int _event_from_text(EventRec* e, str text, str where, str json_where) except -1:
+    """``json.loads`` then ``_event_from_dict``: every failure, whatever the
+    damage (bad JSON, nesting too deep for the parser, a number no field
+    can hold), is a ValueError starting with ``where`` / ``json_where``."""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{json_where}: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"{json_where}: nested too deeply") from None
+    try:
+        _event_from_dict(e, obj, where)
+    except (OverflowError, TypeError) as exc:
+        raise ValueError(f"{where}: invalid event: {exc}") from None
+    return 0
+
+
 cdef str _debug_price(int64_t p):
     return f"Price({p})"
 
@@ -916,11 +934,7 @@ cdef class Event:
         cdef EventRec e
         if not isinstance(state, str):
             raise TypeError(f"state must be a str, got {_describe(state)}")
-        try:
-            obj = json.loads(state)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"event JSON: {exc}") from None
-        _event_from_dict(&e, obj, "event")
+        _event_from_text(&e, state, "event", "event JSON")
         self.rec = e
 
     def __reduce__(self):
@@ -2365,40 +2379,76 @@ def load_events(path):
     """Read a file written by ``save_events`` into an ``EVENT_DTYPE`` array.
 
     Raises ValueError naming the file and line (JSON Lines) or the problem
-    (binary) for malformed content; the returned array is validated as
-    ``Exchange.apply`` input.
+    (binary) for any malformed content, whatever the damage (a mutated
+    ``.npy`` header, a wrong size, bad UTF-8, JSON nested too deeply, numbers
+    out of range); the returned array is validated as ``Exchange.apply``
+    input.  A path that cannot be opened raises the ``OSError`` of ``open``
+    (``FileNotFoundError``, ...).
     """
-    cdef EventRec rec
-    cdef unsigned char[::1] raw
     path = os.fspath(path)
-    if path.endswith(".jsonl"):
-        recs = []
-        with open(path, "r", encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{lineno}"
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{where}: invalid JSON: {exc}") from None
-                _event_from_dict(&rec, obj, where)
-                recs.append((<char*>&rec)[:sizeof(EventRec)])
-        arr = np.frombuffer(b"".join(recs), dtype=_dt.EVENT_DTYPE).copy()
-    else:
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            if isinstance(exc, FileNotFoundError):
-                raise
-            raise ValueError(f"{path}: not a nanobook event file: {exc}") from None
-        if arr.dtype != _dt.EVENT_DTYPE or arr.ndim != 1:
-            raise ValueError(f"{path}: not a nanobook event file "
-                             f"(dtype {arr.dtype}, shape {arr.shape})")
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    arr = _load_jsonl(path) if path.endswith(".jsonl") else _load_npy(path)
     try:
         return _validate_ops(arr)
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
+
+
+cdef object _load_jsonl(str path):
+    cdef EventRec rec
+    recs = []
+    lineno = 0
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            where = f"{path}:{lineno}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{where}: not UTF-8 text: {exc}") from None
+            if not line.strip():
+                continue
+            _event_from_text(&rec, line, where, f"{where}: invalid JSON")
+            recs.append((<char*>&rec)[:sizeof(EventRec)])
+    return np.frombuffer(b"".join(recs), dtype=_dt.EVENT_DTYPE).copy()
+
+
+cdef object _load_npy(str path):
+    """The ``.npy`` form, header parsed and checked before any data is read:
+    the dtype must be ``EVENT_DTYPE``, the shape 1-d and the file exactly as
+    long as the header says (no allocation sized by a damaged header)."""
+    from numpy.lib import format as npf
+    cdef object bad = f"{path}: not a nanobook event file"
+    with open(path, "rb") as fh:
+        try:
+            with warnings.catch_warnings():
+                # a damaged header may hold escapes the literal parser warns about
+                warnings.simplefilter("ignore")
+                version = npf.read_magic(fh)
+                if version == (1, 0):
+                    shape, _fortran, dtype = npf.read_array_header_1_0(fh)
+                elif version == (2, 0):
+                    shape, _fortran, dtype = npf.read_array_header_2_0(fh)
+                else:
+                    raise ValueError(f"unsupported .npy format version {version}")
+        except ValueError as exc:
+            raise ValueError(f"{bad}: {exc}") from None
+        except Exception as exc:
+            # numpy's header parser lets tokenize/syntax/type errors through
+            raise ValueError(f"{bad}: malformed .npy header "
+                             f"({type(exc).__name__}: {exc})") from None
+        if dtype != _dt.EVENT_DTYPE or len(shape) != 1:
+            raise ValueError(f"{bad} (dtype {dtype}, shape {shape})")
+        n = shape[0]
+        need = n * _dt.EVENT_DTYPE.itemsize
+        have = os.fstat(fh.fileno()).st_size - fh.tell()
+        if need != have:
+            raise ValueError(f"{bad}: the header says {n} events ({need} bytes), "
+                             f"the file holds {have} bytes of data")
+        data = fh.read(need)
+        if len(data) != need:
+            raise ValueError(f"{bad}: the file ended after {len(data)} of {need} data bytes")
+    return np.frombuffer(data, dtype=_dt.EVENT_DTYPE).copy()
 
 
 # ---------------------------------------------------------------------------
