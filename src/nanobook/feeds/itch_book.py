@@ -74,8 +74,11 @@ class ItchBook:
             for s in symbols:
                 if not isinstance(s, str) or len(s.encode()) > 8:
                     raise ValueError(f"symbols must hold str of at most 8 bytes, got {s!r}")
-        self._core = _books.ItchBookCore(depth, symbols, bool(record_trades),
-                                         bool(record_snapshots), bool(lenient))
+        for name, flag in (("record_trades", record_trades),
+                           ("record_snapshots", record_snapshots), ("lenient", lenient)):
+            if not isinstance(flag, bool):      # "no" is truthy: flags take bools only
+                raise TypeError(f"{name} must be a bool, got {flag!r}")
+        self._core = _books.ItchBookCore(depth, symbols, record_trades, record_snapshots, lenient)
         self.depth = depth
 
     # ---------------------------------------------------------------- feeding
