@@ -2284,16 +2284,16 @@ cdef int _bad_event(const EventRec* e) noexcept nogil:
     return 0
 
 
-def _validate_ops(ops):
+def _validate_ops(ops, str name="ops"):
     """A C-contiguous ``EVENT_DTYPE`` array, or ValueError/TypeError naming
-    the first bad row and field.  One nogil pass."""
+    ``name``, the first bad row and field.  One nogil pass."""
     cdef const unsigned char[::1] raw
     cdef const EventRec* e
     cdef size_t i, n
     cdef int code = 0
     if not isinstance(ops, np.ndarray) or ops.dtype != _dt.EVENT_DTYPE or ops.ndim != 1:
         desc = f"{type(ops).__name__}" + (f" of dtype {ops.dtype}" if isinstance(ops, np.ndarray) else "")
-        raise TypeError(f"ops must be a 1-d numpy array of nanobook.dtypes.EVENT_DTYPE, got {desc}")
+        raise TypeError(f"{name} must be a 1-d numpy array of nanobook.dtypes.EVENT_DTYPE, got {desc}")
     ops = np.ascontiguousarray(ops)
     n = ops.shape[0]
     if n == 0:
@@ -2307,7 +2307,7 @@ def _validate_ops(ops):
                 break
     if code:
         field, what = _BAD[code]
-        raise ValueError(f"ops[{i}]: {what}, got {field}={ops[field][i]!r} "
+        raise ValueError(f"{name}[{i}]: {what}, got {field}={ops[field][i]!r} "
                          f"(kind={int(ops['kind'][i])})")
     return ops
 
@@ -2343,7 +2343,7 @@ def events_from_array(events):
     cdef size_t i, n
     cdef const unsigned char[::1] raw
     cdef const EventRec* e
-    arr = _validate_ops(events)
+    arr = _validate_ops(events, "events")
     n = arr.shape[0]
     if n == 0:
         return []
@@ -2356,23 +2356,42 @@ def save_events(events, path):
     """Write events (list of ``Event`` or ``EVENT_DTYPE`` array) to ``path``.
 
     ``*.jsonl``: one JSON object per line (the ``Event.__getstate__`` form);
-    any other name: numpy's ``.npy`` format of the array.
+    any other name: numpy's ``.npy`` format of the array.  The events are
+    validated as ``Exchange.apply`` input first and the file is written
+    whole to a temporary name beside ``path``, then renamed over it: on any
+    error (bad events, a failed write) an existing ``path`` is untouched.
     """
     cdef size_t i
     cdef const unsigned char[::1] raw
     cdef EventRec rec
-    arr = as_event_array(events)
+    path = _event_path(path)
+    arr = _validate_ops(as_event_array(events), "events")
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        if path.endswith(".jsonl"):
+            raw = arr.view(np.uint8).reshape(-1) if arr.shape[0] else None
+            with open(tmp, "w", encoding="utf-8") as fh:
+                for i in range(arr.shape[0]):
+                    memcpy(&rec, &raw[i * sizeof(EventRec)], sizeof(EventRec))
+                    fh.write(json.dumps(_event_dict(&rec), separators=(",", ":")))
+                    fh.write("\n")
+        else:
+            with open(tmp, "wb") as fh:
+                np.save(fh, arr, allow_pickle=False)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+cdef str _event_path(object path):
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {_describe(path)}")
     path = os.fspath(path)
-    if path.endswith(".jsonl"):
-        raw = np.ascontiguousarray(arr).view(np.uint8).reshape(-1)
-        with open(path, "w", encoding="utf-8") as fh:
-            for i in range(arr.shape[0]):
-                memcpy(&rec, &raw[i * sizeof(EventRec)], sizeof(EventRec))
-                fh.write(json.dumps(_event_dict(&rec), separators=(",", ":")))
-                fh.write("\n")
-    else:
-        with open(path, "wb") as fh:
-            np.save(fh, arr, allow_pickle=False)
+    return os.fsdecode(path) if isinstance(path, bytes) else path
 
 
 def load_events(path):
@@ -2385,9 +2404,7 @@ def load_events(path):
     input.  A path that cannot be opened raises the ``OSError`` of ``open``
     (``FileNotFoundError``, ...).
     """
-    path = os.fspath(path)
-    if isinstance(path, bytes):
-        path = os.fsdecode(path)
+    path = _event_path(path)
     arr = _load_jsonl(path) if path.endswith(".jsonl") else _load_npy(path)
     try:
         return _validate_ops(arr)
