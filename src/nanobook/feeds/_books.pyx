@@ -458,6 +458,22 @@ DEF IB_ZERO = 1
 DEF IB_SHORT = 2
 DEF IB_TRUNC = 3
 
+cdef inline Side* _pick(Side* bid, Side* ask, int side) except NULL:
+    """The side named by ``side`` (0 bid, 1 ask); anything else is a ValueError
+    (it was silently read as the ask side)."""
+    if side == 0:
+        return bid
+    if side == 1:
+        return ask
+    raise ValueError(f"side must be 0 (bid) or 1 (ask), got {side}")
+
+
+cdef inline int _non_negative(int64_t v, str name) except -1:
+    if v < 0:
+        raise ValueError(f"{name} must be non-negative, got {v}")
+    return 0
+
+
 cdef int _check_loc(int loc) except -1:
     if loc < 0 or loc >= MAXBOOKS:
         raise ValueError(f"stock_locate must be in [0, 65535], got {loc}")
@@ -829,6 +845,7 @@ cdef class ItchBookCore:
 
     cdef object _levels(self, int loc, int64_t depth):
         _check_loc(loc)
+        _non_negative(depth, "depth")
         out = np.zeros((6, depth), np.int64)
         cdef int64_t[:, ::1] v = out
         if self.bids[loc] != NULL and depth > 0:
@@ -1018,12 +1035,12 @@ cdef class L2Book:
         side_free(&self.ask)
 
     cpdef void set(self, int side, int64_t price, int64_t qty, int64_t count=0) except *:
-        side_set(&self.bid if side == 0 else &self.ask, price, qty, count)
+        side_set(_pick(&self.bid, &self.ask, side), price, qty, count)
 
     cpdef int64_t add(self, int side, int64_t price, int64_t dqty) except? -1:
         """Change the quantity at price by dqty (creating or removing the level);
         returns the new quantity (0 when the level is gone)."""
-        cdef Side* s = &self.bid if side == 0 else &self.ask
+        cdef Side* s = _pick(&self.bid, &self.ask, side)
         cdef int64_t k = s.sign * price
         cdef int64_t i = side_lb(s, k)
         if i < s.n and s.key[i] == k:
@@ -1040,6 +1057,7 @@ cdef class L2Book:
     def truncate(self, int64_t depth):
         """Keep only the best ``depth`` levels of each side."""
         cdef int64_t drop
+        _non_negative(depth, "depth")       # a negative depth made n negative (a hang)
         for s in (0, 1):
             side = &self.bid if s == 0 else &self.ask
             drop = side.n - depth
@@ -1054,9 +1072,17 @@ cdef class L2Book:
         self.ask.n = 0
 
     def apply(self, const uint8_t[::1] side, const int64_t[::1] price, const int64_t[::1] qty):
-        """Set many levels at once (side 0 bid / 1 ask; qty 0 deletes)."""
-        cdef Py_ssize_t i
-        for i in range(side.shape[0]):
+        """Set many levels at once (side 0 bid / 1 ask; qty 0 deletes).  The
+        three arrays must have one length and every side be 0 or 1; they are
+        checked before anything is set."""
+        cdef Py_ssize_t i, n = side.shape[0]
+        if price.shape[0] != n or qty.shape[0] != n:
+            raise ValueError(f"side, price and qty must have the same length, got "
+                             f"{n}, {price.shape[0]}, {qty.shape[0]}")
+        for i in range(n):
+            if side[i] > 1:
+                raise ValueError(f"side[{i}] must be 0 (bid) or 1 (ask), got {side[i]}")
+        for i in range(n):
             side_set(&self.bid if side[i] == 0 else &self.ask, price[i], qty[i], 0)
 
     cpdef tuple bbo(self):
@@ -1072,6 +1098,7 @@ cdef class L2Book:
 
     def levels(self, int64_t depth):
         """Array (4, depth): bid_px, bid_qty, ask_px, ask_qty, best first."""
+        _non_negative(depth, "depth")
         out = np.zeros((4, depth), np.int64)
         cdef int64_t[:, ::1] v = out
         if depth > 0:
@@ -1084,7 +1111,7 @@ cdef class L2Book:
 
     def get(self, int side, int64_t price):
         """Quantity at price on side (0 if no level)."""
-        cdef Side* s = &self.bid if side == 0 else &self.ask
+        cdef Side* s = _pick(&self.bid, &self.ask, side)
         cdef int64_t k = s.sign * price
         cdef int64_t i = side_lb(s, k)
         if i < s.n and s.key[i] == k:
@@ -1110,6 +1137,9 @@ cdef class OrderBook:
 
     cpdef bint add(self, uint64_t ref, int side, int64_t price, int64_t qty) except *:
         """Add a resting order; False (nothing changed) if ref is live already."""
+        cdef Side* s = _pick(&self.bid, &self.ask, side)
+        if qty <= 0:
+            raise ValueError(f"qty must be positive, got {qty}")
         if om_find(&self.orders, ref) != NULL:
             return False
         cdef Order* o = om_insert(&self.orders, ref)
@@ -1117,7 +1147,7 @@ cdef class OrderBook:
         o.qty = qty
         o.side = side
         o.book = 0
-        side_add(&self.bid if side == 0 else &self.ask, price, qty, 1)
+        side_add(s, price, qty, 1)
         return True
 
     cpdef int64_t reduce(self, uint64_t ref, int64_t qty) except -1:
@@ -1146,12 +1176,16 @@ cdef class OrderBook:
 
     cpdef void add_level(self, int side, int64_t price, int64_t qty) except *:
         """Add anonymous quantity at a level (a snapshot's initial depth)."""
-        side_add(&self.bid if side == 0 else &self.ask, price, qty, 1)
+        cdef Side* s = _pick(&self.bid, &self.ask, side)
+        if qty <= 0:
+            raise ValueError(f"qty must be positive, got {qty}")
+        side_add(s, price, qty, 1)
 
     def __len__(self):
         return self.orders.n
 
     def levels(self, int64_t depth):
+        _non_negative(depth, "depth")
         out = np.zeros((4, depth), np.int64)
         cdef int64_t[:, ::1] v = out
         if depth > 0:
@@ -1160,7 +1194,7 @@ cdef class OrderBook:
         return out
 
     def get(self, int side, int64_t price):
-        cdef Side* s = &self.bid if side == 0 else &self.ask
+        cdef Side* s = _pick(&self.bid, &self.ask, side)
         cdef int64_t k = s.sign * price
         cdef int64_t i = side_lb(s, k)
         if i < s.n and s.key[i] == k:
