@@ -31,6 +31,19 @@ def test_iter_itch_detects_a_capture_from_bytes():
     assert PCAP.read_bytes() == raw
 
 
+def test_itch_book_replay_detects_a_gzipped_capture(tmp_path):
+    """ItchBook.replay tells the container the same way (a gzipped capture,
+    as bytes or as a path, was fed to the book as BinaryFILE bytes)."""
+    raw = PCAP.read_bytes()
+    gz = tmp_path / "cap.pcap.gz"
+    gz.write_bytes(gzip.compress(raw))
+    want = ItchBook(lenient=True).replay(PCAP)
+    assert want.n_messages == 39
+    for source in (raw, gzip.compress(raw), gz):
+        got = ItchBook(lenient=True).replay(source)
+        assert got.n_messages == 39 and (got.orders() == want.orders()).all()
+
+
 @pytest.mark.parametrize("chunk,ok", [(63, False), (64, True), (65, True), (True, False), (64.0, False)])
 def test_iter_itch_chunk_size_boundary(chunk, ok):
     data = gzip.decompress((DATA / "itch" / "ex20101224.TEST_ITCH_50.gz").read_bytes())[:4000]

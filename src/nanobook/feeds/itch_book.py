@@ -103,6 +103,7 @@ class ItchBook:
         """
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 64:
             raise ValueError(f"chunk_size must be an int >= 64, got {chunk_size!r}")
+        # the container is told by the (decompressed) first bytes, as read_itch does
         if isinstance(source, (bytes, bytearray, memoryview)):
             data = bytes(source)
             if data[:2] == b"\x1f\x8b":
@@ -110,26 +111,30 @@ class ItchBook:
                     data = gzip.decompress(data)
                 except (OSError, EOFError, zlib.error) as exc:
                     raise FeedFormatError(f"corrupt gzip stream: {exc}", 0) from exc
-            elif is_pcap(data[:4]):
+            if is_pcap(data[:4]):
                 data = moldudp64_to_binaryfile(data)[0]
             self.feed(data)
         elif isinstance(source, (str, os.PathLike)):
             with open(source, "rb") as f:
-                head = f.read(4)
+                fh = gzip.GzipFile(fileobj=f) if f.read(2) == b"\x1f\x8b" else f
                 f.seek(0)
-                if is_pcap(head):
-                    self.feed(moldudp64_to_binaryfile(f.read())[0])
-                else:
-                    fh = gzip.GzipFile(fileobj=f) if head[:2] == b"\x1f\x8b" else f
-                    while True:
-                        try:
+                try:
+                    head = fh.peek(4)[:4] if fh is not f else f.read(4)
+                    if fh is f:
+                        f.seek(0)
+                    if is_pcap(head):
+                        self.feed(moldudp64_to_binaryfile(fh.read())[0])
+                    else:
+                        while True:
                             block = fh.read(chunk_size)
-                        except (OSError, EOFError, zlib.error) as exc:
-                            raise FeedFormatError(f"corrupt gzip stream: {exc}",
-                                                  self._core.counters()[2]) from exc
-                        if not block:
-                            break
-                        self.feed(block)
+                            if not block:
+                                break
+                            self.feed(block)
+                except (OSError, EOFError, zlib.error) as exc:
+                    if isinstance(exc, FeedFormatError):
+                        raise
+                    raise FeedFormatError(f"corrupt gzip stream: {exc}",
+                                          self._core.counters()[2]) from exc
         else:
             raise TypeError(f"source must be a path or bytes-like, got {type(source).__name__}")
         self.close()
