@@ -42,14 +42,17 @@ def main() -> int:
         pyx = tmp / "src" / "nanobook" / "_engine.pyx"
         original = pyx.read_text()
         env = {**os.environ, "PYTHONPATH": str(tmp / "src")}
+        tests = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                 str(ROOT / "tests" / "engine" / "test_boundaries.py")]
+        if subprocess.run(tests, capture_output=True, cwd=tmp, env=env).returncode != 0:
+            print("the boundary tests fail on the unmutated build: fix them first")
+            return 2
         for old, new in MUTANTS:
             assert original.count(old) == 1, f"not exactly once: {old!r}"
             pyx.write_text(original.replace(old, new))
             subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=tmp,
                            env=env, check=True, capture_output=True)
-            proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                                   str(ROOT / "tests" / "engine" / "test_boundaries.py")],
-                                  capture_output=True, text=True, cwd=tmp, env=env)
+            proc = subprocess.run(tests, capture_output=True, text=True, cwd=tmp, env=env)
             killed = proc.returncode != 0
             print(f"{'killed  ' if killed else 'SURVIVED'} {old.splitlines()[0]!r}", flush=True)
             if not killed:

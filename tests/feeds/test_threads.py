@@ -24,6 +24,7 @@ chunks = [raw[i:i + 3001] for i in range(0, len(raw), 3001)]     # splits messag
 book = ItchBook(depth=3, lenient=True, record_snapshots=True)
 stats = {"ok": 0, "refused": 0}
 errors = []
+fed = threading.Event()
 
 def refused(exc):
     if "cannot run now" not in str(exc) or "ItchBook" not in str(exc):
@@ -41,6 +42,8 @@ def feeder():
                     refused(exc)
     except BaseException:
         errors.append(traceback.format_exc())
+    finally:
+        fed.set()
 
 def querier(k):
     r = random.Random(k)
@@ -49,16 +52,25 @@ def querier(k):
              lambda: book.orders(), lambda: book.check(),
              lambda: book.depth_of(r.choice(list(book.symbols().values()) or ["X"]), 3),
              lambda: book.feed(b"")]
+    def one():
+        try:
+            r.choice(calls)()
+            stats["ok"] += 1
+        except RuntimeError as exc:
+            refused(exc)
+        except ValueError as exc:          # depth_of before the directory exists
+            if "unknown" not in str(exc) and "symbol" not in str(exc):
+                raise
+
     try:
-        for _ in range(rounds):
-            try:
-                r.choice(calls)()
-                stats["ok"] += 1
-            except RuntimeError as exc:
-                refused(exc)
-            except ValueError as exc:          # depth_of before the directory exists
-                if "unknown" not in str(exc) and "symbol" not in str(exc):
-                    raise
+        # at least `rounds` calls, and on while the feeder runs (a feed may
+        # hold the book through all of them), then a few with the book free
+        done = 0
+        while done < rounds or not fed.is_set():
+            one()
+            done += 1
+        for _ in range(20):
+            one()
     except BaseException:
         errors.append(traceback.format_exc())
 

@@ -47,13 +47,16 @@ MUTANTS = [
 def main() -> int:
     original = SRC.read_text()
     survivors = []
+    tests = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+             str(ROOT / "tests" / "risk" / "test_boundaries.py")]
+    if subprocess.run(tests, capture_output=True, cwd=ROOT).returncode != 0:
+        print("the boundary tests fail on the unmutated source: fix them first")
+        return 2
     try:
         for old, new in MUTANTS:
             assert original.count(old) == 1, f"not exactly once: {old!r}"
             SRC.write_text(original.replace(old, new))
-            proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                                   str(ROOT / "tests" / "risk" / "test_boundaries.py")],
-                                  capture_output=True, text=True, cwd=ROOT)
+            proc = subprocess.run(tests, capture_output=True, text=True, cwd=ROOT)
             killed = proc.returncode != 0
             print(f"{'killed  ' if killed else 'SURVIVED'} {old!r} -> {new!r}", flush=True)
             if not killed:

@@ -120,7 +120,8 @@ def test_documented_limit_at_below_and_above(name, kw, fn, code, points):
 
 
 def test_kill_switch_follows_the_boundary():
-    at, above = RiskEngine(max_daily_loss_pct=0.25), RiskEngine(max_daily_loss_pct=0.25)
+    kw = dict(max_daily_loss_pct=0.25, max_drawdown_pct=1.0)   # only the daily loss can trip
+    at, above = RiskEngine(**kw), RiskEngine(**kw)
     daily(at, EQ - 250_000)
     daily(above, EQ - 250_001)
     assert not at.kill_switch_engaged and above.kill_switch_engaged
