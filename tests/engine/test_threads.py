@@ -33,7 +33,7 @@ def run_script(code, timeout=120):
 
 
 BIG_OPS = """
-import threading, numpy as np, nanobook
+import threading, time, numpy as np, nanobook
 from nanobook import dtypes as d
 def big_ops(n=100_000):
     ops = np.zeros(n, d.EVENT_DTYPE)
@@ -78,6 +78,9 @@ for attempt in range(2):
     except RuntimeError as exc:
         assert "Exchange" in str(exc) and "apply()" in str(exc), str(exc)
         busy += 1
+    # the claim never waits, so a reader that re-claims at once could starve
+    # the writer (a livelock, not a crash): yield between calls
+    time.sleep(0)
   t.join()
   ex._check()
   assert ex.event_count() == 4 * len(ops) + ({second!r} == "apply") * 50 * ok, ex.event_count()
