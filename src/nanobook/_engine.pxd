@@ -5,6 +5,7 @@
 # failure inside the book is running out of memory).
 cimport cython
 
+from nanobook._claim cimport Claim, claim, release
 from nanobook._types cimport (
     int32_t, int64_t, uint8_t, uint32_t, uint64_t,
     oid_t, price_t, qty_t, slot_t, ts_t, u128_t,
@@ -204,7 +205,7 @@ cdef class Exchange:
     cdef Buf event_buf            # the event log, varint-encoded (see log_event)
     cdef size_t nevents
     cdef readonly bint event_log
-    cdef bint busy                # apply() is running with the GIL released
+    cdef Claim guard              # thread claim of every public method (_claim.pxd)
 
     # -- queries --------------------------------------------------------
     # Record of ``oid`` or NULL.
@@ -233,8 +234,12 @@ cdef class Exchange:
     cdef void compact_levels(self) noexcept nogil
 
     # -- Python result builders ---------------------------------------------
-    # Raise RuntimeError while apply() runs on another thread.
-    cdef int _ready(self) except -1
+    # Claim the book for the public method ``call`` (a command when
+    # ``write``: exclusive; a query: shared with other queries) or raise
+    # RuntimeError naming both calls; every public method releases it on
+    # every exit path.
+    cdef int _claim(self, const char* call, bint write) except -1
+    cdef void _release(self, bint write) noexcept
     cdef object _submit_call(self, EventRec* ev)
     cdef object _stop_call(self, EventRec* ev)
     cdef object _stop(self, uint8_t kind, object side, str stop_name, object stop_price,

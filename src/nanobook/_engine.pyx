@@ -17,6 +17,7 @@ from libc.string cimport memcpy, memmove, memset
 import json
 import operator
 import os
+import warnings
 
 import numpy as np
 cimport numpy as cnp
@@ -273,6 +274,16 @@ cdef str _describe(object v):
     return f"{v!r} ({type(v).__name__})"
 
 
+cdef int _flag(object v, str name) except -1:
+    """A flag: ``bool`` (or ``numpy.bool_``) only; a truthy string such as
+    ``"no"`` is a TypeError, never read as True."""
+    if v is True or v is False:
+        return v is True
+    if isinstance(v, np.bool_):
+        return bool(v)
+    raise TypeError(f"{name} must be a bool, got {_describe(v)}")
+
+
 cdef int _parse_choice(object value, dict table, str name, str invalid) except -1:
     """Case-insensitive lookup of a str option; exact matches skip ``lower()``."""
     cdef object v
@@ -393,6 +404,10 @@ cdef tuple _ORDER_STATUS = ("new", "partiallyfilled", "filled", "cancelled")
 cdef tuple _SUBMIT_STATUS = ("New", "PartiallyFilled", "Filled", "Cancelled")
 cdef tuple _STOP_STATUS = ("pending", "triggered", "cancelled")
 cdef tuple _ERRORS = (None, "OrderNotFound", "OrderNotActive")
+# public name of the stop submitter of each event kind (thread-claim messages)
+cdef dict _STOP_CALLS = {EV_STOP_MARKET: b"submit_stop_market", EV_STOP_LIMIT: b"submit_stop_limit",
+                         EV_TRAIL_MARKET: b"submit_trailing_stop_market",
+                         EV_TRAIL_LIMIT: b"submit_trailing_stop_limit"}
 
 
 cdef str _dollars(int64_t cents):
@@ -870,6 +885,23 @@ cdef int _event_from_dict(EventRec* e, object obj, str where) except -1:
     return 0
 
 
+cdef int _event_from_text(EventRec* e, str text, str where, str json_where) except -1:
+    """``json.loads`` then ``_event_from_dict``: every failure, whatever the
+    damage (bad JSON, nesting too deep for the parser, a number no field
+    can hold), is a ValueError starting with ``where`` / ``json_where``."""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{json_where}: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"{json_where}: nested too deeply") from None
+    try:
+        _event_from_dict(e, obj, where)
+    except (OverflowError, TypeError) as exc:
+        raise ValueError(f"{where}: invalid event: {exc}") from None
+    return 0
+
+
 cdef str _debug_price(int64_t p):
     return f"Price({p})"
 
@@ -902,11 +934,7 @@ cdef class Event:
         cdef EventRec e
         if not isinstance(state, str):
             raise TypeError(f"state must be a str, got {_describe(state)}")
-        try:
-            obj = json.loads(state)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"event JSON: {exc}") from None
-        _event_from_dict(&e, obj, "event")
+        _event_from_text(&e, state, "event", "event JSON")
         self.rec = e
 
     def __reduce__(self):
@@ -1026,14 +1054,14 @@ cdef class Exchange:
         Record every state-changing call.
     """
 
-    def __cinit__(self, bint event_log=True):
+    def __cinit__(self, event_log=True):
         self.next_id = 1
         self.next_trade_id = 1
         self.next_ts = 1
         self.free_level = -1
         buf_init(&self.trade_log, sizeof(TradeRec))
         buf_init(&self.event_buf, 1)
-        self.event_log = event_log
+        self.event_log = _flag(event_log, "event_log")
 
     def __init__(self, event_log=True):
         pass
@@ -1573,11 +1601,13 @@ cdef class Exchange:
 
     # -- Python API: commands -------------------------------------------------
 
-    cdef inline int _ready(self) except -1:
-        if self.busy:
-            raise RuntimeError("this Exchange is running apply() on another thread; "
-                               "call it again when that returns")
-        return 0
+    cdef inline int _claim(self, const char* call, bint write) except -1:
+        """Claim the book for the public method ``call`` (see ``_claim.pxd``:
+        reads share, commands exclude) or raise RuntimeError."""
+        return claim(&self.guard, "Exchange", call, write)
+
+    cdef inline void _release(self, bint write) noexcept:
+        release(&self.guard, write)
 
     cdef object _submit_call(self, EventRec* ev):
         cdef ExecOut res
@@ -1619,22 +1649,25 @@ cdef class Exchange:
 
         Complexity: O(log L + F) for L levels on the side and F fills.
         """
-        self._ready()
         cdef EventRec ev
-        ev.kind = EV_SUBMIT_LIMIT
-        ev.side = _parse_side(side)
-        ev.price = _to_i64(price, "price")
-        ev.quantity = _to_qty(quantity, "quantity")
-        ev.tif = _parse_tif(tif)
-        _check_positive(ev.quantity, "quantity")
-        ev.trail = TRAIL_NONE
-        ev._pad = 0
-        ev.order_id = 0
-        ev.limit_price = 0
-        ev.trail_fixed = 0
-        ev.trail_value = 0.0
-        ev.period = 0
-        return self._submit_call(&ev)
+        self._claim(b"submit_limit", True)
+        try:
+            ev.kind = EV_SUBMIT_LIMIT
+            ev.side = _parse_side(side)
+            ev.price = _to_i64(price, "price")
+            ev.quantity = _to_qty(quantity, "quantity")
+            ev.tif = _parse_tif(tif)
+            _check_positive(ev.quantity, "quantity")
+            ev.trail = TRAIL_NONE
+            ev._pad = 0
+            ev.order_id = 0
+            ev.limit_price = 0
+            ev.trail_fixed = 0
+            ev.trail_value = 0.0
+            ev.period = 0
+            return self._submit_call(&ev)
+        finally:
+            self._release(True)
 
     def submit_market(self, side, quantity):
         """Submit a market order: an IOC at the most aggressive price.
@@ -1642,14 +1675,17 @@ cdef class Exchange:
         Whatever does not fill is cancelled (``get_order`` says
         ``"cancelled"``).  Complexity: O(F) for F fills.
         """
-        self._ready()
         cdef EventRec ev
-        memset(&ev, 0, sizeof(EventRec))
-        ev.kind = EV_SUBMIT_MARKET
-        ev.side = _parse_side(side)
-        ev.quantity = _to_qty(quantity, "quantity")
-        _check_positive(ev.quantity, "quantity")
-        return self._submit_call(&ev)
+        self._claim(b"submit_market", True)
+        try:
+            memset(&ev, 0, sizeof(EventRec))
+            ev.kind = EV_SUBMIT_MARKET
+            ev.side = _parse_side(side)
+            ev.quantity = _to_qty(quantity, "quantity")
+            _check_positive(ev.quantity, "quantity")
+            return self._submit_call(&ev)
+        finally:
+            self._release(True)
 
     def cancel(self, order_id):
         """Cancel a resting order or a pending stop.  O(1) (a tombstone).
@@ -1657,43 +1693,49 @@ cdef class Exchange:
         Unknown ids give ``CancelResult(success=False, error='OrderNotFound')``,
         finished orders ``'OrderNotActive'``; both are recorded as events.
         """
-        self._ready()
         cdef EventRec ev
         cdef ExecOut res
         cdef CancelResult r = CancelResult.__new__(CancelResult)
-        memset(&ev, 0, sizeof(EventRec))
-        ev.kind = EV_CANCEL
-        ev.order_id = _to_u64(order_id, "order_id")
-        self.run(&ev, &res)
-        r.success = res.code == OK
-        r.cancelled_quantity = res.cancelled
-        r._code = res.code
-        return r
+        self._claim(b"cancel", True)
+        try:
+            memset(&ev, 0, sizeof(EventRec))
+            ev.kind = EV_CANCEL
+            ev.order_id = _to_u64(order_id, "order_id")
+            self.run(&ev, &res)
+            r.success = res.code == OK
+            r.cancelled_quantity = res.cancelled
+            r._code = res.code
+            return r
+        finally:
+            self._release(True)
 
     def modify(self, order_id, new_price, new_quantity):
         """Cancel/replace: the order is cancelled and a new order (new id,
         same side and tif, back of the queue) is submitted.  Its trades set
         the last trade price and trigger stops like any submission.
         """
-        self._ready()
         cdef EventRec ev
         cdef ExecOut res
         cdef ModifyResult r = ModifyResult.__new__(ModifyResult)
-        memset(&ev, 0, sizeof(EventRec))
-        ev.kind = EV_MODIFY
-        ev.order_id = _to_u64(order_id, "order_id")
-        ev.price = _to_i64(new_price, "new_price")
-        ev.quantity = _to_qty(new_quantity, "new_quantity")
-        _check_positive(ev.quantity, "new_quantity")
-        self.run(&ev, &res)
-        r.old_order_id = ev.order_id
-        r._code = res.code
-        r.success = res.code == OK
-        if r.success:
-            r.new_order_id = res.sub.order_id
-            r.cancelled_quantity = res.cancelled
-            r._take(self, res.sub.trade_start, res.sub.trade_end)
-        return r
+        self._claim(b"modify", True)
+        try:
+            memset(&ev, 0, sizeof(EventRec))
+            ev.kind = EV_MODIFY
+            ev.order_id = _to_u64(order_id, "order_id")
+            ev.price = _to_i64(new_price, "new_price")
+            ev.quantity = _to_qty(new_quantity, "new_quantity")
+            _check_positive(ev.quantity, "new_quantity")
+            self.run(&ev, &res)
+            r.old_order_id = ev.order_id
+            r._code = res.code
+            r.success = res.code == OK
+            if r.success:
+                r.new_order_id = res.sub.order_id
+                r.cancelled_quantity = res.cancelled
+                r._take(self, res.sub.trade_start, res.sub.trade_end)
+            return r
+        finally:
+            self._release(True)
 
     cdef object _stop(self, uint8_t kind, object side, str stop_name, object stop_price,
                       object limit_price, object quantity, object tif,
@@ -1701,20 +1743,23 @@ cdef class Exchange:
         """Validate the arguments of one of the four stop submitters (in the
         reference's order: side, prices, quantity, tif, trail) and submit it."""
         cdef EventRec ev
-        self._ready()
-        memset(&ev, 0, sizeof(EventRec))
-        ev.kind = kind
-        ev.side = _parse_side(side)
-        ev.price = _to_i64(stop_price, stop_name)
-        if limit_price is not None or kind == EV_STOP_LIMIT or kind == EV_TRAIL_LIMIT:
-            ev.limit_price = _to_i64(limit_price, "limit_price")
-        ev.quantity = _to_qty(quantity, "quantity")
-        if tif is not None:
-            ev.tif = _parse_tif(tif)
-        _check_positive(ev.quantity, "quantity")
-        if kind == EV_TRAIL_MARKET or kind == EV_TRAIL_LIMIT:
-            _parse_trail(&ev, trail_type, trail_value, atr_period)
-        return self._stop_call(&ev)
+        self._claim(<bytes>_STOP_CALLS[kind], True)
+        try:
+            memset(&ev, 0, sizeof(EventRec))
+            ev.kind = kind
+            ev.side = _parse_side(side)
+            ev.price = _to_i64(stop_price, stop_name)
+            if limit_price is not None or kind == EV_STOP_LIMIT or kind == EV_TRAIL_LIMIT:
+                ev.limit_price = _to_i64(limit_price, "limit_price")
+            ev.quantity = _to_qty(quantity, "quantity")
+            if tif is not None:
+                ev.tif = _parse_tif(tif)
+            _check_positive(ev.quantity, "quantity")
+            if kind == EV_TRAIL_MARKET or kind == EV_TRAIL_LIMIT:
+                _parse_trail(&ev, trail_type, trail_value, atr_period)
+            return self._stop_call(&ev)
+        finally:
+            self._release(True)
 
     def submit_stop_market(self, side, stop_price, quantity):
         """A stop that sends a market order when the last trade price
@@ -1749,13 +1794,19 @@ cdef class Exchange:
         Has no observable effect on the book; matching skips tombstones
         anyway.  O(resting orders + tombstones).
         """
-        self._ready()
-        self.compact_levels()
+        self._claim(b"compact", True)
+        try:
+            self.compact_levels()
+        finally:
+            self._release(True)
 
     def clear_trades(self):
         """Empty the trade history (trade ids keep counting)."""
-        self._ready()
-        self.trade_log.n = 0
+        self._claim(b"clear_trades", True)
+        try:
+            self.trade_log.n = 0
+        finally:
+            self._release(True)
 
     def clear_order_history(self):
         """Forget finished orders (filled/cancelled) and non-pending stops.
@@ -1763,97 +1814,119 @@ cdef class Exchange:
         Returns the number of regular orders removed.  Pages of the order
         table with nothing left in them are freed.
         """
-        self._ready()
         cdef size_t p, i, j = 0
         cdef OrderRec* r
         cdef uint64_t removed = 0
-        self.compact_levels()       # no queue may point at a purged record
-        for p in range(self.npages):
-            if self.pages[p] == NULL:
-                continue
-            for i in range(PAGE_SIZE):
-                r = &self.pages[p][i]
-                if r.kind == REC_ORDER and r.status >= ST_FILLED:
-                    r.kind = REC_NONE
-                    removed += 1
-                    self.page_live[p] -= 1
-                elif r.kind == REC_STOP and self.stops[r.next].status != STOP_PENDING:
-                    r.kind = REC_NONE
-                    self.page_live[p] -= 1
-            if self.page_live[p] == 0 and (p + 1) << PAGE_BITS <= self.next_id:
-                free(self.pages[p])
-                self.pages[p] = NULL
-        # keep only pending stops, in submission order
-        for i in range(self.nstops):
-            if self.stops[i].status == STOP_PENDING:
-                self.stops[j] = self.stops[i]
-                self.rec(self.stops[j].id).next = j
-                self.pending[j] = j
-                j += 1
-        self.nstops = j
-        self.npending = j
-        return removed
+        self._claim(b"clear_order_history", True)
+        try:
+            self.compact_levels()       # no queue may point at a purged record
+            for p in range(self.npages):
+                if self.pages[p] == NULL:
+                    continue
+                for i in range(PAGE_SIZE):
+                    r = &self.pages[p][i]
+                    if r.kind == REC_ORDER and r.status >= ST_FILLED:
+                        r.kind = REC_NONE
+                        removed += 1
+                        self.page_live[p] -= 1
+                    elif r.kind == REC_STOP and self.stops[r.next].status != STOP_PENDING:
+                        r.kind = REC_NONE
+                        self.page_live[p] -= 1
+                if self.page_live[p] == 0 and (p + 1) << PAGE_BITS <= self.next_id:
+                    free(self.pages[p])
+                    self.pages[p] = NULL
+            # keep only pending stops, in submission order
+            for i in range(self.nstops):
+                if self.stops[i].status == STOP_PENDING:
+                    self.stops[j] = self.stops[i]
+                    self.rec(self.stops[j].id).next = j
+                    self.pending[j] = j
+                    j += 1
+            self.nstops = j
+            self.npending = j
+            return removed
+        finally:
+            self._release(True)
 
     # -- Python API: queries ---------------------------------------------------
 
     def best_bid(self):
         """Highest bid price or None.  O(1)."""
-        self._ready()
-        if self.side_n[BUY] == 0:
-            return None
-        return self.side_entries[BUY][self.side_n[BUY] - 1].price
+        self._claim(b"best_bid", False)
+        try:
+            if self.side_n[BUY] == 0:
+                return None
+            return self.side_entries[BUY][self.side_n[BUY] - 1].price
+        finally:
+            self._release(False)
 
     def best_ask(self):
         """Lowest ask price or None.  O(1)."""
-        self._ready()
-        if self.side_n[SELL] == 0:
-            return None
-        return self.side_entries[SELL][self.side_n[SELL] - 1].price
+        self._claim(b"best_ask", False)
+        try:
+            if self.side_n[SELL] == 0:
+                return None
+            return self.side_entries[SELL][self.side_n[SELL] - 1].price
+        finally:
+            self._release(False)
 
     def best_bid_ask(self):
         """``(best_bid, best_ask)``, each None when its side is empty.  O(1)."""
-        self._ready()
-        return (None if self.side_n[BUY] == 0
-                else self.side_entries[BUY][self.side_n[BUY] - 1].price,
-                None if self.side_n[SELL] == 0
-                else self.side_entries[SELL][self.side_n[SELL] - 1].price)
+        self._claim(b"best_bid_ask", False)
+        try:
+            return (None if self.side_n[BUY] == 0
+                    else self.side_entries[BUY][self.side_n[BUY] - 1].price,
+                    None if self.side_n[SELL] == 0
+                    else self.side_entries[SELL][self.side_n[SELL] - 1].price)
+        finally:
+            self._release(False)
 
     def spread(self):
         """``best_ask - best_bid`` or None.  O(1)."""
-        self._ready()
-        if self.side_n[BUY] == 0 or self.side_n[SELL] == 0:
-            return None
-        return (self.side_entries[SELL][self.side_n[SELL] - 1].price
-                - self.side_entries[BUY][self.side_n[BUY] - 1].price)
+        self._claim(b"spread", False)
+        try:
+            if self.side_n[BUY] == 0 or self.side_n[SELL] == 0:
+                return None
+            return (self.side_entries[SELL][self.side_n[SELL] - 1].price
+                    - self.side_entries[BUY][self.side_n[BUY] - 1].price)
+        finally:
+            self._release(False)
 
     def last_trade_price(self):
         """Price of the last trade that set it (submissions, modifies, stop
         cascades), or None."""
-        self._ready()
-        return self.last_price if self.has_last else None
+        self._claim(b"last_trade_price", False)
+        try:
+            return self.last_price if self.has_last else None
+        finally:
+            self._release(False)
 
     def get_order(self, order_id):
         """Snapshot of order ``order_id`` or None (unknown, a stop, a
         rejected FOK, or purged by ``clear_order_history``).  O(1)."""
-        self._ready()
         cdef oid_t oid = _to_u64(order_id, "order_id")
-        cdef OrderRec* r = self.rec(oid)
+        cdef OrderRec* r
         cdef Order o
-        if r == NULL or r.kind != REC_ORDER:
-            return None
-        o = Order.__new__(Order)
-        o.id = oid
-        o.price = r.price
-        o.original_quantity = r.original
-        # a cancelled resting (GTC) order reports nothing left; an IOC
-        # remainder reports what was cancelled
-        o.remaining_quantity = 0 if (r.status == ST_CANCELLED and r.tif == GTC) else r.remaining
-        o.filled_quantity = r.original - r.remaining
-        o.timestamp = r.timestamp
-        o._side = r.side
-        o._tif = r.tif
-        o._status = r.status
-        return o
+        self._claim(b"get_order", False)
+        try:
+            r = self.rec(oid)
+            if r == NULL or r.kind != REC_ORDER:
+                return None
+            o = Order.__new__(Order)
+            o.id = oid
+            o.price = r.price
+            o.original_quantity = r.original
+            # a cancelled resting (GTC) order reports nothing left; an IOC
+            # remainder reports what was cancelled
+            o.remaining_quantity = 0 if (r.status == ST_CANCELLED and r.tif == GTC) else r.remaining
+            o.filled_quantity = r.original - r.remaining
+            o.timestamp = r.timestamp
+            o._side = r.side
+            o._tif = r.tif
+            o._status = r.status
+            return o
+        finally:
+            self._release(False)
 
     def get_stop_order(self, order_id):
         """The stop ``order_id`` as a dict, or None.
@@ -1862,32 +1935,45 @@ cdef class Exchange:
         (None for stop-market), ``quantity, status`` (``pending``,
         ``triggered``, ``cancelled``), ``timestamp``.
         """
-        self._ready()
         cdef oid_t oid = _to_u64(order_id, "order_id")
-        cdef OrderRec* r = self.rec(oid)
+        cdef OrderRec* r
         cdef StopRec* s
-        if r == NULL or r.kind != REC_STOP:
-            return None
-        s = &self.stops[r.next]
-        return {"id": s.id, "side": _SIDE_NAMES[s.side], "stop_price": s.stop_price,
-                "limit_price": s.limit_price if s.is_limit else None,
-                "quantity": s.quantity, "status": _STOP_STATUS[s.status],
-                "timestamp": s.timestamp}
+        self._claim(b"get_stop_order", False)
+        try:
+            r = self.rec(oid)
+            if r == NULL or r.kind != REC_STOP:
+                return None
+            s = &self.stops[r.next]
+            return {"id": s.id, "side": _SIDE_NAMES[s.side], "stop_price": s.stop_price,
+                    "limit_price": s.limit_price if s.is_limit else None,
+                    "quantity": s.quantity, "status": _STOP_STATUS[s.status],
+                    "timestamp": s.timestamp}
+        finally:
+            self._release(False)
 
     def pending_stop_count(self):
         """Number of pending stops.  O(1)."""
-        self._ready()
-        return self.pending_live
+        self._claim(b"pending_stop_count", False)
+        try:
+            return self.pending_live
+        finally:
+            self._release(False)
 
     def trades(self):
         """All trades since creation or the last ``clear_trades`` (``list[Trade]``)."""
-        self._ready()
-        return _trade_list(<TradeRec*>self.trade_log.data, self.trade_log.n)
+        self._claim(b"trades", False)
+        try:
+            return _trade_list(<TradeRec*>self.trade_log.data, self.trade_log.n)
+        finally:
+            self._release(False)
 
     def trades_array(self):
         """The trade history as an array of ``nanobook.dtypes.TRADE_DTYPE`` (a copy)."""
-        self._ready()
-        return _trades_array(<TradeRec*>self.trade_log.data, self.trade_log.n)
+        self._claim(b"trades_array", False)
+        try:
+            return _trades_array(<TradeRec*>self.trade_log.data, self.trade_log.n)
+        finally:
+            self._release(False)
 
     def events(self):
         """The event log as ``list[Event]`` (empty when the log is off)."""
@@ -1896,20 +1982,26 @@ cdef class Exchange:
     def events_array(self):
         """The event log as an array of ``nanobook.dtypes.EVENT_DTYPE`` (decoded
         from its compact in-memory form)."""
-        self._ready()
-        arr = np.empty(self.nevents, dtype=_dt.EVENT_DTYPE)
         cdef unsigned char[::1] raw
-        if self.nevents:
-            raw = arr.view(np.uint8).reshape(-1)
-            with nogil:
-                decode_events(<const uint8_t*>self.event_buf.data, self.nevents,
-                              <EventRec*>&raw[0])
-        return arr
+        self._claim(b"events_array", False)
+        try:
+            arr = np.empty(self.nevents, dtype=_dt.EVENT_DTYPE)
+            if self.nevents:
+                raw = arr.view(np.uint8).reshape(-1)
+                with nogil:
+                    decode_events(<const uint8_t*>self.event_buf.data, self.nevents,
+                                  <EventRec*>&raw[0])
+            return arr
+        finally:
+            self._release(False)
 
     def event_count(self):
         """Number of recorded events.  O(1)."""
-        self._ready()
-        return self.nevents
+        self._claim(b"event_count", False)
+        try:
+            return self.nevents
+        finally:
+            self._release(False)
 
     cdef object _snapshot(self, size_t levels):
         cdef BookSnapshot snap = BookSnapshot.__new__(BookSnapshot)
@@ -1935,13 +2027,19 @@ cdef class Exchange:
 
     def depth(self, levels=10):
         """``BookSnapshot`` of the best ``levels`` levels of each side.  O(levels)."""
-        self._ready()
-        return self._snapshot(_to_u64(levels, "levels"))
+        self._claim(b"depth", False)
+        try:
+            return self._snapshot(_to_u64(levels, "levels"))
+        finally:
+            self._release(False)
 
     def full_book(self):
         """``BookSnapshot`` of every level.  O(L)."""
-        self._ready()
-        return self._snapshot(<size_t>-1)
+        self._claim(b"full_book", False)
+        try:
+            return self._snapshot(<size_t>-1)
+        finally:
+            self._release(False)
 
     def __repr__(self):
         bid, ask = self.best_bid_ask()
@@ -1965,25 +2063,27 @@ cdef class Exchange:
         numpy.ndarray of ``nanobook.dtypes.TRADE_DTYPE``
             The trades printed by these operations (stop cascades included).
         """
-        self._ready()
-        arr = _validate_ops(ops)
         cdef const EventRec* e
-        cdef size_t n = arr.shape[0], i, start = self.trade_log.n
+        cdef size_t n, i, start
         cdef const unsigned char[::1] raw
         cdef ExecOut res
-        if n:
-            raw = arr.view(np.uint8).reshape(-1)
-            e = <const EventRec*>&raw[0]
-            self.busy = True
-            try:
+        # claimed before validation: _validate_ops releases the GIL
+        self._claim(b"apply", True)
+        try:
+            arr = _validate_ops(ops)
+            n = arr.shape[0]
+            start = self.trade_log.n
+            if n:
+                raw = arr.view(np.uint8).reshape(-1)
+                e = <const EventRec*>&raw[0]
                 with nogil:
                     if self.event_log:
                         buf_reserve(&self.event_buf, n * 8)
                     for i in range(n):
                         self.run(<EventRec*>&e[i], &res)
-            finally:
-                self.busy = False
-        return _trades_array((<TradeRec*>self.trade_log.data) + start, self.trade_log.n - start)
+            return _trades_array((<TradeRec*>self.trade_log.data) + start, self.trade_log.n - start)
+        finally:
+            self._release(True)
 
     @staticmethod
     def replay(events, event_log=True):
@@ -2000,56 +2100,59 @@ cdef class Exchange:
 
     def copy(self):
         """An independent deep copy of the book, stops, logs and counters."""
-        self._ready()
         cdef Exchange c = Exchange(event_log=self.event_log)
         cdef size_t p
-        c.npages = self.npages
-        if self.npages:
-            c.pages = <OrderRec**>calloc(self.npages, sizeof(OrderRec*))
-            c.page_live = <uint32_t*>malloc(self.npages * sizeof(uint32_t))
-            if c.pages == NULL or c.page_live == NULL:
-                raise MemoryError()
-            memcpy(c.page_live, self.page_live, self.npages * sizeof(uint32_t))
-            for p in range(self.npages):
-                if self.pages[p] != NULL:
-                    c.pages[p] = <OrderRec*>malloc(PAGE_SIZE * sizeof(OrderRec))
-                    if c.pages[p] == NULL:
-                        raise MemoryError()
-                    memcpy(c.pages[p], self.pages[p], PAGE_SIZE * sizeof(OrderRec))
-        c.levels = <Level*>_dup(self.levels, self.levels_cap * sizeof(Level))
-        c.levels_cap = self.levels_cap
-        c.levels_used = self.levels_used
-        c.free_level = self.free_level
-        for p in range(2):
-            c.side_entries[p] = <BookEntry*>_dup(self.side_entries[p],
-                                                 self.side_cap[p] * sizeof(BookEntry))
-            c.side_n[p] = self.side_n[p]
-            c.side_cap[p] = self.side_cap[p]
-        c.stops = <StopRec*>_dup(self.stops, self.stops_cap * sizeof(StopRec))
-        c.nstops = self.nstops
-        c.stops_cap = self.stops_cap
-        c.pending = <size_t*>_dup(self.pending, self.pending_cap * sizeof(size_t))
-        c.trig = <size_t*>_dup(self.trig, self.pending_cap * sizeof(size_t))
-        c.npending = self.npending
-        c.pending_cap = self.pending_cap
-        c.pending_live = self.pending_live
-        c.history = <int64_t*>_dup(self.history, HISTORY_CAP * sizeof(int64_t)
-                                   if self.history != NULL else 0)
-        c.hist_n = self.hist_n
-        c.hist_head = self.hist_head
-        c.hist_prev = self.hist_prev
-        c.hist_has_prev = self.hist_has_prev
-        c.next_id = self.next_id
-        c.next_trade_id = self.next_trade_id
-        c.next_ts = self.next_ts
-        c.last_price = self.last_price
-        c.has_last = self.has_last
-        free(c.trade_log.data)
-        free(c.event_buf.data)
-        buf_copy(&c.trade_log, &self.trade_log)
-        buf_copy(&c.event_buf, &self.event_buf)
-        c.nevents = self.nevents
-        return c
+        self._claim(b"copy", False)
+        try:
+            c.npages = self.npages
+            if self.npages:
+                c.pages = <OrderRec**>calloc(self.npages, sizeof(OrderRec*))
+                c.page_live = <uint32_t*>malloc(self.npages * sizeof(uint32_t))
+                if c.pages == NULL or c.page_live == NULL:
+                    raise MemoryError()
+                memcpy(c.page_live, self.page_live, self.npages * sizeof(uint32_t))
+                for p in range(self.npages):
+                    if self.pages[p] != NULL:
+                        c.pages[p] = <OrderRec*>malloc(PAGE_SIZE * sizeof(OrderRec))
+                        if c.pages[p] == NULL:
+                            raise MemoryError()
+                        memcpy(c.pages[p], self.pages[p], PAGE_SIZE * sizeof(OrderRec))
+            c.levels = <Level*>_dup(self.levels, self.levels_cap * sizeof(Level))
+            c.levels_cap = self.levels_cap
+            c.levels_used = self.levels_used
+            c.free_level = self.free_level
+            for p in range(2):
+                c.side_entries[p] = <BookEntry*>_dup(self.side_entries[p],
+                                                     self.side_cap[p] * sizeof(BookEntry))
+                c.side_n[p] = self.side_n[p]
+                c.side_cap[p] = self.side_cap[p]
+            c.stops = <StopRec*>_dup(self.stops, self.stops_cap * sizeof(StopRec))
+            c.nstops = self.nstops
+            c.stops_cap = self.stops_cap
+            c.pending = <size_t*>_dup(self.pending, self.pending_cap * sizeof(size_t))
+            c.trig = <size_t*>_dup(self.trig, self.pending_cap * sizeof(size_t))
+            c.npending = self.npending
+            c.pending_cap = self.pending_cap
+            c.pending_live = self.pending_live
+            c.history = <int64_t*>_dup(self.history, HISTORY_CAP * sizeof(int64_t)
+                                       if self.history != NULL else 0)
+            c.hist_n = self.hist_n
+            c.hist_head = self.hist_head
+            c.hist_prev = self.hist_prev
+            c.hist_has_prev = self.hist_has_prev
+            c.next_id = self.next_id
+            c.next_trade_id = self.next_trade_id
+            c.next_ts = self.next_ts
+            c.last_price = self.last_price
+            c.has_last = self.has_last
+            free(c.trade_log.data)
+            free(c.event_buf.data)
+            buf_copy(&c.trade_log, &self.trade_log)
+            buf_copy(&c.event_buf, &self.event_buf)
+            c.nevents = self.nevents
+            return c
+        finally:
+            self._release(False)
 
     def __copy__(self):
         return self.copy()
@@ -2068,7 +2171,6 @@ cdef class Exchange:
     def _check(self):
         """Verify every book invariant; raise AssertionError naming the first
         broken one.  O(orders + levels).  For tests."""
-        self._ready()
         cdef int s
         cdef size_t i, live_pending = 0
         cdef Level* lv
@@ -2076,50 +2178,54 @@ cdef class Exchange:
         cdef OrderRec* r
         cdef u128_t total
         cdef uint64_t count
-        for s in range(2):
-            for i in range(self.side_n[s]):
-                e = self.side_entries[s][i]
-                if i and not ((self.side_entries[s][i - 1].price < e.price) if s == BUY
-                              else (self.side_entries[s][i - 1].price > e.price)):
-                    raise AssertionError(f"side {s}: levels not strictly ordered at {i}")
-                lv = &self.levels[e.slot]
-                if lv.price != e.price:
-                    raise AssertionError(f"level price {lv.price} != entry price {e.price}")
-                total = 0
-                count = 0
-                pid = lv.head
-                while pid:
-                    r = self.rec(pid)
-                    if r == NULL or r.kind != REC_ORDER:
-                        raise AssertionError(f"queue at {lv.price} holds unknown id {pid}")
-                    if r.status < ST_FILLED:
-                        if r.level != e.slot or r.price != lv.price or r.side != s:
-                            raise AssertionError(f"order {pid} misfiled at level {lv.price}")
-                        if r.remaining == 0:
-                            raise AssertionError(f"live order {pid} has nothing left")
-                        total += r.remaining
-                        count += 1
-                    elif r.status != ST_CANCELLED:
-                        raise AssertionError(f"filled order {pid} still queued")
-                    if r.next == 0 and pid != lv.tail:
-                        raise AssertionError(f"level {lv.price}: tail is not the last id")
-                    pid = r.next
-                if total != lv.total or count != lv.count:
-                    raise AssertionError(
-                        f"level {lv.price}: total/count {u128_to_py(lv.total)}/{lv.count} "
-                        f"!= live orders {u128_to_py(total)}/{count}")
-                if count == 0:
-                    raise AssertionError(f"empty level {lv.price} still listed")
-        if self.side_n[0] and self.side_n[1]:
-            if self.side_entries[0][self.side_n[0] - 1].price >= \
-                    self.side_entries[1][self.side_n[1] - 1].price:
-                raise AssertionError("book is crossed")
-        for i in range(self.nstops):
-            if self.stops[i].status == STOP_PENDING:
-                live_pending += 1
-        if live_pending != self.pending_live:
-            raise AssertionError(f"pending stops {live_pending} != counter {self.pending_live}")
-        return True
+        self._claim(b"_check", False)
+        try:
+            for s in range(2):
+                for i in range(self.side_n[s]):
+                    e = self.side_entries[s][i]
+                    if i and not ((self.side_entries[s][i - 1].price < e.price) if s == BUY
+                                  else (self.side_entries[s][i - 1].price > e.price)):
+                        raise AssertionError(f"side {s}: levels not strictly ordered at {i}")
+                    lv = &self.levels[e.slot]
+                    if lv.price != e.price:
+                        raise AssertionError(f"level price {lv.price} != entry price {e.price}")
+                    total = 0
+                    count = 0
+                    pid = lv.head
+                    while pid:
+                        r = self.rec(pid)
+                        if r == NULL or r.kind != REC_ORDER:
+                            raise AssertionError(f"queue at {lv.price} holds unknown id {pid}")
+                        if r.status < ST_FILLED:
+                            if r.level != e.slot or r.price != lv.price or r.side != s:
+                                raise AssertionError(f"order {pid} misfiled at level {lv.price}")
+                            if r.remaining == 0:
+                                raise AssertionError(f"live order {pid} has nothing left")
+                            total += r.remaining
+                            count += 1
+                        elif r.status != ST_CANCELLED:
+                            raise AssertionError(f"filled order {pid} still queued")
+                        if r.next == 0 and pid != lv.tail:
+                            raise AssertionError(f"level {lv.price}: tail is not the last id")
+                        pid = r.next
+                    if total != lv.total or count != lv.count:
+                        raise AssertionError(
+                            f"level {lv.price}: total/count {u128_to_py(lv.total)}/{lv.count} "
+                            f"!= live orders {u128_to_py(total)}/{count}")
+                    if count == 0:
+                        raise AssertionError(f"empty level {lv.price} still listed")
+            if self.side_n[0] and self.side_n[1]:
+                if self.side_entries[0][self.side_n[0] - 1].price >= \
+                        self.side_entries[1][self.side_n[1] - 1].price:
+                    raise AssertionError("book is crossed")
+            for i in range(self.nstops):
+                if self.stops[i].status == STOP_PENDING:
+                    live_pending += 1
+            if live_pending != self.pending_live:
+                raise AssertionError(f"pending stops {live_pending} != counter {self.pending_live}")
+            return True
+        finally:
+            self._release(False)
 
 
 cdef void* _dup(const void* src, size_t nbytes) except? NULL:
@@ -2178,16 +2284,16 @@ cdef int _bad_event(const EventRec* e) noexcept nogil:
     return 0
 
 
-def _validate_ops(ops):
+def _validate_ops(ops, str name="ops"):
     """A C-contiguous ``EVENT_DTYPE`` array, or ValueError/TypeError naming
-    the first bad row and field.  One nogil pass."""
+    ``name``, the first bad row and field.  One nogil pass."""
     cdef const unsigned char[::1] raw
     cdef const EventRec* e
     cdef size_t i, n
     cdef int code = 0
     if not isinstance(ops, np.ndarray) or ops.dtype != _dt.EVENT_DTYPE or ops.ndim != 1:
         desc = f"{type(ops).__name__}" + (f" of dtype {ops.dtype}" if isinstance(ops, np.ndarray) else "")
-        raise TypeError(f"ops must be a 1-d numpy array of nanobook.dtypes.EVENT_DTYPE, got {desc}")
+        raise TypeError(f"{name} must be a 1-d numpy array of nanobook.dtypes.EVENT_DTYPE, got {desc}")
     ops = np.ascontiguousarray(ops)
     n = ops.shape[0]
     if n == 0:
@@ -2201,7 +2307,7 @@ def _validate_ops(ops):
                 break
     if code:
         field, what = _BAD[code]
-        raise ValueError(f"ops[{i}]: {what}, got {field}={ops[field][i]!r} "
+        raise ValueError(f"{name}[{i}]: {what}, got {field}={ops[field][i]!r} "
                          f"(kind={int(ops['kind'][i])})")
     return ops
 
@@ -2237,7 +2343,7 @@ def events_from_array(events):
     cdef size_t i, n
     cdef const unsigned char[::1] raw
     cdef const EventRec* e
-    arr = _validate_ops(events)
+    arr = _validate_ops(events, "events")
     n = arr.shape[0]
     if n == 0:
         return []
@@ -2250,63 +2356,116 @@ def save_events(events, path):
     """Write events (list of ``Event`` or ``EVENT_DTYPE`` array) to ``path``.
 
     ``*.jsonl``: one JSON object per line (the ``Event.__getstate__`` form);
-    any other name: numpy's ``.npy`` format of the array.
+    any other name: numpy's ``.npy`` format of the array.  The events are
+    validated as ``Exchange.apply`` input first and the file is written
+    whole to a temporary name beside ``path``, then renamed over it: on any
+    error (bad events, a failed write) an existing ``path`` is untouched.
     """
     cdef size_t i
     cdef const unsigned char[::1] raw
     cdef EventRec rec
-    arr = as_event_array(events)
+    path = _event_path(path)
+    arr = _validate_ops(as_event_array(events), "events")
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        if path.endswith(".jsonl"):
+            raw = arr.view(np.uint8).reshape(-1) if arr.shape[0] else None
+            with open(tmp, "w", encoding="utf-8") as fh:
+                for i in range(arr.shape[0]):
+                    memcpy(&rec, &raw[i * sizeof(EventRec)], sizeof(EventRec))
+                    fh.write(json.dumps(_event_dict(&rec), separators=(",", ":")))
+                    fh.write("\n")
+        else:
+            with open(tmp, "wb") as fh:
+                np.save(fh, arr, allow_pickle=False)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+cdef str _event_path(object path):
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {_describe(path)}")
     path = os.fspath(path)
-    if path.endswith(".jsonl"):
-        raw = np.ascontiguousarray(arr).view(np.uint8).reshape(-1)
-        with open(path, "w", encoding="utf-8") as fh:
-            for i in range(arr.shape[0]):
-                memcpy(&rec, &raw[i * sizeof(EventRec)], sizeof(EventRec))
-                fh.write(json.dumps(_event_dict(&rec), separators=(",", ":")))
-                fh.write("\n")
-    else:
-        with open(path, "wb") as fh:
-            np.save(fh, arr, allow_pickle=False)
+    return os.fsdecode(path) if isinstance(path, bytes) else path
 
 
 def load_events(path):
     """Read a file written by ``save_events`` into an ``EVENT_DTYPE`` array.
 
     Raises ValueError naming the file and line (JSON Lines) or the problem
-    (binary) for malformed content; the returned array is validated as
-    ``Exchange.apply`` input.
+    (binary) for any malformed content, whatever the damage (a mutated
+    ``.npy`` header, a wrong size, bad UTF-8, JSON nested too deeply, numbers
+    out of range); the returned array is validated as ``Exchange.apply``
+    input.  A path that cannot be opened raises the ``OSError`` of ``open``
+    (``FileNotFoundError``, ...).
     """
-    cdef EventRec rec
-    cdef unsigned char[::1] raw
-    path = os.fspath(path)
-    if path.endswith(".jsonl"):
-        recs = []
-        with open(path, "r", encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{lineno}"
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{where}: invalid JSON: {exc}") from None
-                _event_from_dict(&rec, obj, where)
-                recs.append((<char*>&rec)[:sizeof(EventRec)])
-        arr = np.frombuffer(b"".join(recs), dtype=_dt.EVENT_DTYPE).copy()
-    else:
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            if isinstance(exc, FileNotFoundError):
-                raise
-            raise ValueError(f"{path}: not a nanobook event file: {exc}") from None
-        if arr.dtype != _dt.EVENT_DTYPE or arr.ndim != 1:
-            raise ValueError(f"{path}: not a nanobook event file "
-                             f"(dtype {arr.dtype}, shape {arr.shape})")
+    path = _event_path(path)
+    arr = _load_jsonl(path) if path.endswith(".jsonl") else _load_npy(path)
     try:
         return _validate_ops(arr)
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
+
+
+cdef object _load_jsonl(str path):
+    cdef EventRec rec
+    recs = []
+    lineno = 0
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            where = f"{path}:{lineno}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{where}: not UTF-8 text: {exc}") from None
+            if not line.strip():
+                continue
+            _event_from_text(&rec, line, where, f"{where}: invalid JSON")
+            recs.append((<char*>&rec)[:sizeof(EventRec)])
+    return np.frombuffer(b"".join(recs), dtype=_dt.EVENT_DTYPE).copy()
+
+
+cdef object _load_npy(str path):
+    """The ``.npy`` form, header parsed and checked before any data is read:
+    the dtype must be ``EVENT_DTYPE``, the shape 1-d and the file exactly as
+    long as the header says (no allocation sized by a damaged header)."""
+    from numpy.lib import format as npf
+    cdef object bad = f"{path}: not a nanobook event file"
+    with open(path, "rb") as fh:
+        try:
+            with warnings.catch_warnings():
+                # a damaged header may hold escapes the literal parser warns about
+                warnings.simplefilter("ignore")
+                version = npf.read_magic(fh)
+                if version == (1, 0):
+                    shape, _fortran, dtype = npf.read_array_header_1_0(fh)
+                elif version == (2, 0):
+                    shape, _fortran, dtype = npf.read_array_header_2_0(fh)
+                else:
+                    raise ValueError(f"unsupported .npy format version {version}")
+        except ValueError as exc:
+            raise ValueError(f"{bad}: {exc}") from None
+        except Exception as exc:
+            # numpy's header parser lets tokenize/syntax/type errors through
+            raise ValueError(f"{bad}: malformed .npy header "
+                             f"({type(exc).__name__}: {exc})") from None
+        if dtype != _dt.EVENT_DTYPE or len(shape) != 1:
+            raise ValueError(f"{bad} (dtype {dtype}, shape {shape})")
+        n = shape[0]
+        need = n * _dt.EVENT_DTYPE.itemsize
+        have = os.fstat(fh.fileno()).st_size - fh.tell()
+        if need != have:
+            raise ValueError(f"{bad}: the header says {n} events ({need} bytes), "
+                             f"the file holds {have} bytes of data")
+        data = fh.read(need)
+        if len(data) != need:
+            raise ValueError(f"{bad}: the file ended after {len(data)} of {need} data bytes")
+    return np.frombuffer(data, dtype=_dt.EVENT_DTYPE).copy()
 
 
 # ---------------------------------------------------------------------------
@@ -2332,9 +2491,9 @@ cdef class MultiExchange:
     cdef dict _books
     cdef bint _event_log
 
-    def __cinit__(self, bint event_log=True):
+    def __cinit__(self, event_log=True):
         self._books = {}
-        self._event_log = event_log
+        self._event_log = _flag(event_log, "event_log")
 
     def __init__(self, event_log=True):
         pass
@@ -2342,8 +2501,8 @@ cdef class MultiExchange:
     cdef Exchange _book(self, object symbol):
         cdef Exchange ex = self._books.get(symbol)
         if ex is None:
-            ex = Exchange(event_log=self._event_log)
-            self._books[check_symbol(symbol)] = ex
+            # setdefault: a book another thread created meanwhile wins
+            ex = self._books.setdefault(check_symbol(symbol), Exchange(event_log=self._event_log))
         return ex
 
     cdef object _call(self, object symbol, str method, tuple args):
@@ -2356,7 +2515,13 @@ cdef class MultiExchange:
         check_symbol(symbol)
         ex = Exchange(event_log=self._event_log)
         result = getattr(ex, method)(*args)
-        self._books[symbol] = ex
+        if self._books.setdefault(symbol, ex) is not ex:
+            # another thread created this book during the call: ours is
+            # dropped, so the call must not look as if it had been applied
+            raise RuntimeError(f"MultiExchange.{method}() cannot run now: the book of "
+                               f"{symbol!r} was created by another thread during the call; "
+                               f"nothing was done. Share one MultiExchange between threads "
+                               f"only behind a lock")
         return result
 
     def submit_limit(self, symbol, side, price, quantity, tif="gtc"):

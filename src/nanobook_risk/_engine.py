@@ -26,11 +26,13 @@ from ._validate import (
     as_bool,
     as_float,
     as_i64,
+    as_price,
     as_sequence,
     as_side,
     as_symbol,
     as_tuple,
     as_u64,
+    as_weight,
     fixed,
     rust_display,
 )
@@ -564,7 +566,8 @@ class RiskEngine:
         out: dict[str, int] = {}
         for item in items:
             sym, px = as_tuple(tuple(item) if isinstance(reference_prices, Mapping) else item, 2, "reference_prices")
-            out[as_symbol(sym, "reference_prices")] = as_i64(px, "reference_prices")
+            sym = as_symbol(sym, "reference_prices")
+            out[sym] = as_price(px, f"reference_prices[{sym!r}]")
         return out
 
     # ---- single order
@@ -585,10 +588,10 @@ class RiskEngine:
         sym = as_symbol(symbol, "symbol")
         sd = as_side(side, "side")
         qty = as_u64(quantity, "quantity")
-        price = as_i64(price_cents, "price_cents")
+        price = as_price(price_cents, "price_cents")
         equity = as_i64(equity_cents, "equity_cents")
         pos = self._positions(positions, first_wins=True)
-        ref = None if reference_price_cents is None else as_i64(reference_price_cents, "reference_price_cents")
+        ref = None if reference_price_cents is None else as_price(reference_price_cents, "reference_price_cents")
         n_open = as_u64(open_orders, "open_orders")
 
         out = self._order_checks(sym, sd, qty, price, equity, pos.get(sym, 0))
@@ -815,17 +818,18 @@ class RiskEngine:
         """Check a batch; see :meth:`check_batch`. Returns a :class:`RiskReport`."""
         c = self._cfg
         parsed: list[tuple[str, str, int, int]] = []
-        for item in as_sequence(orders, "orders"):
+        for i, item in enumerate(as_sequence(orders, "orders")):
             sym, sd, qty, px = as_tuple(item, 4, "orders")
             parsed.append(
-                (as_symbol(sym, "orders"), as_side(sd, "orders"), as_u64(qty, "orders"), as_i64(px, "orders"))
+                (as_symbol(sym, "orders"), as_side(sd, "orders"), as_u64(qty, "orders"),
+                 as_price(px, f"orders[{i}] price_cents"))
             )
         equity = as_i64(equity_cents, "equity_cents")
         current = self._positions(positions, first_wins=False)
         targets: list[tuple[str, float]] = []
-        for item in as_sequence(target_weights, "target_weights"):
+        for i, item in enumerate(as_sequence(target_weights, "target_weights")):
             sym, w = as_tuple(item, 2, "target_weights")
-            targets.append((as_symbol(sym, "target_weights"), as_float(w, "target_weights")))
+            targets.append((as_symbol(sym, "target_weights"), as_weight(w, f"target_weights[{i}] weight")))
         refs = self._prices(reference_prices)
         n_open = as_u64(open_orders, "open_orders")
 

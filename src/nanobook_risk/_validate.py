@@ -50,6 +50,24 @@ def as_i64(v, name: str) -> int:
     return x
 
 
+def as_price(v, name: str) -> int:
+    """A price in cents: a signed 64-bit integer that is positive.  Zero and
+    negative prices are invalid input everywhere in risk (a notional, a
+    position value or a collar computed from them means nothing)."""
+    x = as_i64(v, name)
+    if x <= 0:
+        raise ValueError(f"{name} must be positive, got {x}")
+    return x
+
+
+def as_weight(v, name: str) -> float:
+    """A target weight: a finite real number (NaN is not 0 %, inf is no weight)."""
+    x = as_float(v, name)
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be finite, got {x!r}")
+    return x
+
+
 def as_float(v, name: str) -> float:
     """Convert to float (accepts int, bool, numpy floats)."""
     if isinstance(v, (numbers.Real,)) and not isinstance(v, complex):

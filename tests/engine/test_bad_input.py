@@ -210,3 +210,142 @@ def test_replay_rejects_non_events():
         nanobook.Exchange.replay([scripted().events()[0], 5])
     with pytest.raises(TypeError, match="events must be"):
         nanobook.Exchange.replay({"a": 1})
+
+
+# -- the bad-input matrix (issue 11): flags, batches, files, MultiExchange -----------
+# Each case: the exception type, a message naming the parameter and the value,
+# and the book (levels, ids, event log), the input array and any file exactly
+# as they were.
+
+@pytest.mark.parametrize("cls", [nanobook.Exchange, nanobook.MultiExchange])
+@pytest.mark.parametrize("flag", ["no", "", 1, 0, None, 1.0])
+def test_flags_take_bools_only(cls, flag):
+    with pytest.raises(TypeError) as info:
+        cls(event_log=flag)
+    assert str(info.value) == f"event_log must be a bool, got {flag!r} ({type(flag).__name__})"
+    assert cls(event_log=np.bool_(False)) is not None and cls(event_log=False) is not None
+
+
+def test_replay_flag_takes_bools_only(ex):
+    with pytest.raises(TypeError, match="event_log must be a bool, got 'no' \\(str\\)"):
+        nanobook.Exchange.replay(ex.events(), event_log="no")
+    assert not nanobook.Exchange.replay(ex.events(), event_log=False).event_log
+
+
+def bad_ops():
+    ops = np.zeros(4, dtype=d.EVENT_DTYPE)
+    ops["kind"] = d.SUBMIT_LIMIT
+    ops["quantity"] = 1
+    ops["price"] = 100
+    return ops
+
+
+def setf(ops, i, field, value):
+    ops[field][i] = value
+
+
+BAD_BATCHES = [
+    # (mutation of a valid 4-row batch, exception, message)
+    (lambda o: setf(o, 2, "kind", 9), ValueError, "ops[2]: kind must be one of 1..8"),
+    (lambda o: setf(o, 1, "side", 2), ValueError, "ops[1]: side must be 0 (buy) or 1 (sell), got side=np.uint8(2)"),
+    (lambda o: setf(o, 3, "tif", 3), ValueError, "ops[3]: tif must be 0 (gtc), 1 (ioc) or 2 (fok), got tif=np.uint8(3)"),
+    (lambda o: setf(o, 0, "quantity", 0), ValueError, "ops[0]: quantity must be positive, got quantity=np.uint64(0)"),
+    (lambda o: (setf(o, 1, "kind", d.SUBMIT_TRAILING_STOP_MARKET), setf(o, 1, "trail", 7)),
+     ValueError, "ops[1]: trail must be 1 (fixed), 2 (percentage) or 3 (sma_abs_change), got trail=np.uint8(7)"),
+    (lambda o: (setf(o, 1, "kind", d.SUBMIT_TRAILING_STOP_MARKET), setf(o, 1, "trail", 2),
+                setf(o, 1, "trail_value", np.inf)),
+     ValueError, "ops[1]: trail_value must be finite, got trail_value=np.float64(inf)"),
+]
+
+
+@pytest.mark.parametrize("mutate,exc,msg", BAD_BATCHES, ids=[m for _, _, m in BAD_BATCHES])
+def test_bad_batch_changes_nothing(ex, mutate, exc, msg):
+    ops = bad_ops()
+    mutate(ops)
+    before_ops = ops.copy()
+    before = fingerprint(ex)
+    with pytest.raises(exc) as info:
+        ex.apply(ops)
+    assert msg in str(info.value)
+    assert fingerprint(ex) == before and (ops == before_ops).all()
+    assert ex.submit_limit("buy", 1, 1).order_id == 4
+
+
+@pytest.mark.parametrize("ops,msg", [
+    (np.zeros(3), "ops must be a 1-d numpy array of nanobook.dtypes.EVENT_DTYPE, got ndarray of dtype float64"),
+    (np.zeros((2, 2), dtype=d.EVENT_DTYPE), "got ndarray of dtype"),
+    ([1, 2], "ops must be a 1-d numpy array of nanobook.dtypes.EVENT_DTYPE, got list"),
+    (None, "got NoneType"),
+])
+def test_apply_wrong_container(ex, ops, msg):
+    before = fingerprint(ex)
+    with pytest.raises(TypeError) as info:
+        ex.apply(ops)
+    assert msg in str(info.value) and fingerprint(ex) == before
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".npy"])
+@pytest.mark.parametrize("events,exc,msg", [
+    (np.zeros(2, dtype=d.EVENT_DTYPE), ValueError, "events[0]: kind must be one of 1..8"),
+    (np.zeros(2), TypeError, "events must be a 1-d numpy array of nanobook.dtypes.EVENT_DTYPE, got ndarray of dtype float64"),
+    ([1], TypeError, "events[0] must be an Event, got 1 (int)"),
+    (7, TypeError, "events must be a list of Event, an EVENT_DTYPE array or a path, got int"),
+])
+def test_save_events_bad_input_leaves_the_file(tmp_path, suffix, events, exc, msg):
+    path = tmp_path / f"keep{suffix}"
+    path.write_bytes(b"precious")
+    with pytest.raises(exc) as info:
+        nanobook.save_events(events, path)
+    assert msg in str(info.value)
+    assert path.read_bytes() == b"precious" and sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_save_and_load_events_bad_path(tmp_path):
+    with pytest.raises(TypeError, match=r"path must be a str or os.PathLike, got 5 \(int\)"):
+        nanobook.save_events([], 5)
+    with pytest.raises(TypeError, match=r"path must be a str or os.PathLike, got None"):
+        nanobook.load_events(None)
+
+
+def multi():
+    m = nanobook.MultiExchange()
+    m.submit_limit("A", "buy", 99, 5)
+    m.submit_limit("B", "sell", 101, 5)
+    return m
+
+
+def multi_fingerprint(m):
+    return m.symbols(), [fingerprint(m.book(s)) for s in m.symbols()]
+
+
+BAD_MULTI = [
+    # (method, args, exception, message)
+    ("submit_limit", (None, "buy", 1, 1), TypeError, "symbol must be a str, got None"),
+    ("submit_limit", (b"A", "buy", 1, 1), TypeError, "symbol must be a str, got b'A' (bytes)"),
+    ("submit_limit", ("ABCDEFGHI", "buy", 1, 1), ValueError, "Symbol 'ABCDEFGHI' exceeds 8 bytes"),
+    ("submit_limit", ("A", "up", 1, 1), ValueError, "Invalid side 'up'"),
+    ("submit_limit", ("NEW", "buy", 1, 0), ValueError, "quantity must be positive, got 0"),
+    ("submit_limit", ("NEW", "buy", 2**63, 1), OverflowError, "price must fit in a signed 64-bit integer, got 9223372036854775808"),
+    ("submit_market", ("A", "sell", -1), ValueError, "quantity must be positive, got -1"),
+    ("submit_market", (7, "sell", 1), TypeError, "symbol must be a str, got 7 (int)"),
+    ("cancel", ("A", -1), ValueError, "order_id must be non-negative, got -1"),
+    ("cancel", ("NEW", "1"), TypeError, "order_id must be an int, got '1' (str)"),
+    ("modify", ("A", 1, 100, 0), ValueError, "new_quantity must be positive, got 0"),
+    ("modify", ("B", 2, 1.5, 1), TypeError, "new_price must be an int, got 1.5 (float)"),
+    ("get_order", ("A", None), TypeError, "order_id must be an int, got None"),
+    ("get_order", ("TOOLONGSYM", 1), ValueError, "Symbol 'TOOLONGSYM' exceeds 8 bytes"),
+    ("book", (None,), TypeError, "symbol must be a str, got None"),
+    ("get_or_create", ("ÉÉÉÉÉ",), ValueError, "Symbol 'ÉÉÉÉÉ' exceeds 8 bytes"),
+]
+
+
+@pytest.mark.parametrize("method,args,exc,msg", BAD_MULTI, ids=[f"{m}{a}" for m, a, _, _ in BAD_MULTI])
+def test_multi_bad_call_changes_nothing(method, args, exc, msg):
+    """No book is created on bad input, existing books are untouched."""
+    m = multi()
+    before = multi_fingerprint(m)
+    with pytest.raises(exc) as info:
+        getattr(m, method)(*args)
+    assert msg in str(info.value)
+    assert multi_fingerprint(m) == before
+    assert m.submit_limit("A", "buy", 1, 1).order_id == 2

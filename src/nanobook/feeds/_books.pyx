@@ -17,6 +17,8 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, calloc, realloc, free
 from libc.string cimport memcpy, memset, memmove
 
+from nanobook._claim cimport Claim, claim, release
+
 import numpy as np
 
 cdef extern from *:
@@ -456,6 +458,28 @@ DEF IB_ZERO = 1
 DEF IB_SHORT = 2
 DEF IB_TRUNC = 3
 
+cdef inline Side* _pick(Side* bid, Side* ask, int side) except NULL:
+    """The side named by ``side`` (0 bid, 1 ask); anything else is a ValueError
+    (it was silently read as the ask side)."""
+    if side == 0:
+        return bid
+    if side == 1:
+        return ask
+    raise ValueError(f"side must be 0 (bid) or 1 (ask), got {side}")
+
+
+cdef inline int _non_negative(int64_t v, str name) except -1:
+    if v < 0:
+        raise ValueError(f"{name} must be non-negative, got {v}")
+    return 0
+
+
+cdef int _check_loc(int loc) except -1:
+    if loc < 0 or loc >= MAXBOOKS:
+        raise ValueError(f"stock_locate must be in [0, 65535], got {loc}")
+    return 0
+
+
 cdef class ItchBookCore:
     """Order-level replica of every ITCH stock, fed raw BinaryFILE bytes.
 
@@ -469,16 +493,18 @@ cdef class ItchBookCore:
     cdef OrderMap orders
     cdef RecBuf trades
     cdef RecBuf snaps
-    cdef public int64_t depth
-    cdef public bint record_trades
-    cdef public bint record_snapshots
-    cdef public bint lenient
+    cdef readonly int64_t depth        # fixes the snapshot record size: never reassigned
+    cdef readonly bint record_trades
+    cdef readonly bint record_snapshots
+    cdef readonly bint lenient
     cdef bint all_wanted
-    cdef public int64_t n_messages
-    cdef public int64_t unknown_refs
-    cdef public int64_t offset
+    cdef int64_t n_messages
+    cdef int64_t unknown_refs
+    cdef int64_t offset
     cdef set _want_syms
     cdef int64_t snap_size
+    cdef bytes tail                    # an incomplete last message, kept for the next feed
+    cdef Claim guard                   # thread claim of every public method (_claim.pxd)
 
     def __cinit__(self):
         memset(self.bids, 0, sizeof(self.bids))
@@ -492,6 +518,11 @@ cdef class ItchBookCore:
 
     def __init__(self, int64_t depth=1, symbols=None, bint record_trades=True,
                  bint record_snapshots=False, bint lenient=False):
+        if self.snap_size:
+            raise RuntimeError("ItchBook: __init__ may run only once")
+        if depth < 1:
+            raise ValueError(f"depth must be positive, got {depth}")
+        self.tail = b""
         self.depth = depth
         self.record_trades = record_trades
         self.record_snapshots = record_snapshots
@@ -719,8 +750,22 @@ cdef class ItchBookCore:
                 self._snap(idx, ts, loc)
         return pos
 
-    def feed(self, buf, bint final=False):
-        """Apply the complete messages of ``buf``; return the bytes consumed."""
+    def feed(self, data, bint final=False):
+        """Apply the complete messages of the kept tail followed by ``data``;
+        keep an incomplete last message for the next call.  Returns the bytes
+        consumed.  Claims the book (a feed on another thread meanwhile, or
+        any query, raises RuntimeError) and releases the GIL while it runs.
+        """
+        claim(&self.guard, "ItchBook", b"feed", True)
+        try:
+            buf = self.tail + bytes(data) if self.tail else data
+            used = self._feed(buf, final)
+            self.tail = bytes(memoryview(buf)[used:])
+            return used
+        finally:
+            release(&self.guard, True)
+
+    cdef int64_t _feed(self, buf, bint final) except -1:
         cdef const uint8_t[::1] mv = memoryview(buf).cast("B") if len(buf) else b"\0"[:0]
         cdef int64_t n = mv.shape[0]
         cdef int64_t err[5]
@@ -743,12 +788,46 @@ cdef class ItchBookCore:
         self.offset += used
         return used
 
+    def close(self):
+        """End of the stream: drop the kept tail; return ``(its length, offset)``."""
+        claim(&self.guard, "ItchBook", b"close", True)
+        try:
+            n = len(self.tail)
+            self.tail = b""
+            return n, self.offset
+        finally:
+            release(&self.guard, True)
+
     # ---------------------------------------------------------------- queries
+    # Each claims the book for reading (queries share it; a feed excludes
+    # them) and runs its body, a cdef method, under the claim.
+
+    def counters(self):
+        """``(n_messages, unknown_refs, offset)``."""
+        claim(&self.guard, "ItchBook", b"counters", False)
+        try:
+            return self.n_messages, self.unknown_refs, self.offset
+        finally:
+            release(&self.guard, False)
 
     def trades_array(self):
+        claim(&self.guard, "ItchBook", b"trades_array", False)
+        try:
+            return self._trades_array()
+        finally:
+            release(&self.guard, False)
+
+    cdef object _trades_array(self):
         return rb_array(&self.trades, TRADE_DTYPE)
 
     def snapshots_array(self):
+        claim(&self.guard, "ItchBook", b"snapshots_array", False)
+        try:
+            return self._snapshots_array()
+        finally:
+            release(&self.guard, False)
+
+    cdef object _snapshots_array(self):
         d = self.depth
         dt = np.dtype([("index", "u8"), ("timestamp", "u8"), ("stock_locate", "u8"),
                        ("bid_px", "i8", (d,)), ("bid_qty", "i8", (d,)),
@@ -758,8 +837,15 @@ cdef class ItchBookCore:
 
     def levels(self, int loc, int64_t depth):
         """(bid_px, bid_qty, bid_count, ask_px, ask_qty, ask_count) of book loc."""
-        if loc < 0 or loc >= MAXBOOKS:
-            raise ValueError(f"stock_locate must be in [0, 65535], got {loc}")
+        claim(&self.guard, "ItchBook", b"levels", False)
+        try:
+            return self._levels(loc, depth)
+        finally:
+            release(&self.guard, False)
+
+    cdef object _levels(self, int loc, int64_t depth):
+        _check_loc(loc)
+        _non_negative(depth, "depth")
         out = np.zeros((6, depth), np.int64)
         cdef int64_t[:, ::1] v = out
         if self.bids[loc] != NULL and depth > 0:
@@ -768,24 +854,61 @@ cdef class ItchBookCore:
         return out
 
     def n_levels(self, int loc):
+        claim(&self.guard, "ItchBook", b"n_levels", False)
+        try:
+            return self._n_levels(loc)
+        finally:
+            release(&self.guard, False)
+
+    cdef object _n_levels(self, int loc):
+        _check_loc(loc)
         if self.bids[loc] == NULL:
             return (0, 0)
         return (self.bids[loc].n, self.asks[loc].n)
 
     def symbols(self):
+        claim(&self.guard, "ItchBook", b"symbols", False)
+        try:
+            return self._symbols()
+        finally:
+            release(&self.guard, False)
+
+    cdef object _symbols(self):
         cdef int i
         return {i: bytes(self.symbol[i][:8]).decode("ascii", "replace").rstrip()
                 for i in range(MAXBOOKS) if self.symbol[i][0] != 0}
 
     def trading_state(self, int loc):
+        claim(&self.guard, "ItchBook", b"trading_state", False)
+        try:
+            return self._trading_state(loc)
+        finally:
+            release(&self.guard, False)
+
+    cdef object _trading_state(self, int loc):
+        _check_loc(loc)
         cdef char c = self.state[loc]
         return chr(c) if c else None
 
     def n_orders(self):
+        claim(&self.guard, "ItchBook", b"n_orders", False)
+        try:
+            return self._n_orders()
+        finally:
+            release(&self.guard, False)
+
+    cdef object _n_orders(self):
         return self.orders.n
 
     def orders_array(self):
         """Every live order: (ref, stock_locate, side, price, shares), by ref."""
+        claim(&self.guard, "ItchBook", b"orders_array", False)
+        try:
+            return self._orders_array()
+        finally:
+            release(&self.guard, False)
+
+    cdef object _orders_array(self):
         dt = np.dtype([("ref", "u8"), ("stock_locate", "u2"), ("side", "u1"),
                        ("price", "i8"), ("shares", "i8")])
         a = np.empty(self.orders.n, dt)
@@ -817,8 +940,15 @@ cdef class ItchBookCore:
     def check(self):
         """Invariant check: level totals and counts equal the sums of live orders,
         no empty level, keys strictly increasing.  Raises AssertionError."""
+        claim(&self.guard, "ItchBook", b"check", False)
+        try:
+            return self._check()
+        finally:
+            release(&self.guard, False)
+
+    cdef object _check(self):
         per = {}
-        for ref, loc, sd, px, q in self.orders_array().tolist():
+        for ref, loc, sd, px, q in self._orders_array().tolist():
             key = (loc, sd, px)
             a = per.setdefault(key, [0, 0])
             a[0] += q
@@ -905,12 +1035,12 @@ cdef class L2Book:
         side_free(&self.ask)
 
     cpdef void set(self, int side, int64_t price, int64_t qty, int64_t count=0) except *:
-        side_set(&self.bid if side == 0 else &self.ask, price, qty, count)
+        side_set(_pick(&self.bid, &self.ask, side), price, qty, count)
 
     cpdef int64_t add(self, int side, int64_t price, int64_t dqty) except? -1:
         """Change the quantity at price by dqty (creating or removing the level);
         returns the new quantity (0 when the level is gone)."""
-        cdef Side* s = &self.bid if side == 0 else &self.ask
+        cdef Side* s = _pick(&self.bid, &self.ask, side)
         cdef int64_t k = s.sign * price
         cdef int64_t i = side_lb(s, k)
         if i < s.n and s.key[i] == k:
@@ -927,6 +1057,7 @@ cdef class L2Book:
     def truncate(self, int64_t depth):
         """Keep only the best ``depth`` levels of each side."""
         cdef int64_t drop
+        _non_negative(depth, "depth")       # a negative depth made n negative (a hang)
         for s in (0, 1):
             side = &self.bid if s == 0 else &self.ask
             drop = side.n - depth
@@ -941,9 +1072,17 @@ cdef class L2Book:
         self.ask.n = 0
 
     def apply(self, const uint8_t[::1] side, const int64_t[::1] price, const int64_t[::1] qty):
-        """Set many levels at once (side 0 bid / 1 ask; qty 0 deletes)."""
-        cdef Py_ssize_t i
-        for i in range(side.shape[0]):
+        """Set many levels at once (side 0 bid / 1 ask; qty 0 deletes).  The
+        three arrays must have one length and every side be 0 or 1; they are
+        checked before anything is set."""
+        cdef Py_ssize_t i, n = side.shape[0]
+        if price.shape[0] != n or qty.shape[0] != n:
+            raise ValueError(f"side, price and qty must have the same length, got "
+                             f"{n}, {price.shape[0]}, {qty.shape[0]}")
+        for i in range(n):
+            if side[i] > 1:
+                raise ValueError(f"side[{i}] must be 0 (bid) or 1 (ask), got {side[i]}")
+        for i in range(n):
             side_set(&self.bid if side[i] == 0 else &self.ask, price[i], qty[i], 0)
 
     cpdef tuple bbo(self):
@@ -959,6 +1098,7 @@ cdef class L2Book:
 
     def levels(self, int64_t depth):
         """Array (4, depth): bid_px, bid_qty, ask_px, ask_qty, best first."""
+        _non_negative(depth, "depth")
         out = np.zeros((4, depth), np.int64)
         cdef int64_t[:, ::1] v = out
         if depth > 0:
@@ -971,7 +1111,7 @@ cdef class L2Book:
 
     def get(self, int side, int64_t price):
         """Quantity at price on side (0 if no level)."""
-        cdef Side* s = &self.bid if side == 0 else &self.ask
+        cdef Side* s = _pick(&self.bid, &self.ask, side)
         cdef int64_t k = s.sign * price
         cdef int64_t i = side_lb(s, k)
         if i < s.n and s.key[i] == k:
@@ -997,6 +1137,9 @@ cdef class OrderBook:
 
     cpdef bint add(self, uint64_t ref, int side, int64_t price, int64_t qty) except *:
         """Add a resting order; False (nothing changed) if ref is live already."""
+        cdef Side* s = _pick(&self.bid, &self.ask, side)
+        if qty <= 0:
+            raise ValueError(f"qty must be positive, got {qty}")
         if om_find(&self.orders, ref) != NULL:
             return False
         cdef Order* o = om_insert(&self.orders, ref)
@@ -1004,7 +1147,7 @@ cdef class OrderBook:
         o.qty = qty
         o.side = side
         o.book = 0
-        side_add(&self.bid if side == 0 else &self.ask, price, qty, 1)
+        side_add(s, price, qty, 1)
         return True
 
     cpdef int64_t reduce(self, uint64_t ref, int64_t qty) except -1:
@@ -1033,12 +1176,16 @@ cdef class OrderBook:
 
     cpdef void add_level(self, int side, int64_t price, int64_t qty) except *:
         """Add anonymous quantity at a level (a snapshot's initial depth)."""
-        side_add(&self.bid if side == 0 else &self.ask, price, qty, 1)
+        cdef Side* s = _pick(&self.bid, &self.ask, side)
+        if qty <= 0:
+            raise ValueError(f"qty must be positive, got {qty}")
+        side_add(s, price, qty, 1)
 
     def __len__(self):
         return self.orders.n
 
     def levels(self, int64_t depth):
+        _non_negative(depth, "depth")
         out = np.zeros((4, depth), np.int64)
         cdef int64_t[:, ::1] v = out
         if depth > 0:
@@ -1047,7 +1194,7 @@ cdef class OrderBook:
         return out
 
     def get(self, int side, int64_t price):
-        cdef Side* s = &self.bid if side == 0 else &self.ask
+        cdef Side* s = _pick(&self.bid, &self.ask, side)
         cdef int64_t k = s.sign * price
         cdef int64_t i = side_lb(s, k)
         if i < s.n and s.key[i] == k:

@@ -33,9 +33,18 @@ def decimal_to_int(s: str, decimals: int) -> int:
     Raises
     ------
     ValueError
-        If ``s`` is not a plain decimal or has non-zero digits beyond ``decimals``.
+        If ``s`` is not a plain ASCII decimal (``-?digits[.digits]``) or has
+        non-zero digits beyond ``decimals``.
+    TypeError
+        If ``s`` is not a str.
     """
+    if not isinstance(s, str):
+        raise TypeError(f"value must be a decimal string, got {s!r}")
     whole, dot, frac = s.partition(".")
+    body = whole[1:] if whole[:1] == "-" else whole
+    # int() alone would also take " 12", "1_000", "+5" and non-ASCII digits
+    if not (s.isascii() and body.isdigit() and (not frac or frac.isdigit())):
+        raise ValueError(f"value must be a decimal string, got {s!r}")
     if len(frac) > decimals:
         if frac[decimals:].strip("0"):
             raise ValueError(f"value {s!r} has more than {decimals} decimals")

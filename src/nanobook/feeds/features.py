@@ -59,6 +59,8 @@ def mid_price(bid_px, ask_px) -> np.ndarray:
 
 def spread(bid_px, ask_px, *, relative: bool = False) -> np.ndarray:
     """best ask - best bid, or divided by the mid when ``relative``."""
+    if not isinstance(relative, bool):
+        raise TypeError(f"relative must be a bool, got {relative!r}")
     b, a = _arr(bid_px, "bid_px"), _arr(ask_px, "ask_px")
     _same_shape(bid_px=b, ask_px=a)
     b, a = _top(b), _top(a)

@@ -280,6 +280,9 @@ def iter_itch(
 ) -> Iterator[ItchMessages]:
     """Stream a BinaryFILE (plain or gzip) in chunks, for files larger than memory.
 
+    A pcap/pcapng capture of MoldUDP64 (plain or gzip, path or bytes: told
+    from its first bytes) is decoded whole and yielded as one chunk.
+
     Each yielded :class:`ItchMessages` holds the complete messages of about
     ``chunk_size`` bytes; ``index`` keeps counting across chunks and error
     offsets are absolute in the (decompressed) stream.
@@ -298,6 +301,7 @@ def iter_itch(
     strict = _check_strict(strict, lenient)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 64:
         raise ValueError(f"chunk_size must be an int >= 64, got {chunk_size!r}")
+    f = None        # the file we opened (a GzipFile does not close its fileobj)
     if isinstance(source, (bytes, bytearray, memoryview)):
         import io
 
@@ -307,14 +311,21 @@ def iter_itch(
         f = open(source, "rb")
         head = f.read(4)
         f.seek(0)
-        if is_pcap(head):
-            f.close()
-            yield read_itch(source, strict=strict)
-            return
         fh = gzip.GzipFile(fileobj=f) if head[:2] == b"\x1f\x8b" else f
     else:
         raise TypeError(f"source must be a path or bytes-like, got {type(source).__name__}")
-    with fh:
+    try:
+        # the container is told by the (decompressed) bytes, whatever the
+        # source: a capture is decoded whole, as read_itch does
+        try:
+            head = fh.peek(4)[:4] if isinstance(fh, gzip.GzipFile) else fh.read(4)
+            if not isinstance(fh, gzip.GzipFile):
+                fh.seek(0)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FeedFormatError(f"corrupt gzip stream: {exc}", 0) from exc
+        if is_pcap(bytes(head)):
+            yield read_itch(raw if f is None else source, strict=strict)
+            return
         # One buffer for the whole stream: each read lands after the partial
         # message left by the previous chunk (at most 2 + 65535 bytes), so no
         # chunk is ever copied to join it with its predecessor.
@@ -342,6 +353,10 @@ def iter_itch(
                 yield ItchMessages(arrays, nmsg, skipped)
             if final:
                 return
+    finally:
+        fh.close()
+        if f is not None:
+            f.close()
 
 
 def parse_itch(path: "str | os.PathLike[str]") -> list:

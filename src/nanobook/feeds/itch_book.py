@@ -74,9 +74,11 @@ class ItchBook:
             for s in symbols:
                 if not isinstance(s, str) or len(s.encode()) > 8:
                     raise ValueError(f"symbols must hold str of at most 8 bytes, got {s!r}")
-        self._core = _books.ItchBookCore(depth, symbols, bool(record_trades),
-                                         bool(record_snapshots), bool(lenient))
-        self._tail = b""
+        for name, flag in (("record_trades", record_trades),
+                           ("record_snapshots", record_snapshots), ("lenient", lenient)):
+            if not isinstance(flag, bool):      # "no" is truthy: flags take bools only
+                raise TypeError(f"{name} must be a bool, got {flag!r}")
+        self._core = _books.ItchBookCore(depth, symbols, record_trades, record_snapshots, lenient)
         self.depth = depth
 
     # ---------------------------------------------------------------- feeding
@@ -86,18 +88,13 @@ class ItchBook:
         message is kept until the next call)."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data must be bytes-like, got {type(data).__name__}")
-        buf = self._tail + bytes(data) if self._tail else data
-        used = self._core.feed(buf)
-        self._tail = bytes(memoryview(buf)[used:])
+        self._core.feed(data)    # keeps a partial last message itself
 
     def close(self) -> None:
         """Declare the end of the stream: leftover bytes are an error."""
-        if self._tail:
-            n = len(self._tail)
-            off = self._core.offset
-            self._tail = b""
-            if not self._core.lenient:
-                raise FeedFormatError(f"stream ends inside a message ({n} bytes left)", off)
+        n, off = self._core.close()
+        if n and not self._core.lenient:
+            raise FeedFormatError(f"stream ends inside a message ({n} bytes left)", off)
 
     def replay(self, source: Source, *, chunk_size: int = 1 << 24) -> "ItchBook":
         """Feed a whole file or buffer (plain, gzip, or MoldUDP64 pcap) and close.
@@ -106,6 +103,7 @@ class ItchBook:
         """
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 64:
             raise ValueError(f"chunk_size must be an int >= 64, got {chunk_size!r}")
+        # the container is told by the (decompressed) first bytes, as read_itch does
         if isinstance(source, (bytes, bytearray, memoryview)):
             data = bytes(source)
             if data[:2] == b"\x1f\x8b":
@@ -113,26 +111,30 @@ class ItchBook:
                     data = gzip.decompress(data)
                 except (OSError, EOFError, zlib.error) as exc:
                     raise FeedFormatError(f"corrupt gzip stream: {exc}", 0) from exc
-            elif is_pcap(data[:4]):
+            if is_pcap(data[:4]):
                 data = moldudp64_to_binaryfile(data)[0]
             self.feed(data)
         elif isinstance(source, (str, os.PathLike)):
             with open(source, "rb") as f:
-                head = f.read(4)
+                fh = gzip.GzipFile(fileobj=f) if f.read(2) == b"\x1f\x8b" else f
                 f.seek(0)
-                if is_pcap(head):
-                    self.feed(moldudp64_to_binaryfile(f.read())[0])
-                else:
-                    fh = gzip.GzipFile(fileobj=f) if head[:2] == b"\x1f\x8b" else f
-                    while True:
-                        try:
+                try:
+                    head = fh.peek(4)[:4] if fh is not f else f.read(4)
+                    if fh is f:
+                        f.seek(0)
+                    if is_pcap(head):
+                        self.feed(moldudp64_to_binaryfile(fh.read())[0])
+                    else:
+                        while True:
                             block = fh.read(chunk_size)
-                        except (OSError, EOFError, zlib.error) as exc:
-                            raise FeedFormatError(f"corrupt gzip stream: {exc}",
-                                                  self._core.offset) from exc
-                        if not block:
-                            break
-                        self.feed(block)
+                            if not block:
+                                break
+                            self.feed(block)
+                except (OSError, EOFError, zlib.error) as exc:
+                    if isinstance(exc, FeedFormatError):
+                        raise
+                    raise FeedFormatError(f"corrupt gzip stream: {exc}",
+                                          self._core.counters()[2]) from exc
         else:
             raise TypeError(f"source must be a path or bytes-like, got {type(source).__name__}")
         self.close()
@@ -143,12 +145,12 @@ class ItchBook:
     @property
     def n_messages(self) -> int:
         """Messages applied so far (every framed message counts)."""
-        return self._core.n_messages
+        return self._core.counters()[0]
 
     @property
     def unknown_refs(self) -> int:
         """E/C/X/D/U messages naming an order the replica never saw."""
-        return self._core.unknown_refs
+        return self._core.counters()[1]
 
     @property
     def n_orders(self) -> int:

@@ -82,8 +82,10 @@ def synthetic_order_flow(
                     ("spread_scale", spread_scale)):
         if not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):
             raise ValueError(f"{name} must be a positive finite number, got {v!r}")
-    if not (isinstance(mid_volatility, (int, float)) and mid_volatility >= 0):
-        raise ValueError(f"mid_volatility must be >= 0, got {mid_volatility!r}")
+    if not (isinstance(mid_volatility, (int, float)) and 0 <= mid_volatility < math.inf):
+        raise ValueError(f"mid_volatility must be a finite number >= 0, got {mid_volatility!r}")
+    if not (isinstance(alpha, (int, float)) and math.isfinite(alpha)):
+        raise ValueError(f"alpha must be a finite number, got {alpha!r}")
     rng = np.random.default_rng(seed)
     k = np.arange(1, levels + 1)
     lam = limit_rate * k.astype(float) ** -alpha
