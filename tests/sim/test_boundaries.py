@@ -1,6 +1,6 @@
 """Issue 11, §3 for the simulator: every documented queue and latency rule of
 docs/sim.md pinned at, just below and just above its boundary.  Each
-comparison, flipped, makes this file fail: tests/sim/check_mutants.sh."""
+comparison, flipped, makes this file fail: tests/sim/mutation_check.py."""
 from __future__ import annotations
 
 import pytest
