@@ -6,14 +6,11 @@ from __future__ import annotations
 import importlib
 import importlib.machinery
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SRC = ROOT / "src"
-MODULES = [".".join(p.relative_to(SRC).with_suffix("").parts) for p in sorted(SRC.rglob("*.pyx"))]
+from sources import COMPILED_MODULES as MODULES
 
 
 def test_the_build_has_compiled_modules():

@@ -16,15 +16,14 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import textwrap
 import venv
 import zipfile
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SRC = ROOT / "src"
+from sources import COMPILED_MODULES, PYX, ROOT, SRC
+
 PACKAGES = ["nanobook", "nanobook_risk", "nanobook_broker", "nanobook_rebalancer"]
 # What a user needs at run time besides the .py files.
 RUNTIME_SUFFIXES = (".pyi", ".pxd", ".csv", ".gz", ".pcap", ".json", ".md", ".toml")
@@ -54,7 +53,7 @@ def test_wheel_carries_every_runtime_file():
     missing = [f for f in wanted if f not in names]
     assert missing == [], f"files under src/ missing from the wheel: {missing}"
     # every .pyx is there compiled
-    for pyx in SRC.rglob("*.pyx"):
+    for pyx in PYX:
         mod = str(pyx.relative_to(SRC).with_suffix(""))
         assert any(n.startswith(mod + ".") and n.endswith((".so", ".pyd")) for n in names), mod
     assert "nanobook/py.typed" in names
@@ -154,10 +153,9 @@ def test_wheel_installs_and_works_in_a_clean_venv_outside_the_source_tree(tmp_pa
     proc = subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check",
                            f"{wheel}[rebalancer]"], capture_output=True, text=True, timeout=850, env=pip_env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    compiled = [".".join(p.relative_to(SRC).with_suffix("").parts) for p in sorted(SRC.rglob("*.pyx"))]
     work = tmp_path / "elsewhere"
     work.mkdir()
     env = dict(pip_env, MPLBACKEND="Agg")
-    proc = subprocess.run([str(py), "-c", SMOKE, json.dumps(compiled)], cwd=work, env=env,
+    proc = subprocess.run([str(py), "-c", SMOKE, json.dumps(COMPILED_MODULES)], cwd=work, env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0 and "SMOKE-OK" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-5000:]

@@ -2,11 +2,8 @@
 modules (one mypy.stubtest run over all of them)."""
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-PYX = sorted((ROOT / "src").glob("nanobook/**/*.pyx"))
-MODULES = [".".join(p.relative_to(ROOT / "src").with_suffix("").parts) for p in PYX]
+from sources import COMPILED_MODULES as MODULES, PYX, ROOT
 
 
 def test_every_compiled_module_has_a_stub():
