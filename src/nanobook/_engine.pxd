@@ -5,6 +5,7 @@
 # failure inside the book is running out of memory).
 cimport cython
 
+from nanobook._buffer cimport Buf
 from nanobook._claim cimport Claim, claim, release
 from nanobook._types cimport (
     int32_t, int64_t, uint8_t, uint32_t, uint64_t,
@@ -137,14 +138,6 @@ ctypedef struct TradeRec:
     oid_t aggressor_order_id
     oid_t passive_order_id
     ts_t timestamp
-
-
-# A growable array of fixed-size records (doubling).
-ctypedef struct Buf:
-    char* data
-    size_t n
-    size_t cap
-    size_t itemsize
 
 
 # What one submission did, for the Python wrapper to report.

@@ -14,6 +14,8 @@ from libc.stdint cimport INT64_MAX, INT64_MIN, UINT64_MAX
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memmove, memset
 
+from nanobook._buffer cimport buf_init, buf_push, buf_reserve
+
 import json
 import operator
 import os
@@ -29,52 +31,6 @@ cnp.import_array()
 cdef extern from "Python.h":
     long long PyLong_AsLongLongAndOverflow(object, int*) except? -1
     unsigned long long PyLong_AsUnsignedLongLong(object) except? -1
-
-
-# ---------------------------------------------------------------------------
-# small C helpers
-# ---------------------------------------------------------------------------
-
-cdef inline int buf_init(Buf* b, size_t itemsize) noexcept nogil:
-    b.data = NULL
-    b.n = 0
-    b.cap = 0
-    b.itemsize = itemsize
-    return 0
-
-
-cdef inline void* buf_push(Buf* b) except NULL nogil:
-    """Room for one more record at the end; returns its address."""
-    cdef size_t cap
-    cdef char* data
-    if b.n == b.cap:
-        cap = b.cap * 2 if b.cap else 256
-        data = <char*>realloc(b.data, cap * b.itemsize)
-        if data == NULL:
-            with gil:
-                raise MemoryError("nanobook: out of memory growing a log")
-        b.data = data
-        b.cap = cap
-    b.n += 1
-    return b.data + (b.n - 1) * b.itemsize
-
-
-cdef inline int buf_reserve(Buf* b, size_t extra) except -1 nogil:
-    """Room for ``extra`` more records without reallocation."""
-    cdef size_t cap
-    cdef char* data
-    if b.n + extra <= b.cap:
-        return 0
-    cap = b.cap * 2 if b.cap else 256
-    while cap < b.n + extra:
-        cap *= 2
-    data = <char*>realloc(b.data, cap * b.itemsize)
-    if data == NULL:
-        with gil:
-            raise MemoryError("nanobook: out of memory growing a log")
-    b.data = data
-    b.cap = cap
-    return 0
 
 
 # -- the event log's byte encoding -------------------------------------------

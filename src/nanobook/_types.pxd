@@ -11,8 +11,12 @@ ctypedef int32_t slot_t     # index into a pool; -1 means "none"
 cdef extern from *:
     """
     typedef unsigned __int128 nb_u128;
+    typedef __int128 nb_i128;
     """
     # 128-bit unsigned level totals: the sum of resting 64-bit quantities
     # never wraps.  Cython sees an integer type; convert to Python only
     # through nanobook._engine.u128_to_py.
     ctypedef unsigned long long u128_t "nb_u128"
+    # 128-bit signed intermediates (products of two int64 values) for exact
+    # arithmetic before a range check.
+    ctypedef long long i128_t "nb_i128"
