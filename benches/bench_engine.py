@@ -33,6 +33,12 @@ import numpy as np  # noqa: E402
 # the workloads (run identically on both implementations)
 # ---------------------------------------------------------------------------
 
+
+def ref_env() -> dict:
+    """The reference's environment: without PYTHONPATH, which would put this
+    checkout's ``nanobook`` ahead of the installed 0.19 (the two share a name)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
 def _timed(fn, n):
     gc.collect()
     gc.disable()
@@ -333,9 +339,10 @@ def main():
 
     def memory(python, mode):
         """Bytes per resting order, measured in a fresh process (no reused heap)."""
+        env = ref_env() if python == args.ref_python else None
         out = subprocess.run([python, os.path.abspath(__file__), "--memory-worker", mode,
                               "--mem-orders", str(args.mem_orders)],
-                             capture_output=True, text=True, cwd=tempfile.gettempdir())
+                             capture_output=True, text=True, cwd=tempfile.gettempdir(), env=env)
         return float(out.stdout) if out.returncode == 0 else float("nan")
 
     import nanobook as nb
@@ -349,7 +356,7 @@ def main():
             print(f"running the reference ({args.ref_python}) ...", flush=True)
             cmd = [args.ref_python, os.path.abspath(__file__), "--ref", "--ops", path,
                    "--n", str(args.n), "--mem-orders", str(args.mem_orders)]
-            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp)
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, env=ref_env())
             if proc.returncode:
                 print(proc.stderr)
             else:

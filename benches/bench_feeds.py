@@ -120,8 +120,10 @@ def main() -> None:
 
         ref = None
         if Path(a.ref_python).exists():
+            # without PYTHONPATH, which would shadow the installed 0.19 with this checkout
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
             out = subprocess.run([a.ref_python, "-c", REF_SNIPPET, path, str(a.repeat)],
-                                 capture_output=True, text=True, check=True).stdout.split()
+                                 capture_output=True, text=True, check=True, env=env).stdout.split()
             ref = (int(out[0]), float(out[1]), float(out[2]))
             assert ref[0] == n_ev, (ref[0], n_ev)
 

@@ -93,9 +93,11 @@ def make_data(n: int) -> dict:
 
 
 class Worker:
-    def __init__(self, python: str, data_path: str, cwd: str):
+    def __init__(self, python: str, data_path: str, cwd: str, *, reference: bool = False):
         # OpenBLAS' idle threads would otherwise spin on the second core
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+        if reference:  # this checkout on PYTHONPATH would shadow the installed 0.19
+            env.pop("PYTHONPATH", None)
         self.proc = subprocess.Popen(
             [python, "-c", WORKER, data_path, json.dumps(CASES)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=cwd, env=env,
@@ -137,7 +139,7 @@ def main(argv=None) -> int:
         np.savez(path, **make_data(args.n))
         # the reference runs from an empty directory so that it cannot import
         # this checkout; ours runs from the repository root
-        ref = Worker(ref_python, path, tmp) if have_ref else None
+        ref = Worker(ref_python, path, tmp, reference=True) if have_ref else None
         ours = Worker(sys.executable, path, repo)
         try:
             for rnd in range(max(1, args.rounds)):
