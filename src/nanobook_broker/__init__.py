@@ -20,6 +20,7 @@ from .base import (
     OrderRequest,
     OrderStatus,
     deterministic_client_order_id,
+    existing_order_id,
     validate_client_order_id,
     validate_order,
 )
@@ -37,6 +38,7 @@ from .errors import (
     OrderRejected,
     RateLimited,
 )
+from .records import Account, BrokerOrder, Fill, PaperOrder, Position, Quote, StopOrder
 from .binance import BinanceBroker
 from .ibkr import IbkrBroker
 from .paper import PaperBroker
@@ -76,13 +78,16 @@ def available_brokers() -> list[str]:
 
 
 __all__ = [
+    "Account",
     "AuthenticationError",
     "BinanceBroker",
     "Broker",
     "BrokerConnectionError",
     "BrokerError",
+    "BrokerOrder",
     "ClientIdInUse",
     "ClientOrderIdConflict",
+    "Fill",
     "IbkrBroker",
     "InsufficientFunds",
     "InvalidOrder",
@@ -95,9 +100,14 @@ __all__ = [
     "OrderRequest",
     "OrderStatus",
     "PaperBroker",
+    "PaperOrder",
+    "Position",
+    "Quote",
     "RateLimited",
+    "StopOrder",
     "available_brokers",
     "deterministic_client_order_id",
+    "existing_order_id",
     "validate_client_order_id",
     "validate_order",
 ]
