@@ -231,11 +231,10 @@ def _work_order(session: BrokerSession, audit: AuditLog, run_id: str, o: Planned
                 "asks the broker again") from exc
         # the venue holds an order under our id (what it did is what counts, whatever the call said)
         res, via = found, "lookup"
-    if isinstance(res, (int, str)):
+    if isinstance(res, OrderState):  # found by client order id
+        first, oid = res, res.order_id
+    else:  # the broker's order id
         oid, first = res, None
-    else:
-        first = session.order_state(res)
-        oid = first.order_id
     out.broker_order_id = oid
     audit.write("order_ack", client_order_id=cid, symbol=o.symbol, broker_order_id=oid, via=via)
     deadline = t0 + ex.order_timeout_secs
