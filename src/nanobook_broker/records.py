@@ -10,8 +10,9 @@ turns such a dict back into its record once with ``from_dict`` and reads
 typed fields.
 
 ``from_dict`` reads the keys ``to_dict`` writes and nothing else (no
-aliases). A key outside the reference's shape may be missing; it then takes
-the field's default. A missing reference key raises ``KeyError`` naming it.
+aliases). The reference's keys are required (``KeyError`` naming a missing
+one), except a quote's ``volume``, which only informs; a missing key of ours
+takes the field's default.
 """
 from __future__ import annotations
 
@@ -56,8 +57,7 @@ class Position:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Position":
-        return cls(**_pick(d, ("symbol", "quantity"),
-                           {"avg_cost_cents": 0, "market_value_cents": 0, "unrealized_pnl_cents": 0}))
+        return cls(**_pick(d, tuple(f.name for f in fields(cls)), {}))
 
 
 @dataclass(slots=True, frozen=True)
