@@ -53,17 +53,34 @@ def _pct1(x: float) -> str:
     return fixed(x * 100.0, 1)
 
 
+def _loss_decision(code: ReasonCode, name: str, base_name: str, base: int, equity: int, limit: float,
+                   breached: Callable[[int, int, float], bool]) -> Decision:
+    """A loss limit: the loss from ``base`` (start-of-day equity, high-water mark) to ``equity`` as a
+    fraction of ``base``, ``FAIL`` when ``breached`` (exact, ``nanobook.limits``) or ``base <= 0``."""
+    if base <= 0:
+        return Decision(code, name, Status.FAIL, f"{base_name} {base} is not positive")
+    loss = float(base - equity) / float(base)
+    st = Status.FAIL if breached(base, equity, limit) else Status.PASS
+    return Decision(code, name, st, f"{_pct1(loss)}% {name.lower()} {_cmp(st)} {_pct1(limit)}% limit")
+
+
 _P = ParamSpec("_P")
 
 
-def _reference_form(
-    evaluate: Callable[_P, RiskReport], name: str, doc: str
-) -> Callable[_P, list[dict[str, str]]]:
+def _reference_form(evaluate: Callable[_P, RiskReport], name: str) -> Callable[_P, list[dict[str, str]]]:
     """The reference's form of an ``evaluate_*`` method: the same parameters, ``to_dicts()`` of its report.
 
     The parameters are written once (on the ``evaluate_*`` method); the
     wrapper's signature and docstring say what it returns instead.
     """
+    doc = f"""The reference's form of :meth:`{evaluate.__name__}` (same parameters, same checks).
+
+        Returns
+        -------
+        list of dict
+            ``{{"name", "status", "detail"}}`` per decision of
+            :meth:`{evaluate.__name__}`, in its order.
+        """
 
     @functools.wraps(evaluate)
     def check(*args: _P.args, **kwargs: _P.kwargs) -> list[dict[str, str]]:
@@ -337,19 +354,7 @@ class RiskEngine:
         out.extend(self._account_checks(equity))
         return RiskReport(tuple(out))
 
-
-    check_order = _reference_form(
-        evaluate_order,
-        "check_order",
-        """Check one order: :meth:`evaluate_order` (same parameters) as the reference's list of dicts.
-
-        Returns
-        -------
-        list of dict
-            ``{"name", "status", "detail"}`` per decision of
-            :meth:`evaluate_order`, in its order.
-        """,
-    )
+    check_order = _reference_form(evaluate_order, "check_order")
 
     def _order_checks(self, sym: str, sd: str, qty: int, price: int, equity: int, current: int) -> list[Decision]:
         c = self._cfg
@@ -445,42 +450,14 @@ class RiskEngine:
         with self._lock:
             day_start, peak = self._day_start, self._peak
         if c.max_daily_loss_pct is not None and day_start is not None:
-            if day_start <= 0:
-                d = Decision(
-                    ReasonCode.DAILY_LOSS,
-                    "Daily loss",
-                    Status.FAIL,
-                    f"start-of-day equity {day_start} is not positive",
-                )
-            else:
-                loss = float(day_start - equity) / float(day_start)
-                breach = daily_loss_pct_breached(day_start, equity, c.max_daily_loss_pct)
-                st = Status.FAIL if breach else Status.PASS
-                d = Decision(
-                    ReasonCode.DAILY_LOSS,
-                    "Daily loss",
-                    st,
-                    f"{_pct1(loss)}% daily loss {_cmp(st)} {_pct1(c.max_daily_loss_pct)}% limit",
-                )
+            d = _loss_decision(ReasonCode.DAILY_LOSS, "Daily loss", "start-of-day equity", day_start, equity,
+                               c.max_daily_loss_pct, daily_loss_pct_breached)
             out.append(d)
             if d.status is Status.FAIL:
                 trip = f"daily loss: {d.detail}"
         if peak is not None:
-            hwm = max(peak, equity)
-            if hwm <= 0:
-                d = Decision(
-                    ReasonCode.DRAWDOWN, "Drawdown", Status.FAIL, f"equity high-water mark {hwm} is not positive"
-                )
-            else:
-                dd = float(hwm - equity) / float(hwm)
-                breach = drawdown_breached(hwm, equity, c.max_drawdown_pct)
-                st = Status.FAIL if breach else Status.PASS
-                d = Decision(
-                    ReasonCode.DRAWDOWN,
-                    "Drawdown",
-                    st,
-                    f"{_pct1(dd)}% drawdown {_cmp(st)} {_pct1(c.max_drawdown_pct)}% limit",
-                )
+            d = _loss_decision(ReasonCode.DRAWDOWN, "Drawdown", "equity high-water mark", max(peak, equity), equity,
+                               c.max_drawdown_pct, drawdown_breached)
             out.append(d)
             if d.status is Status.FAIL and trip is None:
                 trip = f"drawdown: {d.detail}"
@@ -689,15 +666,4 @@ class RiskEngine:
         out.extend(self._account_checks(equity))
         return RiskReport(tuple(out))
 
-    check_batch = _reference_form(
-        evaluate_batch,
-        "check_batch",
-        """Check a batch: :meth:`evaluate_batch` (same parameters) as the reference's list of dicts.
-
-        Returns
-        -------
-        list of dict
-            ``{"name", "status", "detail"}`` per decision of
-            :meth:`evaluate_batch`, in its order.
-        """,
-    )
+    check_batch = _reference_form(evaluate_batch, "check_batch")
