@@ -5,6 +5,10 @@
 * ``IbkrBroker`` talks to TWS / IB Gateway through ``ib_async`` (or ``ib_insync``);
 * ``BinanceBroker`` talks to Binance spot through ``python-binance``.
 
+Every adapter builds typed frozen records (:mod:`nanobook_broker.records`) and
+returns their ``to_dict()``, the reference's dict shape; one rule,
+:func:`existing_order_id`, makes a client order id idempotent everywhere.
+
 The SDKs are optional and imported only when an adapter is constructed, so
 ``import nanobook_broker`` works without them; :func:`available_brokers` says
 which adapters this install can use.
