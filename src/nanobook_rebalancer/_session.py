@@ -6,10 +6,11 @@ maps any broker exception to :class:`~nanobook_rebalancer.errors.BrokerCallError
 (the original is the ``__cause__``), and reads what the broker returns (the
 reference's dicts, ``docs/brokers.md`` "The protocol") through the typed
 records of :mod:`nanobook_broker.records` (``from_dict``, the inverse of the
-``to_dict`` the adapters return), so every field below is read by name, once.
+``to_dict`` the adapters return), so every field is read by its one name.
 A dict that is not such a record is a ``BrokerCallError``.  The run's views
 (:class:`Account`, :class:`Quote` with its age, :class:`OrderState` with a
-normalised status) are built from those records.  Order submission and cancellation are logged by
+normalised status) are built from those records; positions are the records
+themselves.  Order submission and cancellation are logged by
 the executor with their own events (``order_intent``/``order_ack``,
 ``cancel_intent``/``cancel_result``) and go through :meth:`BrokerSession.raw`.
 Without an audit log (read-only commands) nothing is written.
