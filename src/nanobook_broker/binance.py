@@ -559,8 +559,8 @@ class BinanceBroker:
         is_stop = typ in ("stop", "stop_limit")
         stp = self._cents(o["stopPrice"]) if is_stop and o.get("stopPrice") is not None else None
         return StopOrder(int(o["orderId"]), status, filled, orig - filled if status in OPEN_STATUSES else 0, avg,
-                         o["clientOrderId"], self._unpair(pair), o["side"].lower(), orig, typ, lim,
-                         stop_price_cents=stp,
+                         client_order_id=o["clientOrderId"], symbol=self._unpair(pair), side=o["side"].lower(),
+                         quantity=orig, order_type=typ, limit_price_cents=lim, stop_price_cents=stp,
                          # a stop that has triggered is working; its id, type and prices stay the same
                          triggered=bool(o.get("isWorking", True)) if is_stop else None)
 

@@ -427,8 +427,9 @@ class IbkrBroker:
         otype = _TYPES.get(o.orderType, o.orderType.lower())
         lim = _cents(o.lmtPrice) if otype in ("limit", "stop_limit") and o.lmtPrice < 1e300 else None
         return BrokerOrder(oid, status, int(filled), qty - int(filled) if status in OPEN_STATUSES else 0,
-                           _cents0(avg), o.orderRef or None, trade.contract.symbol,
-                           "buy" if o.action == "BUY" else "sell", qty, otype, lim)
+                           _cents0(avg), client_order_id=o.orderRef or None, symbol=trade.contract.symbol,
+                           side="buy" if o.action == "BUY" else "sell", quantity=qty, order_type=otype,
+                           limit_price_cents=lim)
 
     def _my_trades(self) -> list[Any]:
         ib = self._ensure()
@@ -589,8 +590,8 @@ class IbkrBroker:
             log.warning("IBKR order %s is not among the completed orders; reporting it FinalUnknown with its "
                         "executed quantity %s", oid, shares)
             return BrokerOrder(oid, OrderStatus.FINAL_UNKNOWN.value, int(shares), 0, _cents0(avg),
-                               e0.orderRef or None, fills[0].contract.symbol, "buy" if e0.side == "BOT" else "sell",
-                               int(shares), None, None)
+                               client_order_id=e0.orderRef or None, symbol=fills[0].contract.symbol,
+                               side="buy" if e0.side == "BOT" else "sell", quantity=int(shares))
         o = done.order
         qty = int(o.totalQuantity)
         fq = o.filledQuantity if isinstance(o.filledQuantity, (int, float)) and 0 <= o.filledQuantity < 1e300 else 0
@@ -601,8 +602,9 @@ class IbkrBroker:
         otype = _TYPES.get(o.orderType, o.orderType.lower())
         lim = _cents(o.lmtPrice) if otype in ("limit", "stop_limit") and o.lmtPrice < 1e300 else None
         return BrokerOrder(oid, status, filled, qty - filled if status in OPEN_STATUSES else 0, _cents0(avg),
-                           o.orderRef or None, done.contract.symbol, "buy" if o.action == "BUY" else "sell",
-                           qty, otype, lim)
+                           client_order_id=o.orderRef or None, symbol=done.contract.symbol,
+                           side="buy" if o.action == "BUY" else "sell", quantity=qty, order_type=otype,
+                           limit_price_cents=lim)
 
     def find_order(self, client_order_id: str) -> dict[str, Any] | None:
         """The order whose ``orderRef`` is ``client_order_id``: working or seen in this

@@ -545,7 +545,8 @@ class PaperBroker:
         return PaperOrder(
             o["id"], o["status"], filled, 0 if final else o["quantity"] - filled,
             o["fill_value_cents"] // filled if filled else 0,
-            o["client_order_id"], o["symbol"], o["side"], o["quantity"], o["order_type"], o["limit_price_cents"],
+            client_order_id=o["client_order_id"], symbol=o["symbol"], side=o["side"], quantity=o["quantity"],
+            order_type=o["order_type"], limit_price_cents=o["limit_price_cents"],
             stop_price_cents=o.get("stop_price_cents"),
             triggered=o.get("triggered") if o["order_type"] in _STOP_TYPES else None,
             commission_cents=o["commission_cents"], reason=o.get("reason"),

@@ -16,7 +16,7 @@ takes the field's default.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import KW_ONLY, dataclass, fields
 from typing import Any, Mapping
 
 __all__ = ["Position", "Account", "Quote", "BrokerOrder", "StopOrder", "PaperOrder", "Fill"]
@@ -118,8 +118,8 @@ class BrokerOrder:
 
     The first five fields are the reference's order dict (``order_id`` is its
     ``"id"``); ``status`` is an :class:`~nanobook_broker.OrderStatus` value.
-    The rest are ours; ``None`` where the venue does not say (an IBKR order
-    known only from its fills has no type nor limit).
+    The rest are ours, keyword-only; ``None`` where the venue does not say (an
+    IBKR order known only from its fills has no type nor limit).
     """
 
     order_id: int
@@ -127,6 +127,7 @@ class BrokerOrder:
     filled_quantity: int
     remaining_quantity: int
     avg_fill_price_cents: int
+    _: KW_ONLY  # ours by name
     client_order_id: str | None = None
     symbol: str | None = None
     side: str | None = None
@@ -167,6 +168,7 @@ class BrokerOrder:
 class StopOrder(BrokerOrder):
     """An order of a venue that reports stop prices and triggers (Binance)."""
 
+    _: KW_ONLY
     stop_price_cents: int | None = None
     #: ``None`` for a non-stop order; a stop waits with ``False`` and works once ``True``.
     triggered: bool | None = None
@@ -182,6 +184,7 @@ class StopOrder(BrokerOrder):
 class PaperOrder(StopOrder):
     """A paper order: also its commission so far and why it was rejected, if it was."""
 
+    _: KW_ONLY
     commission_cents: int = 0
     reason: str | None = None
 

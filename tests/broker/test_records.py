@@ -140,8 +140,9 @@ def test_the_same_instruction_returns_the_held_id():
     assert nb.existing_order_id(REQ, held()) == 7
     # what the venue does not report is not compared
     assert nb.existing_order_id(REQ, held(order_type=None, limit_price_cents=None, stop_price_cents=None)) == 7
-    assert nb.existing_order_id(REQ, BrokerOrder(7, "Filled", 10, 0, 500, "cid-1", "AAA", "buy", 10,
-                                                 "stop_limit", 500)) == 7
+    assert nb.existing_order_id(REQ, BrokerOrder(7, "Filled", 10, 0, 500, client_order_id="cid-1", symbol="AAA",
+                                                 side="buy", quantity=10, order_type="stop_limit",
+                                                 limit_price_cents=500)) == 7
 
 
 @pytest.mark.parametrize("diff", [dict(symbol="BBB"), dict(side="sell"), dict(quantity=11), dict(quantity=9),
@@ -155,14 +156,15 @@ def test_a_different_instruction_is_a_conflict(diff):
 
 @pytest.mark.parametrize("filled, ok", [(9, True), (10, True), (11, False)])
 def test_an_order_known_only_by_its_fills_is_the_same_if_it_filled_no_more(filled, ok):
-    o = BrokerOrder(7, nb.OrderStatus.FINAL_UNKNOWN.value, filled, 0, 500, "cid-1", "AAA", "buy", filled)
+    o = BrokerOrder(7, nb.OrderStatus.FINAL_UNKNOWN.value, filled, 0, 500, client_order_id="cid-1", symbol="AAA",
+                    side="buy", quantity=filled)
     if ok:
         assert nb.existing_order_id(REQ, o) == 7
     else:
         with pytest.raises(nb.ClientOrderIdConflict, match="11 filled"):
             nb.existing_order_id(REQ, o)
     with pytest.raises(nb.ClientOrderIdConflict):
-        nb.existing_order_id(REQ, BrokerOrder(7, "FinalUnknown", 1, 0, 500, "cid-1", "AAA", "sell", 1))
+        nb.existing_order_id(REQ, BrokerOrder(7, "FinalUnknown", 1, 0, 500, symbol="AAA", side="sell", quantity=1))
 
 
 def test_an_order_whose_id_the_venue_no_longer_reports_is_a_conflict():
