@@ -5,6 +5,10 @@
 * ``IbkrBroker`` talks to TWS / IB Gateway through ``ib_async`` (or ``ib_insync``);
 * ``BinanceBroker`` talks to Binance spot through ``python-binance``.
 
+Every adapter builds typed frozen records (:mod:`nanobook_broker.records`) and
+returns their ``to_dict()``, the reference's dict shape; one rule,
+:func:`existing_order_id`, makes a client order id idempotent everywhere.
+
 The SDKs are optional and imported only when an adapter is constructed, so
 ``import nanobook_broker`` works without them; :func:`available_brokers` says
 which adapters this install can use.
@@ -20,6 +24,7 @@ from .base import (
     OrderRequest,
     OrderStatus,
     deterministic_client_order_id,
+    existing_order_id,
     validate_client_order_id,
     validate_order,
 )
@@ -37,6 +42,7 @@ from .errors import (
     OrderRejected,
     RateLimited,
 )
+from .records import Account, BrokerOrder, Fill, PaperOrder, Position, Quote, StopOrder
 from .binance import BinanceBroker
 from .ibkr import IbkrBroker
 from .paper import PaperBroker
@@ -76,13 +82,16 @@ def available_brokers() -> list[str]:
 
 
 __all__ = [
+    "Account",
     "AuthenticationError",
     "BinanceBroker",
     "Broker",
     "BrokerConnectionError",
     "BrokerError",
+    "BrokerOrder",
     "ClientIdInUse",
     "ClientOrderIdConflict",
+    "Fill",
     "IbkrBroker",
     "InsufficientFunds",
     "InvalidOrder",
@@ -95,9 +104,14 @@ __all__ = [
     "OrderRequest",
     "OrderStatus",
     "PaperBroker",
+    "PaperOrder",
+    "Position",
+    "Quote",
     "RateLimited",
+    "StopOrder",
     "available_brokers",
     "deterministic_client_order_id",
+    "existing_order_id",
     "validate_client_order_id",
     "validate_order",
 ]

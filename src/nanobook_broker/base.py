@@ -1,10 +1,12 @@
 """The ``Broker`` protocol every adapter implements, and what they share.
 
-The surface is the reference's ``IbkrBroker`` (spec §12) plus
+The surface is the reference's ``IbkrBroker`` (nanobook 0.19; its methods
+and dict shapes are in ``docs/brokers.md``, "The protocol") plus
 :meth:`Broker.open_orders` and :meth:`Broker.find_order`. Money is integer
 cents, quantities are integers, order ids are ``int``.
 
-Dict shapes (extra keys may follow the reference's ones):
+Dict shapes, each the ``to_dict()`` of a record of
+:mod:`nanobook_broker.records` (extra keys may follow the reference's ones):
 
 * ``positions()`` -> ``[{"symbol", "quantity", "avg_cost_cents",
   "market_value_cents", "unrealized_pnl_cents"}]`` sorted by symbol;
@@ -28,6 +30,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from nanobook_risk._validate import as_i64, as_side, as_str, as_symbol, as_u64
 
+from .errors import ClientOrderIdConflict
+from .records import BrokerOrder
+
 __all__ = [
     "Broker",
     "OrderStatus",
@@ -35,6 +40,7 @@ __all__ = [
     "validate_order",
     "validate_client_order_id",
     "deterministic_client_order_id",
+    "existing_order_id",
     "ORDER_TYPES",
     "OPEN_STATUSES",
 ]
@@ -161,26 +167,76 @@ class OrderRequest:
     stop_price_cents: int | None
     client_order_id: str | None
 
-    def same_order(self, other: dict[str, Any]) -> bool:
-        """True if an order dict describes the same instruction (for idempotency).
+    def same_order(self, other: BrokerOrder) -> bool:
+        """True if a venue's order is the same instruction (for idempotency).
 
-        Fields the venue does not report (``None`` or absent) are not compared;
-        ``stop_price_cents`` is compared only where the adapter reports it.
+        Fields the venue does not report (``None``) are not compared;
+        ``stop_price_cents`` is compared only where the venue reports it.
         """
-        if other.get("symbol") != self.symbol or other.get("side") != self.side:
+        if other.symbol != self.symbol or other.side != self.side:
             return False
-        if int(other.get("quantity", -1)) != self.quantity:
+        if other.quantity != self.quantity:
             return False
-        ot = other.get("order_type")
-        if ot is not None and ot != self.order_type:
+        if other.order_type is not None and other.order_type != self.order_type:
             return False
-        lim = other.get("limit_price_cents")
+        lim = other.limit_price_cents
         if self.order_type in ("limit", "stop_limit") and lim is not None and lim != self.limit_price_cents:
             return False
-        stp = other.get("stop_price_cents")
+        stp = getattr(other, "stop_price_cents", None)
         if self.order_type in ("stop", "stop_limit") and stp is not None and stp != self.stop_price_cents:
             return False
         return True
+
+
+def existing_order_id(req: OrderRequest, existing: BrokerOrder | None) -> int | None:
+    """The idempotent-submit rule: one client order id never yields a second order.
+
+    Every adapter looks ``req.client_order_id`` up at the venue before sending
+    and passes what it found here (Binance passes ``req`` as rounded to the
+    pair's filters, i.e. as it would be sent).
+
+    Returns
+    -------
+    int or None
+        ``None``: no order carries the id, send it. An ``int``: the venue
+        already holds this instruction under the id; that is its order id and
+        nothing is sent.
+
+    Raises
+    ------
+    ClientOrderIdConflict
+        The id already names a different instruction; or an order that ended
+        without executions in an earlier IBKR session, whose order id the
+        venue no longer reports (id 0), so it cannot be returned.
+
+    Notes
+    -----
+    The same instruction: :meth:`OrderRequest.same_order`. For an order whose
+    end the venue no longer reports (``FinalUnknown``: only its fills are
+    known, not its quantity nor type) it is the same symbol and side with no
+    more filled than ``req`` asks.
+    """
+    if existing is None:
+        return None
+    cid = req.client_order_id
+    if existing.status == OrderStatus.FINAL_UNKNOWN.value:
+        if (existing.symbol, existing.side) == (req.symbol, req.side) and existing.filled_quantity <= req.quantity:
+            return existing.order_id
+        raise ClientOrderIdConflict(
+            f"client_order_id {cid!r} already used by order {existing.order_id} "
+            f"({existing.side} {existing.symbol}, {existing.filled_quantity} filled)",
+            order_id=existing.order_id)
+    if not existing.order_id:
+        raise ClientOrderIdConflict(
+            f"client_order_id {cid!r} was used by an order of an earlier session that "
+            f"ended {existing.status} without executions; IBKR no longer reports its order id",
+            order_id=None)
+    if req.same_order(existing):
+        return existing.order_id
+    raise ClientOrderIdConflict(
+        f"client_order_id {cid!r} already used by order {existing.order_id} "
+        f"({existing.side} {existing.quantity} {existing.symbol} {existing.order_type})",
+        order_id=existing.order_id)
 
 
 def validate_order(
@@ -247,36 +303,6 @@ def deterministic_client_order_id(*parts: Any) -> str:
     """
     text = "|".join(str(p) for p in parts)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-def order_dict(
-    *,
-    order_id: int,
-    status: str,
-    filled: int,
-    remaining: int,
-    avg_fill_price_cents: int,
-    client_order_id: str | None,
-    symbol: str,
-    side: str,
-    quantity: int,
-    order_type: str | None,
-    limit_price_cents: int | None,
-) -> dict[str, Any]:
-    """Build the order dict every adapter returns (reference keys first)."""
-    return {
-        "id": int(order_id),
-        "status": str(status),
-        "filled_quantity": int(filled),
-        "remaining_quantity": int(remaining),
-        "avg_fill_price_cents": int(avg_fill_price_cents),
-        "client_order_id": client_order_id,
-        "symbol": symbol,
-        "side": side,
-        "quantity": int(quantity),
-        "order_type": order_type,
-        "limit_price_cents": limit_price_cents,
-    }
 
 
 # --------------------------------------------------------------------------

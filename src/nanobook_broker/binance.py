@@ -42,6 +42,7 @@ Safety
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -58,15 +59,14 @@ from .base import (
     OrderRequest,
     OrderStatus,
     install_secret_filter,
+    existing_order_id,
     mask,
-    order_dict,
     validate_order,
 )
 from .errors import (
     AuthenticationError,
     BrokerConnectionError,
     BrokerError,
-    ClientOrderIdConflict,
     InsufficientFunds,
     InvalidOrder,
     NotConnected,
@@ -75,6 +75,7 @@ from .errors import (
     OrderRejected,
     RateLimited,
 )
+from .records import Account, Position, Quote, StopOrder
 
 __all__ = ["BinanceBroker"]
 
@@ -542,7 +543,8 @@ class BinanceBroker:
                                    f"[{lo.normalize()}, {hi.normalize()}]")
         return price
 
-    def _order_dict(self, o: dict[str, Any]) -> dict[str, Any]:
+    def _order_record(self, o: dict[str, Any]) -> StopOrder:
+        """The record of a venue order (and the pair of its ids, remembered for later lookups)."""
         pair = o["symbol"]
         self._order_symbol[int(o["orderId"])] = pair
         self._cid_symbol[o["clientOrderId"]] = pair
@@ -556,15 +558,11 @@ class BinanceBroker:
         lim = self._cents(o["price"]) if typ in ("limit", "stop_limit") else None
         is_stop = typ in ("stop", "stop_limit")
         stp = self._cents(o["stopPrice"]) if is_stop and o.get("stopPrice") is not None else None
-        return order_dict(order_id=int(o["orderId"]), status=status, filled=filled,
-                          remaining=orig - filled if status in OPEN_STATUSES else 0,
-                          avg_fill_price_cents=avg, client_order_id=o["clientOrderId"],
-                          symbol=self._unpair(pair), side=o["side"].lower(), quantity=orig,
-                          order_type=typ, limit_price_cents=lim) | {
-            "stop_price_cents": stp,
-            # a stop that has triggered is working; its id, type and prices stay the same
-            "triggered": bool(o.get("isWorking", True)) if is_stop else None,
-        }
+        return StopOrder(int(o["orderId"]), status, filled, orig - filled if status in OPEN_STATUSES else 0, avg,
+                         client_order_id=o["clientOrderId"], symbol=self._unpair(pair), side=o["side"].lower(),
+                         quantity=orig, order_type=typ, limit_price_cents=lim, stop_price_cents=stp,
+                         # a stop that has triggered is working; its id, type and prices stay the same
+                         triggered=bool(o.get("isWorking", True)) if is_stop else None)
 
     # ------------------------------------------------------------------ queries
 
@@ -575,9 +573,8 @@ class BinanceBroker:
         pair = self._pair(sym)
         bt = self._call(c.get_orderbook_ticker, symbol=pair)
         t24 = self._call(c.get_ticker, symbol=pair)
-        return {"symbol": sym, "bid_cents": self._cents(bt["bidPrice"], ROUND_FLOOR),
-                "ask_cents": self._cents(bt["askPrice"], ROUND_CEILING),
-                "last_cents": self._cents(t24["lastPrice"]), "volume": self._qty_int(t24.get("volume", "0"))}
+        return Quote(sym, self._cents(bt["bidPrice"], ROUND_FLOOR), self._cents(bt["askPrice"], ROUND_CEILING),
+                     self._cents(t24["lastPrice"]), self._qty_int(t24.get("volume", "0"))).to_dict()
 
     def _balances(self) -> list[tuple[str, Decimal, Decimal]]:
         acct = self._call(self._require().get_account)
@@ -602,9 +599,8 @@ class BinanceBroker:
                 continue
             mid = self._mid(self._pair(asset))
             mv = int((total * mid * 100).to_integral_value(rounding=ROUND_DOWN)) if mid is not None else 0
-            out.append({"symbol": asset, "quantity": self._qty_int(total), "avg_cost_cents": 0,
-                        "market_value_cents": mv, "unrealized_pnl_cents": 0})
-        return sorted(out, key=lambda p: p["symbol"])
+            out.append(Position(asset, self._qty_int(total), 0, mv, 0))
+        return [p.to_dict() for p in sorted(out, key=lambda p: p.symbol)]
 
     def account(self) -> dict[str, int]:
         """Cash = quote-asset balance; equity = cash + positions at mid; buying power = free quote balance."""
@@ -618,21 +614,23 @@ class BinanceBroker:
                 if mid is not None:
                     gross += int(((f + l) * mid * 100).to_integral_value(rounding=ROUND_DOWN))
         cash_c = int((cash * 100).to_integral_value(rounding=ROUND_FLOOR))
-        return {"equity_cents": cash_c + gross, "buying_power_cents": int((free * 100).to_integral_value(rounding=ROUND_FLOOR)),
-                "cash_cents": cash_c, "gross_position_value_cents": gross}
+        return Account(cash_c + gross, int((free * 100).to_integral_value(rounding=ROUND_FLOOR)), cash_c, gross).to_dict()
 
     def open_orders(self) -> list[dict[str, Any]]:
         """Working orders on pairs quoted in ``quote_asset``, ascending id."""
+        return [o.to_dict() for o in self._open_orders()]
+
+    def _open_orders(self) -> list[StopOrder]:
         rows = self._call(self._require().get_open_orders)
-        out = [self._order_dict(o) for o in rows if o["symbol"].endswith(self.quote_asset)]
-        return sorted(out, key=lambda o: o["id"])
+        out = [self._order_record(o) for o in rows if o["symbol"].endswith(self.quote_asset)]
+        return sorted(out, key=lambda o: o.order_id)
 
     def _pair_of(self, order_id: int, symbol: str | None) -> str:
         if symbol is not None:
             return self._pair(as_symbol(symbol, "symbol"))
         pair = self._order_symbol.get(order_id)
         if pair is None:
-            self.open_orders()  # fills the cache for working orders
+            self._open_orders()  # fills the cache for working orders
             pair = self._order_symbol.get(order_id)
         if pair is None:
             raise OrderNotFound(f"order {order_id} is not known to this session; pass symbol=")
@@ -644,7 +642,7 @@ class BinanceBroker:
         oid = as_u64(order_id, "order_id")
         c = self._require()
         pair = self._pair_of(oid, symbol)
-        return self._order_dict(self._call(c.get_order, symbol=pair, orderId=oid))
+        return self._order_record(self._call(c.get_order, symbol=pair, orderId=oid)).to_dict()
 
     def find_order(self, client_order_id: str, symbol: str | None = None) -> dict[str, Any] | None:
         """The order with this client order id, or ``None``.
@@ -656,25 +654,29 @@ class BinanceBroker:
         """
         if not isinstance(client_order_id, str):
             raise TypeError(f"client_order_id must be a str, got {type(client_order_id).__name__}")
+        found = self._find(client_order_id, symbol)
+        return None if found is None else found.to_dict()
+
+    def _find(self, client_order_id: str, symbol: str | None) -> StopOrder | None:
         c = self._require()
         pairs = [self._pair(as_symbol(symbol, "symbol"))] if symbol is not None else []
         if not pairs:
             if client_order_id in self._cid_symbol:
                 pairs = [self._cid_symbol[client_order_id]]
             else:
-                for o in self.open_orders():
-                    if o["client_order_id"] == client_order_id:
+                for o in self._open_orders():
+                    if o.client_order_id == client_order_id:
                         return o
                 return None
         for pair in pairs:
             try:
-                return self._order_dict(self._call(c.get_order, symbol=pair, origClientOrderId=client_order_id))
+                return self._order_record(self._call(c.get_order, symbol=pair, origClientOrderId=client_order_id))
             except OrderNotFound:
                 # the single-order query can lag behind the matching engine: ask the pair's order list too
                 hit = [o for o in self._call(c.get_all_orders, symbol=pair, limit=1000)
                        if o.get("clientOrderId") == client_order_id]
                 if hit:
-                    return self._order_dict(max(hit, key=lambda o: int(o["orderId"])))
+                    return self._order_record(max(hit, key=lambda o: int(o["orderId"])))
         return None
 
     def cancel_order(self, order_id: int, symbol: str | None = None) -> None:
@@ -874,15 +876,12 @@ class BinanceBroker:
 
     def _same_or_conflict(self, o: dict[str, Any], req: OrderRequest, qty: int, price: int | None,
                           stop: int | None = None) -> int:
-        """The id of ``o`` if it is the instruction ``req`` (as rounded for sending), else a conflict."""
-        d = self._order_dict(o)
-        if (d["symbol"] == req.symbol and d["side"] == req.side and d["quantity"] == qty
-                and d["order_type"] == req.order_type and (price is None or d["limit_price_cents"] == price)
-                and (stop is None or d["stop_price_cents"] == stop)):
-            return int(d["id"])
-        raise ClientOrderIdConflict(
-            f"client_order_id {req.client_order_id!r} already used by order {d['id']} "
-            f"({d['side']} {d['quantity']} {d['symbol']} {d['order_type']})", order_id=int(d["id"]))
+        """The id of ``o`` if it is the instruction ``req`` as rounded for sending, else a conflict
+        (:func:`~nanobook_broker.base.existing_order_id`)."""
+        sent = dataclasses.replace(req, quantity=qty, limit_price_cents=price, stop_price_cents=stop)
+        held = existing_order_id(sent, self._order_record(o))
+        assert held is not None  # an order was found
+        return held
 
 
 class _ClockSkew(Exception):

@@ -45,12 +45,11 @@ from typing import Any, Sequence
 
 from nanobook_risk._validate import as_i64, as_symbol, as_u64
 
-from .base import OPEN_STATUSES, OrderStatus, order_dict, validate_order
+from .base import OPEN_STATUSES, OrderStatus, existing_order_id, validate_order
 from .errors import (
     BrokerConnectionError,
     BrokerError,
     ClientIdInUse,
-    ClientOrderIdConflict,
     InvalidOrder,
     NotConnected,
     OrderNotFound,
@@ -58,6 +57,7 @@ from .errors import (
     OrderRejected,
     RateLimited,
 )
+from .records import Account, BrokerOrder, Position, Quote
 
 __all__ = ["IbkrBroker"]
 
@@ -408,7 +408,7 @@ class IbkrBroker:
         from_fills = sum(f.execution.shares for f in trade.fills)
         return max(float(trade.orderStatus.filled or 0), from_fills)
 
-    def _trade_dict(self, trade: Any) -> dict[str, Any]:
+    def _trade_record(self, trade: Any) -> BrokerOrder:
         o, st = trade.order, trade.orderStatus
         oid = int(o.orderId)
         qty = int(o.totalQuantity)
@@ -426,11 +426,10 @@ class IbkrBroker:
             status = OrderStatus.PARTIALLY_FILLED.value
         otype = _TYPES.get(o.orderType, o.orderType.lower())
         lim = _cents(o.lmtPrice) if otype in ("limit", "stop_limit") and o.lmtPrice < 1e300 else None
-        return order_dict(order_id=oid, status=status, filled=int(filled),
-                          remaining=qty - int(filled) if status in OPEN_STATUSES else 0,
-                          avg_fill_price_cents=_cents0(avg), client_order_id=o.orderRef or None,
-                          symbol=trade.contract.symbol, side="buy" if o.action == "BUY" else "sell",
-                          quantity=qty, order_type=otype, limit_price_cents=lim)
+        return BrokerOrder(oid, status, int(filled), qty - int(filled) if status in OPEN_STATUSES else 0,
+                           _cents0(avg), client_order_id=o.orderRef or None, symbol=trade.contract.symbol,
+                           side="buy" if o.action == "BUY" else "sell", quantity=qty, order_type=otype,
+                           limit_price_cents=lim)
 
     def _my_trades(self) -> list[Any]:
         ib = self._ensure()
@@ -467,14 +466,10 @@ class IbkrBroker:
             if q == 0:
                 continue
             item = pf.get((p.account, p.contract.conId))
-            out.append({
-                "symbol": p.contract.symbol,
-                "quantity": int(q),
-                "avg_cost_cents": _cents0(p.avgCost),
-                "market_value_cents": _cents0(item.marketValue) if item else 0,
-                "unrealized_pnl_cents": _cents0(item.unrealizedPNL) if item else 0,
-            })
-        return sorted(out, key=lambda d: d["symbol"])
+            out.append(Position(p.contract.symbol, int(q), _cents0(p.avgCost),
+                                _cents0(item.marketValue) if item else 0,
+                                _cents0(item.unrealizedPNL) if item else 0))
+        return [p.to_dict() for p in sorted(out, key=lambda p: p.symbol)]
 
     def account(self) -> dict[str, int]:
         """NetLiquidation, BuyingPower, TotalCashValue, GrossPositionValue in cents."""
@@ -493,8 +488,7 @@ class IbkrBroker:
             except (KeyError, ArithmeticError) as exc:
                 raise BrokerError(f"IBKR account summary lacks {tag}") from exc
 
-        return {"equity_cents": c("NetLiquidation"), "buying_power_cents": c("BuyingPower"),
-                "cash_cents": c("TotalCashValue"), "gross_position_value_cents": c("GrossPositionValue")}
+        return Account(c("NetLiquidation"), c("BuyingPower"), c("TotalCashValue"), c("GrossPositionValue")).to_dict()
 
     def quote(self, symbol: str) -> dict[str, Any]:
         """Snapshot quote (delayed data when not subscribed). Missing prices are ``None``."""
@@ -513,8 +507,7 @@ class IbkrBroker:
             raise BrokerConnectionError(f"IBKR snapshot for {sym} timed out") from exc
         self._check_pacing(since)
         vol = t.volume if t.volume == t.volume and t.volume is not None and t.volume >= 0 else 0
-        return {"symbol": sym, "bid_cents": _cents(t.bid), "ask_cents": _cents(t.ask), "last_cents": _cents(t.last),
-                "volume": int(vol)}
+        return Quote(sym, _cents(t.bid), _cents(t.ask), _cents(t.last), int(vol)).to_dict()
 
     def open_orders(self) -> list[dict[str, Any]]:
         """Working orders of this client (and of TWS/client 0), ascending id."""
@@ -524,8 +517,8 @@ class IbkrBroker:
             return await ib.reqAllOpenOrdersAsync()
 
         self._run(go())
-        out = [self._trade_dict(t) for t in ib.trades()]
-        return sorted([d for d in out if d["status"] in OPEN_STATUSES], key=lambda d: d["id"])
+        out = [self._trade_record(t) for t in ib.trades()]
+        return [o.to_dict() for o in sorted((o for o in out if o.status in OPEN_STATUSES), key=lambda o: o.order_id)]
 
     def order_status(self, order_id: int) -> dict[str, Any]:
         """Status of an order placed by this client id (this or an earlier session).
@@ -541,8 +534,8 @@ class IbkrBroker:
             d = self._finished(order_id=oid) if oid else None
             if d is None:
                 raise OrderNotFound(f"order {oid} not found")
-            return d
-        return self._trade_dict(t)
+            return d.to_dict()
+        return self._trade_record(t).to_dict()
 
     def _completed_orders(self) -> list[Any]:
         """``reqCompletedOrders``: the orders TWS lists as finished (filled, cancelled, inactive)."""
@@ -556,7 +549,7 @@ class IbkrBroker:
         except (asyncio.TimeoutError, TimeoutError) as exc:
             raise BrokerConnectionError("IBKR completed-orders request timed out") from exc
 
-    def _finished(self, *, order_id: int | None = None, client_order_id: str | None = None) -> dict[str, Any] | None:
+    def _finished(self, *, order_id: int | None = None, client_order_id: str | None = None) -> BrokerOrder | None:
         """An order not working in this session (an earlier process placed it and it ended).
 
         Executions give the order id, the permId and the fills; the completed
@@ -596,10 +589,9 @@ class IbkrBroker:
             e0 = fills[0].execution
             log.warning("IBKR order %s is not among the completed orders; reporting it FinalUnknown with its "
                         "executed quantity %s", oid, shares)
-            return order_dict(order_id=oid, status=OrderStatus.FINAL_UNKNOWN.value, filled=int(shares), remaining=0,
-                              avg_fill_price_cents=_cents0(avg), client_order_id=e0.orderRef or None,
-                              symbol=fills[0].contract.symbol, side="buy" if e0.side == "BOT" else "sell",
-                              quantity=int(shares), order_type=None, limit_price_cents=None)
+            return BrokerOrder(oid, OrderStatus.FINAL_UNKNOWN.value, int(shares), 0, _cents0(avg),
+                               client_order_id=e0.orderRef or None, symbol=fills[0].contract.symbol,
+                               side="buy" if e0.side == "BOT" else "sell", quantity=int(shares))
         o = done.order
         qty = int(o.totalQuantity)
         fq = o.filledQuantity if isinstance(o.filledQuantity, (int, float)) and 0 <= o.filledQuantity < 1e300 else 0
@@ -609,11 +601,10 @@ class IbkrBroker:
             status = OrderStatus.FILLED.value
         otype = _TYPES.get(o.orderType, o.orderType.lower())
         lim = _cents(o.lmtPrice) if otype in ("limit", "stop_limit") and o.lmtPrice < 1e300 else None
-        return order_dict(order_id=oid, status=status, filled=filled,
-                          remaining=qty - filled if status in OPEN_STATUSES else 0,
-                          avg_fill_price_cents=_cents0(avg), client_order_id=o.orderRef or None,
-                          symbol=done.contract.symbol, side="buy" if o.action == "BUY" else "sell",
-                          quantity=qty, order_type=otype, limit_price_cents=lim)
+        return BrokerOrder(oid, status, filled, qty - filled if status in OPEN_STATUSES else 0, _cents0(avg),
+                           client_order_id=o.orderRef or None, symbol=done.contract.symbol,
+                           side="buy" if o.action == "BUY" else "sell", quantity=qty, order_type=otype,
+                           limit_price_cents=lim)
 
     def find_order(self, client_order_id: str) -> dict[str, Any] | None:
         """The order whose ``orderRef`` is ``client_order_id``: working or seen in this
@@ -621,9 +612,13 @@ class IbkrBroker:
         ``id`` 0 when it ended without an execution, see :meth:`_finished`)."""
         if not isinstance(client_order_id, str):
             raise TypeError(f"client_order_id must be a str, got {type(client_order_id).__name__}")
+        found = self._find(client_order_id)
+        return None if found is None else found.to_dict()
+
+    def _find(self, client_order_id: str) -> BrokerOrder | None:
         for t in sorted(self._ensure().trades(), key=lambda t: t.order.orderId):
             if t.order.orderId and t.order.orderRef == client_order_id:
-                return self._trade_dict(t)
+                return self._trade_record(t)
         return self._finished(client_order_id=client_order_id)
 
     # ------------------------------------------------------------------ orders
@@ -654,28 +649,9 @@ class IbkrBroker:
         req = validate_order(symbol, side, quantity, order_type, limit_price_cents, client_order_id, stop_price_cents)
         ib = self._ensure()
         if req.client_order_id is not None:
-            existing = self.find_order(req.client_order_id)
-            if existing is not None:
-                if existing["status"] == OrderStatus.FINAL_UNKNOWN.value:
-                    # over, with only its fills known: the same instruction if symbol and side match and it
-                    # did not fill more than asked; nothing is sent either way
-                    if (existing["symbol"], existing["side"]) == (req.symbol, req.side) \
-                            and existing["filled_quantity"] <= req.quantity:
-                        return int(existing["id"])
-                    raise ClientOrderIdConflict(
-                        f"client_order_id {req.client_order_id!r} already used by order {existing['id']} "
-                        f"({existing['side']} {existing['symbol']}, {existing['filled_quantity']} filled)",
-                        order_id=int(existing["id"]))
-                if not existing["id"]:
-                    raise ClientOrderIdConflict(
-                        f"client_order_id {req.client_order_id!r} was used by an order of an earlier session that "
-                        f"ended {existing['status']} without executions; IBKR no longer reports its order id",
-                        order_id=None)
-                if req.same_order(existing):
-                    return int(existing["id"])
-                raise ClientOrderIdConflict(
-                    f"client_order_id {req.client_order_id!r} already used by order {existing['id']}",
-                    order_id=int(existing["id"]))
+            held = existing_order_id(req, self._find(req.client_order_id))
+            if held is not None:
+                return held
         contract = self._contract(req.symbol)
         sdk = self._sdk
         action = "BUY" if req.side == "buy" else "SELL"
@@ -738,7 +714,7 @@ class IbkrBroker:
             if oid and self._finished(order_id=oid) is not None:
                 return
             raise OrderNotFound(f"order {oid} not found")
-        if self._trade_dict(t)["status"] not in OPEN_STATUSES:
+        if self._trade_record(t).status not in OPEN_STATUSES:
             return
         ib = self._ensure()
 

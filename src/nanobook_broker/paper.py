@@ -29,15 +29,15 @@ from typing import Any, Iterator, Mapping
 
 from nanobook_risk._validate import as_float, as_i64, as_symbol, as_u64
 
-from .base import OPEN_STATUSES, OrderRequest, OrderStatus, order_dict, validate_order
+from .base import OPEN_STATUSES, OrderRequest, OrderStatus, existing_order_id, validate_order
 from .errors import (
     BrokerError,
-    ClientOrderIdConflict,
     InsufficientFunds,
     NotConnected,
     OrderNotFound,
     OrderRejected,
 )
+from .records import Account, Fill, PaperOrder, Position, Quote
 
 __all__ = ["PaperBroker"]
 
@@ -409,10 +409,7 @@ class PaperBroker:
             p["realized_pnl_cents"] += realized
         if p["quantity"] == 0:
             p["cost_cents"] = 0
-        st["fills"].append(
-            {"order_id": our_id, "symbol": o["symbol"], "side": o["side"], "quantity": qty,
-             "price_cents": px, "commission_cents": comm, "ts_ns": time.time_ns()}
-        )
+        st["fills"].append(Fill(our_id, o["symbol"], o["side"], qty, px, comm, time.time_ns()).to_dict())
         log.debug("paper fill order=%s %s %s@%s", our_id, o["side"], qty, px)
 
     # ------------------------------------------------------------------ session
@@ -492,8 +489,7 @@ class PaperBroker:
             q = st["quotes"].get(sym)
             if q is None:
                 raise BrokerError(f"no quote for {sym}")
-            return {"symbol": sym, "bid_cents": q["bid"], "ask_cents": q["ask"], "last_cents": q["last"],
-                    "volume": q["volume"] + q.get("traded_volume", 0)}
+            return Quote(sym, q["bid"], q["ask"], q["last"], q["volume"] + q.get("traded_volume", 0)).to_dict()
 
     # ------------------------------------------------------------------ account
 
@@ -506,9 +502,9 @@ class PaperBroker:
     def positions(self) -> list[dict[str, Any]]:
         """Non-zero positions by ascending symbol, valued at the quote mid."""
         with self._txn(write=False) as st:
-            return self._positions(st)
+            return [p.to_dict() for p in self._positions(st)]
 
-    def _positions(self, st: dict[str, Any]) -> list[dict[str, Any]]:
+    def _positions(self, st: dict[str, Any]) -> list[Position]:
         out = []
         for sym in sorted(st["positions"]):
             p = st["positions"][sym]
@@ -517,49 +513,44 @@ class PaperBroker:
                 continue
             mark = self._mark(st, sym)
             mv = q * mark if mark is not None else 0
-            out.append({
-                "symbol": sym,
-                "quantity": q,
-                "avg_cost_cents": abs(p["cost_cents"]) // abs(q),
-                "market_value_cents": mv,
-                "unrealized_pnl_cents": mv - p["cost_cents"] if mark is not None else 0,
-            })
+            out.append(Position(sym, q, abs(p["cost_cents"]) // abs(q), mv,
+                                mv - p["cost_cents"] if mark is not None else 0))
         return out
 
     def account(self) -> dict[str, int]:
         """``{"equity_cents", "buying_power_cents", "cash_cents", "gross_position_value_cents"}``."""
         with self._txn(write=False) as st:
-            return self._account(st)
+            return self._account(st).to_dict()
 
-    def _account(self, st: dict[str, Any]) -> dict[str, int]:
+    def _account(self, st: dict[str, Any]) -> Account:
         pos = self._positions(st)
-        mv = sum(p["market_value_cents"] for p in pos)
-        gross = sum(abs(p["market_value_cents"]) for p in pos)
+        mv = sum(p.market_value_cents for p in pos)
+        gross = sum(abs(p.market_value_cents) for p in pos)
         equity = st["cash_cents"] + mv
         bp = max(0, int(Fraction(equity) * Fraction(self._leverage)) - gross)
-        return {"equity_cents": equity, "buying_power_cents": bp, "cash_cents": st["cash_cents"],
-                "gross_position_value_cents": gross}
+        return Account(equity, bp, st["cash_cents"], gross)
 
     def fills(self) -> list[dict[str, Any]]:
         """Every fill so far (order id, symbol, side, quantity, price, commission, time)."""
         with self._txn(write=False) as st:
-            return [dict(f) for f in st["fills"]]
+            return [Fill.from_dict(f).to_dict() for f in st["fills"]]
 
     # ------------------------------------------------------------------ orders
 
     @staticmethod
-    def _as_dict(o: dict[str, Any]) -> dict[str, Any]:
+    def _record(o: dict[str, Any]) -> PaperOrder:
+        """The record of an order of the state file."""
         filled = o["filled"]
         final = o["status"] not in OPEN_STATUSES
-        return order_dict(
-            order_id=o["id"], status=o["status"], filled=filled,
-            remaining=0 if final else o["quantity"] - filled,
-            avg_fill_price_cents=o["fill_value_cents"] // filled if filled else 0,
-            client_order_id=o["client_order_id"], symbol=o["symbol"], side=o["side"],
-            quantity=o["quantity"], order_type=o["order_type"], limit_price_cents=o["limit_price_cents"],
-        ) | {"commission_cents": o["commission_cents"], "stop_price_cents": o.get("stop_price_cents"),
-             "triggered": o.get("triggered") if o["order_type"] in _STOP_TYPES else None,
-             "reason": o.get("reason")}
+        return PaperOrder(
+            o["id"], o["status"], filled, 0 if final else o["quantity"] - filled,
+            o["fill_value_cents"] // filled if filled else 0,
+            client_order_id=o["client_order_id"], symbol=o["symbol"], side=o["side"], quantity=o["quantity"],
+            order_type=o["order_type"], limit_price_cents=o["limit_price_cents"],
+            stop_price_cents=o.get("stop_price_cents"),
+            triggered=o.get("triggered") if o["order_type"] in _STOP_TYPES else None,
+            commission_cents=o["commission_cents"], reason=o.get("reason"),
+        )
 
     def _exposure_increase(self, st: dict[str, Any], sym: str, side: str, qty: int) -> int:
         pos = st["positions"].get(sym, {"quantity": 0})["quantity"]
@@ -589,7 +580,7 @@ class PaperBroker:
                     self._reserve_px(o))
         if need:
             comm = max(self._min_commission, _round_half_away(Fraction(need) * Fraction(self._commission_bps) / 10_000))
-            bp = self._account(st)["buying_power_cents"]
+            bp = self._account(st).buying_power_cents
             if need + comm > bp - reserved:
                 raise InsufficientFunds(
                     f"insufficient buying power: need {need + comm} cents, have {bp - reserved} "
@@ -638,15 +629,9 @@ class PaperBroker:
 
     def _submit_locked(self, st: dict[str, Any], req: OrderRequest) -> int:
         if req.client_order_id is not None:
-            existing = self._find_locked(st, req.client_order_id)
-            if existing is not None:
-                if req.same_order(existing):
-                    return int(existing["id"])
-                raise ClientOrderIdConflict(
-                    f"client_order_id {req.client_order_id!r} already used by order {existing['id']} "
-                    f"({existing['side']} {existing['quantity']} {existing['symbol']})",
-                    order_id=int(existing["id"]),
-                )
+            held = existing_order_id(req, self._find_locked(st, req.client_order_id))
+            if held is not None:
+                return held
         q = st["quotes"].get(req.symbol)
         if q is None:
             raise OrderRejected(f"no quote for {req.symbol}")
@@ -744,7 +729,7 @@ class PaperBroker:
             o = st["orders"].get(str(oid))
             if o is None:
                 raise OrderNotFound(f"order {oid} not found")
-            return self._as_dict(o)
+            return self._record(o).to_dict()
 
     def cancel_order(self, order_id: int) -> None:
         """Cancel a working order; a no-op for an order already final."""
@@ -763,7 +748,7 @@ class PaperBroker:
     def open_orders(self) -> list[dict[str, Any]]:
         """Working orders, ascending id."""
         with self._txn(write=False) as st:
-            return [self._as_dict(o) for _k, o in sorted(st["orders"].items(), key=lambda kv: int(kv[0]))
+            return [self._record(o).to_dict() for _k, o in sorted(st["orders"].items(), key=lambda kv: int(kv[0]))
                     if o["status"] in OPEN_STATUSES]
 
     def find_order(self, client_order_id: str) -> dict[str, Any] | None:
@@ -771,10 +756,11 @@ class PaperBroker:
         if not isinstance(client_order_id, str):
             raise TypeError(f"client_order_id must be a str, got {type(client_order_id).__name__}")
         with self._txn(write=False) as st:
-            return self._find_locked(st, client_order_id)
+            found = self._find_locked(st, client_order_id)
+            return None if found is None else found.to_dict()
 
-    def _find_locked(self, st: dict[str, Any], cid: str) -> dict[str, Any] | None:
+    def _find_locked(self, st: dict[str, Any], cid: str) -> PaperOrder | None:
         for o in st["orders"].values():
             if o["client_order_id"] == cid:
-                return self._as_dict(o)
+                return self._record(o)
         return None

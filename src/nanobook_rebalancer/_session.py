@@ -3,9 +3,14 @@
 The session writes a ``broker_intent`` record before the call and a
 ``broker_result`` record after it (with ``ok`` and the result or the error),
 maps any broker exception to :class:`~nanobook_rebalancer.errors.BrokerCallError`
-(the original is the ``__cause__``), and normalises what the broker returns
-(dicts as in the reference's §12, or objects with the same attribute names)
-into the small records below.  Order submission and cancellation are logged by
+(the original is the ``__cause__``), and reads what the broker returns (the
+reference's dicts, ``docs/brokers.md`` "The protocol") through the typed
+records of :mod:`nanobook_broker.records` (``from_dict``, the inverse of the
+``to_dict`` the adapters return), so every field is read by its one name.
+A dict that is not such a record is a ``BrokerCallError``.  The run's views
+(:class:`Account`, :class:`Quote` with its age, :class:`OrderState` with a
+normalised status) are built from those records; positions are the records
+themselves.  Order submission and cancellation are logged by
 the executor with their own events (``order_intent``/``order_ack``,
 ``cancel_intent``/``cancel_result``) and go through :meth:`BrokerSession.raw`.
 Without an audit log (read-only commands) nothing is written.
@@ -14,35 +19,27 @@ from __future__ import annotations
 
 import datetime as _dt
 import inspect
-import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 from .audit import AuditLog
 from .errors import BrokerCallError, TargetError
 
-__all__ = ["Account", "Holding", "Quote", "OrderState", "BrokerSession", "normalize_status"]
+if TYPE_CHECKING:  # nanobook_broker is imported when a broker is built, not with the CLI
+    from nanobook_broker.records import BrokerOrder, Position
+
+__all__ = ["Account", "Quote", "OrderState", "BrokerSession", "normalize_status"]
+
+_R = TypeVar("_R")
 
 
-def _get(obj: Any, *names: str, default: Any = None) -> Any:
-    for name in names:
-        if isinstance(obj, Mapping):
-            if name in obj:
-                return obj[name]
-        elif hasattr(obj, name):
-            return getattr(obj, name)
-    return default
-
-
-def _int(value: Any, default: int = 0) -> int:
-    if value is None:
-        return default
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return default
-        return int(round(value))
-    return int(value)
+def _record(call: str, kind: type[_R], raw: Any) -> _R:
+    """``kind.from_dict(raw)``; a malformed answer is a :class:`BrokerCallError` naming the call."""
+    try:
+        return kind.from_dict(raw)  # type: ignore[attr-defined,no-any-return]
+    except (KeyError, TypeError) as exc:
+        raise BrokerCallError(f"broker {call} returned an unexpected answer: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -51,13 +48,6 @@ class Account:
     cash_cents: int
     buying_power_cents: int
     account_id: str = ""
-
-
-@dataclass(frozen=True)
-class Holding:
-    symbol: str
-    quantity: int
-    avg_cost_cents: int = 0
 
 
 @dataclass(frozen=True)
@@ -215,12 +205,9 @@ class BrokerSession:
         fn = self.broker.cancel_order
         self.raw("cancel_order", fn, order_id, log=False, **self._symbol_kw(fn, symbol))
 
-    def _method(self, *names: str) -> Callable[..., Any] | None:
-        for name in names:
-            fn = getattr(self.broker, name, None)
-            if callable(fn):
-                return fn
-        return None
+    def _method(self, name: str) -> Callable[..., Any] | None:
+        fn = getattr(self.broker, name, None)
+        return fn if callable(fn) else None
 
     def _require(self, name: str) -> Callable[..., Any]:
         fn = self._method(name)
@@ -239,7 +226,7 @@ class BrokerSession:
         if getattr(self, "_disconnected", False):
             return
         self._disconnected = True
-        fn = self._method("disconnect", "close")
+        fn = self._method("disconnect")
         if fn is not None:
             try:
                 self.raw("disconnect", fn)
@@ -247,24 +234,18 @@ class BrokerSession:
                 pass
 
     def account(self) -> Account:
-        a = self.raw("account", self._require("account"))
-        equity = _int(_get(a, "equity_cents", "net_liquidation_cents"))
-        cash = _int(_get(a, "cash_cents"), equity)
-        bp = _int(_get(a, "buying_power_cents"), cash)
-        acct = str(_get(a, "account_id", "account", "id", default="") or "")
-        return Account(equity, cash, bp, acct)
+        from nanobook_broker.records import Account as Summary
 
-    def positions(self) -> dict[str, Holding]:
+        a = _record("account", Summary, self.raw("account", self._require("account")))
+        return Account(a.equity_cents, a.cash_cents, a.buying_power_cents)
+
+    def positions(self) -> dict[str, Position]:
+        """Non-zero positions by symbol."""
+        from nanobook_broker.records import Position
+
         rows = self.raw("positions", self._require("positions"))
-        if isinstance(rows, Mapping):
-            rows = [{"symbol": s, "quantity": q} for s, q in rows.items()]
-        out: dict[str, Holding] = {}
-        for r in rows or ():
-            sym = str(_get(r, "symbol"))
-            qty = _int(_get(r, "quantity", "qty"))
-            if qty:
-                out[sym] = Holding(sym, qty, _int(_get(r, "avg_cost_cents")))
-        return out
+        held = [_record("positions", Position, r) for r in rows or ()]
+        return {p.symbol: p for p in held if p.quantity}
 
     def quote(self, symbol: str, *, unknown_is_target_error: bool = True) -> Quote:
         fn = self._require("quote")
@@ -278,44 +259,32 @@ class BrokerSession:
             raise
         if q is None:
             raise TargetError(f"unknown symbol {symbol!r}: the broker has no quote for it")
+        from nanobook_broker.records import Quote as Snapshot
 
-        def px(*names: str) -> int | None:
-            v = _get(q, *names)
-            return None if v is None else _int(v)
+        r = _record("quote", Snapshot, q)
+        return Quote(symbol, r.bid_cents, r.ask_cents, r.last_cents, _age(r.timestamp))
 
-        ts = _get(q, "timestamp", "ts", "time")
-        return Quote(symbol, px("bid_cents", "bid"), px("ask_cents", "ask"),
-                     px("last_cents", "last"), _age(ts))
+    def order_state(self, order: Any, call: str = "order") -> OrderState:
+        """The run's view of an order dict the broker returned."""
+        from nanobook_broker.records import BrokerOrder
 
-    def order_state(self, order: Any) -> OrderState:
-        return OrderState(
-            order_id=_get(order, "order_id", "id", "broker_order_id"),
-            client_order_id=_get(order, "client_order_id", "order_ref"),
-            status=normalize_status(_get(order, "status", default="open")),
-            filled_qty=_int(_get(order, "filled_quantity", "filled_qty", "filled")),
-            remaining_qty=(None if _get(order, "remaining_quantity", "remaining_qty", "remaining") is None
-                           else _int(_get(order, "remaining_quantity", "remaining_qty", "remaining"))),
-            avg_fill_price_cents=(None if _get(order, "avg_fill_price_cents", "avg_price_cents") is None
-                                  else _int(_get(order, "avg_fill_price_cents", "avg_price_cents"))),
-        )
+        o: BrokerOrder = _record(call, BrokerOrder, order)
+        return OrderState(o.order_id, o.client_order_id, normalize_status(o.status), o.filled_quantity,
+                          o.remaining_quantity, o.avg_fill_price_cents)
 
     def order_status(self, order_id: Any, symbol: str | None = None) -> OrderState:
         fn = self._require("order_status")
-        st = self.order_state(self.raw("order_status", fn, order_id, **self._symbol_kw(fn, symbol)))
-        if st.order_id is None:
-            st = OrderState(order_id, st.client_order_id, st.status, st.filled_qty,
-                            st.remaining_qty, st.avg_fill_price_cents)
-        return st
+        return self.order_state(self.raw("order_status", fn, order_id, **self._symbol_kw(fn, symbol)),
+                                "order_status")
 
     def find_order(self, client_order_id: str, symbol: str | None = None) -> OrderState | None:
         """The broker's state of the order with this client order id, or ``None``.
 
-        Uses the broker's lookup by client order id; falls back to scanning
-        ``open_orders()`` only for brokers that lack one (then a filled or
-        cancelled order is reported as not found, which the caller treats as
-        "never reached the broker" -- so such brokers are refused).
+        Uses the broker's ``find_order``; a broker without one is refused (a
+        scan of ``open_orders()`` would report a filled or cancelled order as
+        not found, which the caller treats as "never reached the broker").
         """
-        fn = self._method("order_by_client_id", "find_order", "get_order_by_client_id")
+        fn = self._method("find_order")
         if fn is None:
             raise BrokerCallError(
                 f"broker {type(self.broker).__name__} cannot look up orders by client order id; "
@@ -323,7 +292,7 @@ class BrokerSession:
         res = self.raw("find_order", fn, client_order_id, **self._symbol_kw(fn, symbol))
         if res is None:
             return None
-        st = self.order_state(res)
+        st = self.order_state(res, "find_order")
         if st.client_order_id is None:
             st = OrderState(st.order_id, client_order_id, st.status, st.filled_qty,
                             st.remaining_qty, st.avg_fill_price_cents)
@@ -333,4 +302,4 @@ class BrokerSession:
         fn = self._method("open_orders")
         if fn is None:
             return []
-        return [self.order_state(o) for o in self.raw("open_orders", fn) or ()]
+        return [self.order_state(o, "open_orders") for o in self.raw("open_orders", fn) or ()]

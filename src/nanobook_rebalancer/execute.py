@@ -128,11 +128,10 @@ SUMMARY_CATEGORIES = ("filled", "partially_filled", "timed_out", "cancelled", "r
 
 
 def _is_rejection(exc: BaseException | None) -> bool:
-    if exc is None:
-        return False
-    names = [c.__name__.lower() for c in type(exc).__mro__]
-    return any("reject" in n or n in ("invalidorder", "ordervalidationerror") for n in names) or \
-        isinstance(exc, (ValueError, TypeError))
+    """The venue (or the adapter's validation) refused the order: nothing was placed by this call."""
+    from nanobook_broker.errors import OrderRejected  # loaded with the broker already
+
+    return isinstance(exc, (OrderRejected, ValueError, TypeError))
 
 
 def _rejected(audit: AuditLog, out: OrderOutcome, metrics: Metrics, exc: BaseException) -> OrderOutcome:
@@ -143,7 +142,11 @@ def _rejected(audit: AuditLog, out: OrderOutcome, metrics: Metrics, exc: BaseExc
 
 
 def _is_conflict(exc: BaseException | None) -> bool:
-    return exc is not None and any(c.__name__ == "ClientOrderIdConflict" for c in type(exc).__mro__)
+    """The broker's idempotent-submit rule (``nanobook_broker.existing_order_id``) found our client
+    order id on a different instruction."""
+    from nanobook_broker.errors import ClientOrderIdConflict
+
+    return isinstance(exc, ClientOrderIdConflict)
 
 
 def _progress(audit: AuditLog, outcome: OrderOutcome, st: OrderState, metrics: Metrics) -> None:
@@ -231,11 +234,10 @@ def _work_order(session: BrokerSession, audit: AuditLog, run_id: str, o: Planned
                 "asks the broker again") from exc
         # the venue holds an order under our id (what it did is what counts, whatever the call said)
         res, via = found, "lookup"
-    if isinstance(res, (int, str)):
+    if isinstance(res, OrderState):  # found by client order id
+        first, oid = res, res.order_id
+    else:  # the broker's order id
         oid, first = res, None
-    else:
-        first = session.order_state(res)
-        oid = first.order_id
     out.broker_order_id = oid
     audit.write("order_ack", client_order_id=cid, symbol=o.symbol, broker_order_id=oid, via=via)
     deadline = t0 + ex.order_timeout_secs

@@ -5,16 +5,10 @@
 >>> eng.check_order("AAPL", "buy", 100, 15000, 100_000_000, [])[1]["status"]
 'PASS'
 """
-from ._engine import (
-    Decision,
-    ReasonCode,
-    RiskConfig,
-    RiskConfigError,
-    RiskEngine,
-    RiskError,
-    RiskReport,
-    Status,
-)
+from .config import RiskConfig
+from .decision import Decision, ReasonCode, RiskReport, Status
+from .engine import RiskEngine
+from .errors import RiskConfigError, RiskError
 
 __all__ = [
     "Decision",

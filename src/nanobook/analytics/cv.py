@@ -1,5 +1,5 @@
-"""Cross-validation: walk-forward evaluation of a return series (spec §7.6)
-and purged splits for labelled samples.
+"""Cross-validation: walk-forward evaluation of a return series and purged
+splits for labelled samples (``docs/analytics.md``, "Walk-forward").
 
 :func:`walkforward` cuts the series into ``n_windows`` consecutive windows;
 each window is split into a training head (``floor(len(window) *

@@ -1,4 +1,4 @@
-"""Monte-Carlo price scenarios (spec §10).
+"""Monte-Carlo price scenarios (``docs/analytics.md``, "Monte-Carlo scenarios").
 
 Two models for the terminal price ``P_T`` of a stock:
 
@@ -479,7 +479,7 @@ def monte_carlo_stock_valuation(ticker, current_price, *, version="advanced", n_
 
 
 # ---------------------------------------------------------------------------
-# helpers (spec §10.5)
+# helpers: calibration and summaries (docs/analytics.md, "Monte-Carlo scenarios")
 # ---------------------------------------------------------------------------
 
 def calibrate_from_fundamentals(ticker, *, current_price, hist_vol=None,

@@ -12,19 +12,16 @@ detail strings agree with it on every input it handles without overflow.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import inspect
 import math
-import os
 import threading
-from dataclasses import dataclass, field, fields
-from enum import Enum
 from fractions import Fraction
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, ParamSpec, Sequence
 
 from nanobook.limits import daily_loss_pct_breached, drawdown_breached
 
 from ._validate import (
-    as_bool,
-    as_float,
     as_i64,
     as_price,
     as_sequence,
@@ -34,337 +31,12 @@ from ._validate import (
     as_u64,
     as_weight,
     fixed,
-    rust_display,
 )
+from .config import RiskConfig, _fmt
+from .decision import Decision, ReasonCode, RiskReport, Status
 
-__all__ = [
-    "Status",
-    "ReasonCode",
-    "Decision",
-    "RiskReport",
-    "RiskConfig",
-    "RiskEngine",
-    "RiskError",
-    "RiskConfigError",
-]
+__all__ = ["RiskEngine"]
 
-
-# --------------------------------------------------------------------------
-# errors
-
-
-class RiskError(Exception):
-    """Root of the exceptions raised by :mod:`nanobook_risk`."""
-
-
-class RiskConfigError(RiskError, ValueError):
-    """An invalid risk configuration (message starts ``invalid RiskConfig:``)."""
-
-
-# --------------------------------------------------------------------------
-# decisions
-
-
-class Status(str, Enum):
-    """Outcome of one check. ``str`` values are the reference's spellings."""
-
-    PASS = "PASS"
-    WARN = "WARN"
-    FAIL = "FAIL"
-
-    def __str__(self) -> str:  # pragma: no cover - trivial
-        return self.value
-
-
-class ReasonCode(str, Enum):
-    """Stable machine-readable identifier of a check (never renamed)."""
-
-    MAX_ORDER_VALUE = "max_order_value"
-    MAX_POSITION = "max_position"
-    ORDER_SIZE = "order_size"
-    SHORT_SELLING = "short_selling"
-    LEVERAGE = "leverage"
-    SHORT_EXPOSURE = "short_exposure"
-    MAX_BATCH_VALUE = "max_batch_value"
-    MAX_TRADE_SIZE = "max_trade_size"
-    ORDER_COUNT = "order_count"
-    WEIGHT_ALLOCATION = "weight_allocation"
-    # ours
-    POST_TRADE_POSITION = "post_trade_position"
-    RESTRICTED_SYMBOL = "restricted_symbol"
-    PRICE_COLLAR = "price_collar"
-    MAX_OPEN_ORDERS = "max_open_orders"
-    DAILY_LOSS = "daily_loss"
-    DRAWDOWN = "drawdown"
-    KILL_SWITCH = "kill_switch"
-
-    def __str__(self) -> str:  # pragma: no cover - trivial
-        return self.value
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The result of one check.
-
-    Attributes
-    ----------
-    code : ReasonCode
-        Stable identifier of the check.
-    name : str
-        Human name (the reference's ``"name"`` key, e.g. ``"Max position"``).
-    status : Status
-        ``PASS``, ``WARN`` or ``FAIL``.
-    detail : str
-        Readable explanation (the reference's exact wording for its checks).
-    symbol : str or None
-        The order's symbol for per-order checks.
-    """
-
-    code: ReasonCode
-    name: str
-    status: Status
-    detail: str
-    symbol: str | None = None
-
-    def as_dict(self) -> dict[str, str]:
-        """The reference's dict form ``{"name", "status", "detail"}``."""
-        return {"name": self.name, "status": self.status.value, "detail": self.detail}
-
-    def __str__(self) -> str:
-        return f"[{self.status.value}] {self.name}: {self.detail}"
-
-
-@dataclass(frozen=True)
-class RiskReport:
-    """An ordered, immutable list of decisions."""
-
-    decisions: tuple[Decision, ...] = ()
-
-    def __iter__(self) -> Iterator[Decision]:
-        return iter(self.decisions)
-
-    def __len__(self) -> int:
-        return len(self.decisions)
-
-    def __getitem__(self, i: int) -> Decision:
-        return self.decisions[i]
-
-    @property
-    def has_failures(self) -> bool:
-        """True if any decision is ``FAIL``."""
-        return any(d.status is Status.FAIL for d in self.decisions)
-
-    @property
-    def has_warnings(self) -> bool:
-        """True if any decision is ``WARN``."""
-        return any(d.status is Status.WARN for d in self.decisions)
-
-    @property
-    def passed(self) -> bool:
-        """True if nothing failed (warnings allowed)."""
-        return not self.has_failures
-
-    @property
-    def failures(self) -> tuple[Decision, ...]:
-        return tuple(d for d in self.decisions if d.status is Status.FAIL)
-
-    @property
-    def warnings(self) -> tuple[Decision, ...]:
-        return tuple(d for d in self.decisions if d.status is Status.WARN)
-
-    def codes(self, status: Status | str | None = None) -> list[ReasonCode]:
-        """Reason codes, optionally only those with the given status."""
-        if status is None:
-            return [d.code for d in self.decisions]
-        st = Status(status)
-        return [d.code for d in self.decisions if d.status is st]
-
-    def to_dicts(self) -> list[dict[str, str]]:
-        """The reference's list-of-dicts form."""
-        return [d.as_dict() for d in self.decisions]
-
-    def format(self) -> str:
-        """One ``[STATUS] Name: detail`` line per decision."""
-        return "\n".join(str(d) for d in self.decisions)
-
-
-# --------------------------------------------------------------------------
-# configuration
-
-
-def _fmt(x: float) -> str:
-    return rust_display(x)
-
-
-@dataclass(frozen=True)
-class RiskConfig:
-    """Validated limits. The first nine fields are the reference's.
-
-    Parameters
-    ----------
-    max_position_pct : float
-        Largest ``|position value| / equity`` (and largest ``|target weight|``), in (0, 1].
-    max_leverage : float
-        Largest post-trade gross exposure / equity, >= 1.
-    max_drawdown_pct : float
-        Drawdown from the equity high-water mark that trips the kill switch,
-        in [0, 1]. Active only once :meth:`RiskEngine.mark_equity` was called
-        (the reference validates it but never uses it).
-    allow_short : bool
-        Whether orders may leave a negative position.
-    max_short_pct : float
-        Largest post-trade short exposure / equity, >= 0.
-    max_trade_usd : float
-        Per-order notional above which a ``WARN`` is issued, in dollars.
-    max_order_value_cents : int
-        Per-order notional hard cap (0 disables).
-    max_batch_value_cents : int
-        Batch notional hard cap (0 disables).
-    min_trade_usd : float
-        Carried for the rebalancer's diff step; not used by any check.
-    max_daily_loss_pct : float or None
-        Loss since the day's first :meth:`~RiskEngine.mark_equity` that trips
-        the kill switch, in [0, 1]. ``None`` disables.
-    price_collar_bps : float or None
-        Largest distance of an order price from its reference price, in basis
-        points (>= 0). ``None`` disables.
-    max_open_orders : int or None
-        Largest number of open orders after the new ones are placed. ``None`` disables.
-    restricted_symbols : frozenset of str
-        Symbols that may not be traded at all.
-    """
-
-    max_position_pct: float = 0.25
-    max_leverage: float = 1.5
-    max_drawdown_pct: float = 0.20
-    allow_short: bool = True
-    max_short_pct: float = 0.30
-    max_trade_usd: float = 100000.0
-    max_order_value_cents: int = 10_000_000
-    max_batch_value_cents: int = 100_000_000
-    min_trade_usd: float = 100.0
-    max_daily_loss_pct: float | None = None
-    price_collar_bps: float | None = None
-    max_open_orders: int | None = None
-    restricted_symbols: frozenset = field(default_factory=frozenset)
-
-    def __post_init__(self) -> None:
-        s = object.__setattr__
-        # conversion (TypeError / OverflowError like the reference)
-        s(self, "max_position_pct", as_float(self.max_position_pct, "max_position_pct"))
-        s(self, "max_leverage", as_float(self.max_leverage, "max_leverage"))
-        s(self, "max_drawdown_pct", as_float(self.max_drawdown_pct, "max_drawdown_pct"))
-        s(self, "allow_short", as_bool(self.allow_short, "allow_short"))
-        s(self, "max_short_pct", as_float(self.max_short_pct, "max_short_pct"))
-        s(self, "max_trade_usd", as_float(self.max_trade_usd, "max_trade_usd"))
-        s(self, "max_order_value_cents", as_i64(self.max_order_value_cents, "max_order_value_cents"))
-        s(self, "max_batch_value_cents", as_i64(self.max_batch_value_cents, "max_batch_value_cents"))
-        s(self, "min_trade_usd", as_float(self.min_trade_usd, "min_trade_usd"))
-        if self.max_daily_loss_pct is not None:
-            s(self, "max_daily_loss_pct", as_float(self.max_daily_loss_pct, "max_daily_loss_pct"))
-        if self.price_collar_bps is not None:
-            s(self, "price_collar_bps", as_float(self.price_collar_bps, "price_collar_bps"))
-        if self.max_open_orders is not None:
-            s(self, "max_open_orders", as_u64(self.max_open_orders, "max_open_orders"))
-        rs = self.restricted_symbols
-        if isinstance(rs, str):
-            raise TypeError(f"restricted_symbols must be a collection of symbols, got {rs!r}")
-        s(self, "restricted_symbols", frozenset(as_symbol(x, "restricted_symbols") for x in rs))
-
-        # range checks, in the reference's order, then ours
-        def bad(msg: str) -> RiskConfigError:
-            return RiskConfigError(f"invalid RiskConfig: {msg}")
-
-        x = self.max_position_pct
-        if not (0.0 < x <= 1.0):
-            raise bad(f"max_position_pct must be in (0, 1], got {_fmt(x)}")
-        x = self.max_leverage
-        if not (x >= 1.0 and math.isfinite(x)):
-            raise bad(f"max_leverage must be >= 1.0 and finite, got {_fmt(x)}")
-        x = self.max_drawdown_pct
-        if not (0.0 <= x <= 1.0):
-            raise bad(f"max_drawdown_pct must be in [0, 1], got {_fmt(x)}")
-        x = self.max_short_pct
-        if not (x >= 0.0 and math.isfinite(x)):
-            raise bad(f"max_short_pct must be >= 0 and finite, got {_fmt(x)}")
-        if self.max_order_value_cents < 0:
-            raise bad(f"max_order_value_cents must be >= 0, got {self.max_order_value_cents}")
-        if self.max_batch_value_cents < 0:
-            raise bad(f"max_batch_value_cents must be >= 0, got {self.max_batch_value_cents}")
-        x = self.max_trade_usd
-        if not (x >= 0.0 and math.isfinite(x)):
-            raise bad(f"max_trade_usd must be >= 0 and finite, got {_fmt(x)}")
-        x = self.min_trade_usd
-        if not (x >= 0.0 and math.isfinite(x)):
-            raise bad(f"min_trade_usd must be >= 0 and finite, got {_fmt(x)}")
-        dl = self.max_daily_loss_pct
-        if dl is not None and not (0.0 <= dl <= 1.0):
-            raise bad(f"max_daily_loss_pct must be in [0, 1], got {_fmt(dl)}")
-        pc = self.price_collar_bps
-        if pc is not None and not (pc >= 0.0 and math.isfinite(pc)):
-            raise bad(f"price_collar_bps must be >= 0 and finite, got {_fmt(pc)}")
-
-    # ---- construction from mappings / TOML
-
-    @classmethod
-    def from_mapping(cls, table: Mapping[str, Any]) -> "RiskConfig":
-        """Build from a mapping (e.g. a TOML ``[risk]`` table); unknown keys are rejected."""
-        if not isinstance(table, Mapping):
-            raise TypeError(f"risk table must be a mapping, got {type(table).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(k for k in table if k not in known)
-        if unknown:
-            raise RiskConfigError(
-                f"invalid RiskConfig: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})"
-            )
-        return cls(**dict(table))
-
-    @classmethod
-    def from_toml(cls, source: str | bytes | "os.PathLike[str]", table: str | None = "risk") -> "RiskConfig":
-        """Load from a TOML file path (or TOML text when it contains a newline or ``=``).
-
-        Parameters
-        ----------
-        source : path or str
-            A file path, or TOML text.
-        table : str or None
-            Dotted name of the table holding the limits (default ``"risk"``);
-            ``None`` uses the document root. A missing table gives the defaults.
-        """
-        try:
-            import tomllib  # type: ignore[import-not-found]
-        except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-            import tomli as tomllib  # type: ignore[no-redef]
-        if isinstance(source, bytes):
-            source = source.decode("utf-8")
-        if isinstance(source, str) and ("\n" in source or "=" in source):
-            doc = tomllib.loads(source)
-        else:
-            with open(os.fspath(source), "rb") as fh:
-                doc = tomllib.load(fh)
-        node: Any = doc
-        if table:
-            for part in table.split("."):
-                if not isinstance(node, Mapping):
-                    raise RiskConfigError(f"invalid RiskConfig: {table!r} is not a table")
-                node = node.get(part, {})
-        return cls.from_mapping(node)
-
-    def to_mapping(self) -> dict[str, Any]:
-        """Plain dict (TOML-serialisable; ``None`` fields omitted)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if v is None:
-                continue
-            if isinstance(v, frozenset):
-                v = sorted(v)
-            out[f.name] = v
-        return out
-
-
-# --------------------------------------------------------------------------
-# engine
 
 _SIGN = {"buy": 1, "sell": -1}
 
@@ -381,8 +53,51 @@ def _pct1(x: float) -> str:
     return fixed(x * 100.0, 1)
 
 
+def _loss_decision(code: ReasonCode, name: str, base_name: str, base: int, equity: int, limit: float,
+                   breached: Callable[[int, int, float], bool]) -> Decision:
+    """A loss limit: the loss from ``base`` (start-of-day equity, high-water mark) to ``equity`` as a
+    fraction of ``base``, ``FAIL`` when ``breached`` (exact, ``nanobook.limits``) or ``base <= 0``."""
+    if base <= 0:
+        return Decision(code, name, Status.FAIL, f"{base_name} {base} is not positive")
+    loss = float(base - equity) / float(base)
+    st = Status.FAIL if breached(base, equity, limit) else Status.PASS
+    return Decision(code, name, st, f"{_pct1(loss)}% {name.lower()} {_cmp(st)} {_pct1(limit)}% limit")
+
+
+_P = ParamSpec("_P")
+
+
+def _reference_form(evaluate: Callable[_P, RiskReport], name: str) -> Callable[_P, list[dict[str, str]]]:
+    """The reference's form of an ``evaluate_*`` method: the same parameters, ``to_dicts()`` of its report.
+
+    The parameters are written once (on the ``evaluate_*`` method); the
+    wrapper's signature and docstring say what it returns instead.
+    """
+    doc = f"""The reference's form of :meth:`{evaluate.__name__}` (same parameters, same checks).
+
+        Returns
+        -------
+        list of dict
+            ``{{"name", "status", "detail"}}`` per decision of
+            :meth:`{evaluate.__name__}`, in its order.
+        """
+
+    @functools.wraps(evaluate)
+    def check(*args: _P.args, **kwargs: _P.kwargs) -> list[dict[str, str]]:
+        return evaluate(*args, **kwargs).to_dicts()
+
+    check.__name__ = name
+    check.__qualname__ = f"RiskEngine.{name}"
+    check.__doc__ = doc
+    check.__annotations__ = {**evaluate.__annotations__, "return": "list[dict[str, str]]"}
+    check.__signature__ = inspect.signature(evaluate).replace(  # type: ignore[attr-defined]
+        return_annotation="list[dict[str, str]]"
+    )
+    return check
+
+
 class RiskEngine:
-    """Pre-trade risk checks (reference §11) plus collar, loss limits, kill switch.
+    """Pre-trade risk checks (the reference's, listed in ``docs/risk.md``) plus collar, loss limits, kill switch.
 
     Parameters
     ----------
@@ -584,40 +299,7 @@ class RiskEngine:
         reference_price_cents: int | None = None,
         open_orders: int = 0,
     ) -> RiskReport:
-        """Check one order; see :meth:`check_order`. Returns a :class:`RiskReport`."""
-        sym = as_symbol(symbol, "symbol")
-        sd = as_side(side, "side")
-        qty = as_u64(quantity, "quantity")
-        price = as_price(price_cents, "price_cents")
-        equity = as_i64(equity_cents, "equity_cents")
-        pos = self._positions(positions, first_wins=True)
-        ref = None if reference_price_cents is None else as_price(reference_price_cents, "reference_price_cents")
-        n_open = as_u64(open_orders, "open_orders")
-
-        out = self._order_checks(sym, sd, qty, price, equity, pos.get(sym, 0))
-        c = self._cfg
-        if c.restricted_symbols:
-            out.append(self._restricted(sym, prefix=False, always=True))
-        if c.price_collar_bps is not None:
-            out.append(self._collar(sym, price, ref, prefix=False))
-        if c.max_open_orders is not None:
-            out.append(self._open_orders(n_open, 1))
-        out.extend(self._account_checks(equity))
-        return RiskReport(tuple(out))
-
-    def check_order(
-        self,
-        symbol: str,
-        side: str,
-        quantity: int,
-        price_cents: int,
-        equity_cents: int,
-        positions: Sequence[tuple[str, int]],
-        *,
-        reference_price_cents: int | None = None,
-        open_orders: int = 0,
-    ) -> list[dict[str, str]]:
-        """Check one order against the limits (reference §11).
+        """Check one order against the limits.
 
         Parameters
         ----------
@@ -640,26 +322,39 @@ class RiskEngine:
 
         Returns
         -------
-        list of dict
-            ``{"name", "status", "detail"}``: ``Max order value``, ``Max
-            position``, ``Order size`` and (short sale when shorting is
-            disallowed) ``Short selling``; then our checks when configured.
+        RiskReport
+            ``Max order value``, ``Max position``, ``Order size`` and (short
+            sale when shorting is disallowed) ``Short selling``, in the
+            reference's order (``docs/risk.md``); then our checks when
+            configured. :meth:`check_order` gives it as the reference's list
+            of dicts.
 
         Raises
         ------
         ValueError, TypeError, OverflowError
             Malformed arguments only; breaches are reported as ``FAIL``.
         """
-        return self.evaluate_order(
-            symbol,
-            side,
-            quantity,
-            price_cents,
-            equity_cents,
-            positions,
-            reference_price_cents=reference_price_cents,
-            open_orders=open_orders,
-        ).to_dicts()
+        sym = as_symbol(symbol, "symbol")
+        sd = as_side(side, "side")
+        qty = as_u64(quantity, "quantity")
+        price = as_price(price_cents, "price_cents")
+        equity = as_i64(equity_cents, "equity_cents")
+        pos = self._positions(positions, first_wins=True)
+        ref = None if reference_price_cents is None else as_price(reference_price_cents, "reference_price_cents")
+        n_open = as_u64(open_orders, "open_orders")
+
+        out = self._order_checks(sym, sd, qty, price, equity, pos.get(sym, 0))
+        c = self._cfg
+        if c.restricted_symbols:
+            out.append(self._restricted(sym, prefix=False, always=True))
+        if c.price_collar_bps is not None:
+            out.append(self._collar(sym, price, ref, prefix=False))
+        if c.max_open_orders is not None:
+            out.append(self._open_orders(n_open, 1))
+        out.extend(self._account_checks(equity))
+        return RiskReport(tuple(out))
+
+    check_order = _reference_form(evaluate_order, "check_order")
 
     def _order_checks(self, sym: str, sd: str, qty: int, price: int, equity: int, current: int) -> list[Decision]:
         c = self._cfg
@@ -755,42 +450,14 @@ class RiskEngine:
         with self._lock:
             day_start, peak = self._day_start, self._peak
         if c.max_daily_loss_pct is not None and day_start is not None:
-            if day_start <= 0:
-                d = Decision(
-                    ReasonCode.DAILY_LOSS,
-                    "Daily loss",
-                    Status.FAIL,
-                    f"start-of-day equity {day_start} is not positive",
-                )
-            else:
-                loss = float(day_start - equity) / float(day_start)
-                breach = daily_loss_pct_breached(day_start, equity, c.max_daily_loss_pct)
-                st = Status.FAIL if breach else Status.PASS
-                d = Decision(
-                    ReasonCode.DAILY_LOSS,
-                    "Daily loss",
-                    st,
-                    f"{_pct1(loss)}% daily loss {_cmp(st)} {_pct1(c.max_daily_loss_pct)}% limit",
-                )
+            d = _loss_decision(ReasonCode.DAILY_LOSS, "Daily loss", "start-of-day equity", day_start, equity,
+                               c.max_daily_loss_pct, daily_loss_pct_breached)
             out.append(d)
             if d.status is Status.FAIL:
                 trip = f"daily loss: {d.detail}"
         if peak is not None:
-            hwm = max(peak, equity)
-            if hwm <= 0:
-                d = Decision(
-                    ReasonCode.DRAWDOWN, "Drawdown", Status.FAIL, f"equity high-water mark {hwm} is not positive"
-                )
-            else:
-                dd = float(hwm - equity) / float(hwm)
-                breach = drawdown_breached(hwm, equity, c.max_drawdown_pct)
-                st = Status.FAIL if breach else Status.PASS
-                d = Decision(
-                    ReasonCode.DRAWDOWN,
-                    "Drawdown",
-                    st,
-                    f"{_pct1(dd)}% drawdown {_cmp(st)} {_pct1(c.max_drawdown_pct)}% limit",
-                )
+            d = _loss_decision(ReasonCode.DRAWDOWN, "Drawdown", "equity high-water mark", max(peak, equity), equity,
+                               c.max_drawdown_pct, drawdown_breached)
             out.append(d)
             if d.status is Status.FAIL and trip is None:
                 trip = f"drawdown: {d.detail}"
@@ -815,7 +482,33 @@ class RiskEngine:
         reference_prices: Mapping[str, int] | Sequence[tuple[str, int]] | None = None,
         open_orders: int = 0,
     ) -> RiskReport:
-        """Check a batch; see :meth:`check_batch`. Returns a :class:`RiskReport`."""
+        """Check a batch of orders.
+
+        Parameters
+        ----------
+        orders : sequence of (symbol, side, quantity, price_cents) tuples
+        equity_cents : int
+        positions : sequence of (symbol, qty) tuples
+            Current signed positions; a later entry for a symbol wins.
+        target_weights : sequence of (symbol, weight) tuples
+        reference_prices : mapping or sequence of (symbol, price_cents), optional
+            Reference prices for the price collar.
+        open_orders : int
+            Orders already working at the broker.
+
+        Returns
+        -------
+        RiskReport
+            The reference's checks in its order (``Max position``,
+            ``Leverage``, ``Short selling``/``Short exposure``, ``Max order
+            value``*, ``Max batch value``*, ``Max trade size``*, ``Order
+            count``, ``Weight allocation``; * only when they fire), with ours
+            inserted before ``Order count`` when they fire (``Post-trade
+            position``, running ``Short selling``, ``Restricted symbol``,
+            ``Price collar``) and appended at the end when configured
+            (``Open orders``, ``Daily loss``, ``Drawdown``, ``Kill switch``).
+            :meth:`check_batch` gives it as the reference's list of dicts.
+        """
         c = self._cfg
         parsed: list[tuple[str, str, int, int]] = []
         for i, item in enumerate(as_sequence(orders, "orders")):
@@ -973,47 +666,4 @@ class RiskEngine:
         out.extend(self._account_checks(equity))
         return RiskReport(tuple(out))
 
-    def check_batch(
-        self,
-        orders: Sequence[tuple[str, str, int, int]],
-        equity_cents: int,
-        positions: Sequence[tuple[str, int]],
-        target_weights: Sequence[tuple[str, float]],
-        *,
-        reference_prices: Mapping[str, int] | Sequence[tuple[str, int]] | None = None,
-        open_orders: int = 0,
-    ) -> list[dict[str, str]]:
-        """Check a batch of orders (reference §11).
-
-        Parameters
-        ----------
-        orders : sequence of (symbol, side, quantity, price_cents) tuples
-        equity_cents : int
-        positions : sequence of (symbol, qty) tuples
-            Current signed positions; a later entry for a symbol wins.
-        target_weights : sequence of (symbol, weight) tuples
-        reference_prices : mapping or sequence of (symbol, price_cents), optional
-            Reference prices for the price collar.
-        open_orders : int
-            Orders already working at the broker.
-
-        Returns
-        -------
-        list of dict
-            The reference's checks in its order (``Max position``,
-            ``Leverage``, ``Short selling``/``Short exposure``, ``Max order
-            value``*, ``Max batch value``*, ``Max trade size``*, ``Order
-            count``, ``Weight allocation``; * only when they fire), with ours
-            inserted before ``Order count`` when they fire (``Post-trade
-            position``, running ``Short selling``, ``Restricted symbol``,
-            ``Price collar``) and appended at the end when configured
-            (``Open orders``, ``Daily loss``, ``Drawdown``, ``Kill switch``).
-        """
-        return self.evaluate_batch(
-            orders,
-            equity_cents,
-            positions,
-            target_weights,
-            reference_prices=reference_prices,
-            open_orders=open_orders,
-        ).to_dicts()
+    check_batch = _reference_form(evaluate_batch, "check_batch")
