@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from nanobook.limits import daily_loss_pct_breached, drawdown_breached
 
-from ._validate import (
+from nanobook.validate import (
     as_bool,
     as_float,
     as_i64,
@@ -33,9 +33,9 @@ from ._validate import (
     as_tuple,
     as_u64,
     as_weight,
-    fixed,
-    rust_display,
 )
+
+from ._format import fixed, rust_display
 
 __all__ = [
     "Status",
