@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..validate import is_int, is_real
+
 __all__ = [
     "MonteCarloResult", "ValuationParams", "monte_carlo_stock_valuation",
     "monte_carlo_stock_valuation_native", "monte_carlo_stock_valuation_parity",
@@ -246,7 +248,7 @@ def _floats(**kw):
         if v is None and k in ("bull_price", "bear_price"):
             out[k] = None
             continue
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        if not is_real(v, numpy=True):
             raise TypeError(f"{k} must be a real number, got {type(v).__name__}")
         out[k] = float(v)
     return out
@@ -293,7 +295,7 @@ def monte_carlo_stock_valuation_native(ticker, current_price, *, version="advanc
     _validate(f["current_price"], n_paths, f["horizon"], f["annual_vol"], fmt=_fmt)
     if seed is None:
         seed = int.from_bytes(os.urandom(8), "little", signed=True)
-    elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+    elif not is_int(seed, numpy=True):
         raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
     seed = int(seed)
     if seed < _I64_MIN or seed > _I64_MAX:
