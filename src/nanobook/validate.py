@@ -85,12 +85,6 @@ def _bounds(ge, gt, le, lt) -> str:
     return ""
 
 
-def _within(v, ge, gt, le, lt) -> bool:
-    """All given bounds hold; written so that NaN fails every bound."""
-    return ((ge is None or v >= ge) and (gt is None or v > gt)
-            and (le is None or v <= le) and (lt is None or v < lt))
-
-
 def integer(v: Any, name: str, *, ge=None, gt=None, le=None, lt=None, numpy: bool = False,
             expect: str | None = None, error: type[Exception] = ValueError) -> int:
     """``v`` as an ``int``: an ``int`` that is not a ``bool`` (a numpy integer
@@ -101,7 +95,10 @@ def integer(v: Any, name: str, *, ge=None, gt=None, le=None, lt=None, numpy: boo
     ``"<name> must be <expect>, got <v!r>"``; ``expect`` defaults to
     ``"an int"`` followed by the bounds (``an int >= 1``, ``an int in [1, 100]``).
     """
-    if is_int(v, numpy=numpy) and _within(v, ge, gt, le, lt):
+    # written out (no helper calls): Sim.submit checks its price and quantity here
+    if ((type(v) is int or (not isinstance(v, bool) and isinstance(v, _INT_NP if numpy else _INT)))
+            and (ge is None or v >= ge) and (gt is None or v > gt) and (le is None or v <= le)
+            and (lt is None or v < lt)):
         return int(v)
     raise error(f"{name} must be {expect or 'an int' + _bounds(ge, gt, le, lt)}, got {v!r}")
 
@@ -111,14 +108,18 @@ def real(v: Any, name: str, *, ge=None, gt=None, le=None, lt=None, finite: bool 
          error: type[Exception] = ValueError) -> float:
     """``v`` as a ``float``: an ``int`` or ``float`` that is not a ``bool``
     (numpy scalars too when ``numpy``) within the given bounds, and not
-    infinite when ``finite``.  NaN fails every bound and ``finite``.
+    infinite when ``finite``.  NaN fails every bound (each is written
+    ``v >= ge``, never ``not v < ge``) and ``finite``.
 
     Raises ``error`` (``ValueError`` unless told) with
     ``"<name> must be <expect>, got <v!r>"``; ``expect`` defaults to
     ``"a number"`` or ``"a finite number"`` followed by the bounds
     (``a finite number >= 0``, ``a number in (0, 1]``).
     """
-    if is_real(v, numpy=numpy) and _within(v, ge, gt, le, lt) and (not finite or math.isfinite(v)):
+    if ((type(v) is float or type(v) is int
+         or (not isinstance(v, bool) and isinstance(v, _REAL_NP if numpy else _REAL)))
+            and (ge is None or v >= ge) and (gt is None or v > gt) and (le is None or v <= le)
+            and (lt is None or v < lt) and (not finite or math.isfinite(v))):
         return float(v)
     words = ("a finite number" if finite else "a number") + _bounds(ge, gt, le, lt)
     raise error(f"{name} must be {expect or words}, got {v!r}")
@@ -206,7 +207,9 @@ def as_float(v, name: str) -> float:
 
 
 def as_bool(v, name: str) -> bool:
-    """Accept only a real boolean (``bool`` or ``numpy.bool_``)."""
+    """Accept only a real boolean: a ``bool``.  (``numpy.bool_`` passes under
+    numpy 1, whose type is named ``bool_``; numpy 2 names it ``bool`` and it is
+    refused -- the risk engine's behaviour, kept as it is.)"""
     if isinstance(v, bool):
         return v
     if type(v).__name__ == "bool_":
