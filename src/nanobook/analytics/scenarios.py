@@ -230,7 +230,7 @@ def _fmt(x) -> str:
 
 
 def _validate(current_price, n_paths, horizon, annual_vol, fmt=str):
-    if not isinstance(n_paths, (int, np.integer)) or isinstance(n_paths, bool):
+    if not is_int(n_paths, numpy=True):
         raise TypeError(f"n_paths must be an int, got {type(n_paths).__name__}")
     if not (current_price > 0 and math.isfinite(current_price)):
         raise ValueError(f"current_price must be positive and finite, got {fmt(current_price)}")
@@ -470,7 +470,7 @@ def monte_carlo_stock_valuation(ticker, current_price, *, version="advanced", n_
               bull_price=bull_price, bear_price=bear_price)
     if os.environ.get("MC_AUDIT_MODE") == "1":
         return monte_carlo_stock_valuation_parity(ticker, current_price, **kw)
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
+    if seed is None or is_int(seed, numpy=True):
         return monte_carlo_stock_valuation_native(ticker, current_price, **kw)
     if not isinstance(seed, (np.random.Generator, random.Random)):
         raise TypeError("seed must be an int, None, a numpy Generator or a random.Random, "

@@ -8,7 +8,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ..validate import integer
+from ..validate import integer, is_int
 from . import _books
 from ._errors import FeedError, FeedFormatError
 from ._pcap import is_pcap
@@ -175,7 +175,7 @@ class ItchBook:
 
     def locate(self, symbol: str | int) -> int:
         """Stock locate of ``symbol`` (an int is returned as is)."""
-        if isinstance(symbol, int) and not isinstance(symbol, bool):
+        if is_int(symbol):
             if not 0 <= symbol <= 65535:
                 raise ValueError(f"symbol locate must be in [0, 65535], got {symbol}")
             return symbol

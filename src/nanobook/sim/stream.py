@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..feeds._io import timestamped_json
-from ..validate import integer
+from ..validate import integer, is_int
 from ._errors import StreamError
 
 __all__ = [
@@ -435,7 +435,7 @@ def from_itch(messages, symbol, *, mode: str = "l3") -> np.ndarray:
             raise ValueError(f"symbol {symbol!r} is not in the stock directory "
                              f"({sorted(messages.symbols().values())})")
         locate = loc[0]
-    elif isinstance(symbol, (int, np.integer)) and not isinstance(symbol, bool):
+    elif is_int(symbol, numpy=True):
         locate = int(symbol)
     else:
         raise TypeError(f"symbol must be a str or a stock locate int, got {symbol!r}")
