@@ -1,4 +1,4 @@
-"""Cross-validation: walk-forward evaluation of a return series (spec §7.6)
+"""Cross-validation: walk-forward evaluation of a return series (docs/analytics.md, "Walk-forward")
 and purged splits for labelled samples.
 
 :func:`walkforward` cuts the series into ``n_windows`` consecutive windows;

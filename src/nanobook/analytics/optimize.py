@@ -1,4 +1,4 @@
-"""Portfolio optimizers (spec §7.11), solved to the true optimum.
+"""Portfolio optimizers (docs/analytics.md, "Portfolio optimizers"), solved to the true optimum.
 
 The reference runs a fixed budget of projected-gradient (min-variance,
 max-Sharpe) or multiplicative (risk parity) steps and stops wherever it is;

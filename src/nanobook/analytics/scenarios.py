@@ -1,4 +1,4 @@
-"""Monte-Carlo price scenarios (spec §10).
+"""Monte-Carlo price scenarios (docs/analytics.md, "Monte-Carlo scenarios").
 
 Two models for the terminal price ``P_T`` of a stock:
 
@@ -481,7 +481,8 @@ def monte_carlo_stock_valuation(ticker, current_price, *, version="advanced", n_
 
 
 # ---------------------------------------------------------------------------
-# helpers (spec §10.5)
+# helpers of the reference's scenario module: calibration from fundamentals, annualized vol,
+# paths from terminal prices, distribution summaries
 # ---------------------------------------------------------------------------
 
 def calibrate_from_fundamentals(ticker, *, current_price, hist_vol=None,
