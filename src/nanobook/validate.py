@@ -3,8 +3,8 @@
 Small functions that each check one thing, name the parameter and the value
 in the message, and return the converted value (in the spirit of
 NautilusTrader's ``Condition``).  Every Python entry point of nanobook and of
-the packages above it (``nanobook_risk``, ``nanobook_broker``,
-``nanobook_rebalancer``) validates its arguments with these; the compiled
+the packages above it (risk, brokers, rebalancer) validates its arguments
+with these; the compiled
 order book keeps its own checks on the hot path, pinned to the same limits by
 the tests.
 
