@@ -30,6 +30,7 @@ MUTANTS = [
         "(isinstance(v, _INT_NP if numpy else _INT)))"),
     (V, "(not isinstance(v, bool) and isinstance(v, _REAL_NP if numpy else _REAL)))",
         "(isinstance(v, _REAL_NP if numpy else _REAL)))"),
+    (V, "    if len(v.encode(\"utf-8\")) > SYMBOL_MAX_BYTES:", "    if len(v.encode(\"utf-8\")) >= SYMBOL_MAX_BYTES:"),
     (V, "    if len(s.encode(\"utf-8\")) > SYMBOL_MAX_BYTES:", "    if len(s.encode(\"utf-8\")) >= SYMBOL_MAX_BYTES:"),
     (V, "    if x < 0:\n        raise OverflowError", "    if x < -1:\n        raise OverflowError"),
     (V, "    if x > U64_MAX:", "    if x >= U64_MAX:"),

@@ -125,10 +125,8 @@ def real(v: Any, name: str, *, ge=None, gt=None, le=None, lt=None, finite: bool 
     raise error(f"{name} must be {expect or words}, got {v!r}")
 
 
-def _symbol_bytes(s: str) -> str:
-    if len(s.encode("utf-8")) > SYMBOL_MAX_BYTES:
-        raise ValueError(f"Symbol '{s}' exceeds {SYMBOL_MAX_BYTES} bytes. Use a shorter symbol.")
-    return s
+def _too_long(s: str) -> str:
+    return f"Symbol '{s}' exceeds {SYMBOL_MAX_BYTES} bytes. Use a shorter symbol."
 
 
 def symbol(v: Any, name: str = "symbol") -> str:
@@ -139,7 +137,9 @@ def symbol(v: Any, name: str = "symbol") -> str:
     ``MultiExchange``) says the same."""
     if not isinstance(v, str):
         raise TypeError(f"{name} must be a str, got {v!r} ({type(v).__name__})")
-    return _symbol_bytes(v)
+    if len(v.encode("utf-8")) > SYMBOL_MAX_BYTES:
+        raise ValueError(_too_long(v))
+    return v
 
 
 # --------------------------------------------------------------------------- reference conversions
@@ -227,7 +227,10 @@ def as_str(v, name: str) -> str:
 def as_symbol(v, name: str = "symbol") -> str:
     """A symbol, with the reference's ``TypeError`` wording for a non-str
     (:func:`symbol` otherwise: at most :data:`SYMBOL_MAX_BYTES` UTF-8 bytes)."""
-    return _symbol_bytes(as_str(v, name))
+    s = as_str(v, name)
+    if len(s.encode("utf-8")) > SYMBOL_MAX_BYTES:
+        raise ValueError(_too_long(s))
+    return s
 
 
 def as_side(v, name: str = "side") -> str:

@@ -36,9 +36,9 @@ __all__ = ["CostModel", "Position", "Portfolio", "check_symbol"]
 # --------------------------------------------------------------------------- validation helpers
 
 
-def check_symbol(sym: Any, name: str = "symbol") -> str:
-    """Validate a symbol: a ``str`` of at most 8 UTF-8 bytes (:func:`nanobook.validate.symbol`)."""
-    return _symbol(sym, name)
+#: Validate a symbol, ``check_symbol(sym, name="symbol") -> str``: a ``str`` of at
+#: most 8 UTF-8 bytes (:func:`nanobook.validate.symbol`, called once per list entry).
+check_symbol = _symbol
 
 
 def _as_int(x: Any, name: str) -> int:
