@@ -29,6 +29,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from .validate import is_int, is_real
+
 __all__ = [
     "MAX_POSITION", "DRAWDOWN", "DAILY_LOSS", "KILL_SWITCH", "RULES", "CONFIG_KEYS",
     "position_breached", "drawdown_breached", "daily_loss_breached", "daily_loss_pct_breached",
@@ -77,7 +79,7 @@ def daily_loss_pct_breached(day_start, equity, max_daily_loss_pct) -> bool:
 def _number(name: str, v, *, integer: bool = False, lo: float = 0.0, hi: float | None = None):
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
+    if not (is_int(v) if integer else is_real(v)):
         kind = "an int" if integer else "a number"
         raise TypeError(f"{name} must be {kind}, got {v!r}")
     if not math.isfinite(v) or v < lo or (hi is not None and v > hi):

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
-from nanobook_risk._validate import as_i64, as_side, as_str, as_symbol, as_u64
+from nanobook.validate import as_i64, as_side, as_str, as_symbol, as_u64
 
 from .errors import ClientOrderIdConflict
 from .records import BrokerOrder

@@ -51,7 +51,7 @@ import uuid
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 
-from nanobook_risk._validate import as_float, as_symbol, as_u64
+from nanobook.validate import as_float, as_symbol, as_u64
 
 from .base import (
     OPEN_STATUSES,

@@ -43,7 +43,7 @@ import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Sequence
 
-from nanobook_risk._validate import as_i64, as_symbol, as_u64
+from nanobook.validate import as_i64, as_symbol, as_u64
 
 from .base import OPEN_STATUSES, OrderStatus, existing_order_id, validate_order
 from .errors import (

@@ -27,7 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, Iterator, Mapping
 
-from nanobook_risk._validate import as_float, as_i64, as_symbol, as_u64
+from nanobook.validate import as_float, as_i64, as_symbol, as_u64
 
 from .base import OPEN_STATUSES, OrderRequest, OrderStatus, existing_order_id, validate_order
 from .errors import (

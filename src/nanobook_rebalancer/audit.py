@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
+from nanobook.validate import integer
+
 from .errors import AuditLogError
 
 __all__ = [
@@ -76,8 +78,7 @@ def client_order_id(run_id: str, symbol: str, side: str, quantity: int) -> str:
     """
     if side not in ("buy", "sell"):
         raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise ValueError(f"quantity must be a positive integer, got {quantity!r}")
+    integer(quantity, "quantity", gt=0, expect="a positive integer")
     digest = hashlib.sha256(f"{run_id}|{symbol}|{side}|{quantity}".encode()).hexdigest()
     return "nb" + digest[:30]
 

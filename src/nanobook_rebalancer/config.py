@@ -34,6 +34,8 @@ try:  # Python >= 3.11
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
+from nanobook.validate import integer, is_int, is_real
+
 from .errors import ConfigError
 
 __all__ = [
@@ -401,13 +403,13 @@ def _coerce(table: str, key: str, value: Any, default: Any) -> Any:
             raise ConfigError(f"{where} must be true or false, got {value!r}")
         return value
     if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int):
+        if not is_int(value):
             raise ConfigError(f"{where} must be an integer, got {value!r}")
         if not _I64_MIN <= value <= _I64_MAX:
             raise ConfigError(f"{where} must fit a 64-bit integer (at most {_I64_MAX}), got {value!r}")
         return value
     if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not is_real(value):
             raise ConfigError(f"{where} must be a number, got {value!r}")
         value = float(value)
         if not math.isfinite(value):
@@ -427,8 +429,8 @@ def _coerce(table: str, key: str, value: Any, default: Any) -> Any:
             if not SYMBOL_RE.match(sym):
                 raise ConfigError(f"{where} keys must be symbols (1-8 upper-case letters, digits or "
                                   f"'._/-'), got {sym!r}")
-            if isinstance(lot, bool) or not isinstance(lot, int) or not 0 < lot <= _I64_MAX:
-                raise ConfigError(f"{where}.{sym} must be a positive integer (at most {_I64_MAX}), got {lot!r}")
+            integer(lot, f"{where}.{sym}", gt=0, le=_I64_MAX, expect=f"a positive integer (at most {_I64_MAX})",
+                    error=ConfigError)
             out[str(sym)] = lot
         return out
     raise AssertionError(f"no coercion for {where}")  # pragma: no cover

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Mapping, Sequence
 
+from nanobook.validate import integer
+
 __all__ = [
     "PlanParams",
     "PlannedOrder",
@@ -71,14 +73,10 @@ class PlanParams:
     quantity_scale: int = 1
 
     def __post_init__(self) -> None:
-        if isinstance(self.lot_size, bool) or not isinstance(self.lot_size, int) or self.lot_size <= 0:
-            raise ValueError(f"lot_size must be a positive integer, got {self.lot_size!r}")
+        integer(self.lot_size, "lot_size", gt=0, expect="a positive integer")
         for sym, lot in self.lot_sizes.items():
-            if isinstance(lot, bool) or not isinstance(lot, int) or lot <= 0:
-                raise ValueError(f"lot_sizes[{sym!r}] must be a positive integer, got {lot!r}")
-        if isinstance(self.quantity_scale, bool) or not isinstance(self.quantity_scale, int) \
-                or self.quantity_scale <= 0:
-            raise ValueError(f"quantity_scale must be a positive integer, got {self.quantity_scale!r}")
+            integer(lot, f"lot_sizes[{sym!r}]", gt=0, expect="a positive integer")
+        integer(self.quantity_scale, "quantity_scale", gt=0, expect="a positive integer")
         if self.rounding not in ("down", "nearest"):
             raise ValueError(f"rounding must be 'down' or 'nearest', got {self.rounding!r}")
         if self.order_type not in ("limit", "market"):
@@ -263,8 +261,7 @@ def build_plan(equity_cents: int, positions: Mapping[str, int], prices: Mapping[
         Non-positive equity, a missing or non-positive price, a non-finite
         weight.
     """
-    if isinstance(equity_cents, bool) or not isinstance(equity_cents, int) or equity_cents <= 0:
-        raise ValueError(f"equity_cents must be a positive integer, got {equity_cents!r}")
+    integer(equity_cents, "equity_cents", gt=0, expect="a positive integer")
     held = {s: int(q) for s, q in positions.items() if q}
     symbols = sorted(set(targets) | set(held))
     E = Fraction(equity_cents)
@@ -277,8 +274,7 @@ def build_plan(equity_cents: int, positions: Mapping[str, int], prices: Mapping[
         if not (isinstance(w, (int, float)) and math.isfinite(w)):
             raise ValueError(f"targets[{sym!r}] must be a finite number, got {w!r}")
         price = prices.get(sym)
-        if isinstance(price, bool) or not isinstance(price, int) or price <= 0:
-            raise ValueError(f"prices[{sym!r}] must be a positive integer (cents), got {price!r}")
+        integer(price, f"prices[{sym!r}]", gt=0, expect="a positive integer (cents)")
         q = held.get(sym, 0)
         cur_w_exact = Fraction(q * price, scale) / E
         cur_w = float(cur_w_exact)

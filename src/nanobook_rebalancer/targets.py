@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from nanobook.validate import is_real
+
 from .errors import TargetError
 
 __all__ = ["SYMBOL_RE", "TargetWeights", "load_targets", "parse_targets_json",
@@ -89,7 +91,7 @@ def validate_symbol(symbol: object, where: str) -> str:
 
 
 def _weight(value: object, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_real(value):
         raise TargetError(f"{where}: weight must be a number, got {_short(value)}")
     try:
         w = float(value)

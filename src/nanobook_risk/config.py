@@ -6,7 +6,9 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-from ._validate import as_bool, as_float, as_i64, as_symbol, as_u64, rust_display
+from nanobook.validate import as_bool, as_float, as_i64, as_symbol, as_u64
+
+from ._format import rust_display
 from .errors import RiskConfigError
 
 __all__ = ["RiskConfig"]

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Mapping, ParamSpec, Sequence
 
 from nanobook.limits import daily_loss_pct_breached, drawdown_breached
 
-from ._validate import (
+from nanobook.validate import (
     as_i64,
     as_price,
     as_sequence,
@@ -30,10 +30,11 @@ from ._validate import (
     as_tuple,
     as_u64,
     as_weight,
-    fixed,
 )
 from .config import RiskConfig, _fmt
 from .decision import Decision, ReasonCode, RiskReport, Status
+
+from ._format import fixed
 
 __all__ = ["RiskEngine"]
 

@@ -1,6 +1,6 @@
 """nanobook.analytics: indicators, statistics, volatility, optimizers, CV and sweeps.
 
-Names, signatures and return shapes follow nanobook 0.19 (``docs/analytics.md``), the
+Names, signatures and return shapes follow nanobook 0.19 (docs/analytics.md), the
 ``py_*`` aliases included.  Heavy libraries (pandas, scipy, cvxpy, arch,
 dask, tqdm) are imported inside the functions that need them.
 """

@@ -1,6 +1,6 @@
 """Argument conversion shared by the analytics functions.
 
-The reference package converts arguments the way PyO3 does (the rules follow): a
+The reference package (nanobook 0.19) converts arguments the way PyO3 does: a
 float sequence accepts any non-string sequence of real numbers, a period is an
 unsigned integer, and the error messages are fixed.  We reproduce those
 messages, and add the numpy/pandas round trip: a list in gives a list out, a

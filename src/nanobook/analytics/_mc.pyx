@@ -1,7 +1,7 @@
 # cython: language_level=3
 """ChaCha20 random stream and ziggurat normals for the Monte-Carlo scenarios.
 
-Reproduces the reference's native stream, exactly: a ChaCha20 block
+Reproduces the reference's native stream (nanobook 0.19's Rust generator): a ChaCha20 block
 generator (20 rounds, 64-bit block counter from 0, stream 0) keyed from a
 64-bit seed by eight PCG32 steps, 64-bit draws made of two consecutive
 little-endian words, and the 256-layer ziggurat for standard normals.

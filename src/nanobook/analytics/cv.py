@@ -1,5 +1,5 @@
-"""Cross-validation: walk-forward evaluation of a return series and purged
-splits for labelled samples (``docs/analytics.md``, "Walk-forward").
+"""Cross-validation: walk-forward evaluation of a return series (docs/analytics.md, "Walk-forward")
+and purged splits for labelled samples.
 
 :func:`walkforward` cuts the series into ``n_windows`` consecutive windows;
 each window is split into a training head (``floor(len(window) *
@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from ..validate import integer
 from ._convert import as_float, as_uint, float_vector
 
 __all__ = ["walkforward", "purged_kfold", "purged_walkforward"]
@@ -90,14 +91,12 @@ def walkforward(returns, params=None, n_windows=5, train_pct=0.7, periods_per_ye
 
 
 def _label_ends(n_samples, t1, horizon) -> tuple[int, np.ndarray]:
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 0:
-        raise ValueError(f"n_samples must be an int >= 0, got {n_samples!r}")
+    integer(n_samples, "n_samples", ge=0, numpy=True)
     n = int(n_samples)
     if (t1 is None) == (horizon is None):
         raise ValueError("give exactly one of t1 (label end index per sample) or horizon")
     if t1 is None:
-        if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 0:
-            raise ValueError(f"horizon must be an int >= 0, got {horizon!r}")
+        integer(horizon, "horizon", ge=0, numpy=True)
         return n, np.minimum(np.arange(n, dtype=np.int64) + int(horizon), max(n - 1, 0))
     a = np.asarray(t1)
     if a.shape != (n,):
@@ -113,9 +112,7 @@ def _label_ends(n_samples, t1, horizon) -> tuple[int, np.ndarray]:
 
 
 def _check_count(name, v, lo):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
-    return int(v)
+    return integer(v, name, ge=lo, numpy=True)
 
 
 def _purge(n, t1, a, b, embargo, after: bool) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Technical indicators with TA-Lib conventions (``docs/analytics.md``, "Indicators").
+"""Technical indicators with TA-Lib conventions (docs/analytics.md, "Indicators").
 
 Every function keeps the reference's name, signature, warm-up and edge rules
 (NaN during the warm-up, all-NaN for period 0 or short input, ``[]`` for

@@ -1,4 +1,4 @@
-"""Portfolio optimizers (``docs/analytics.md``, "Portfolio optimizers"), solved to the true optimum.
+"""Portfolio optimizers (docs/analytics.md, "Portfolio optimizers"), solved to the true optimum.
 
 The reference runs a fixed budget of projected-gradient (min-variance,
 max-Sharpe) or multiplicative (risk parity) steps and stops wherever it is;
@@ -727,13 +727,14 @@ def optimize_portfolio(returns_matrix=None, symbols=None, *, objective="min_vari
     OptimizationError
         Infeasible constraints or solver failure.
     """
-    return _output(_optimize_portfolio(returns_matrix, symbols, objective, constraints, risk_free,
-                                       alpha, expected_returns, covariance, ridge, budgets,
-                                       linkage),
+    return _output(_optimize_portfolio(returns_matrix, symbols, objective=objective,
+                                       constraints=constraints, risk_free=risk_free, alpha=alpha,
+                                       expected_returns=expected_returns, covariance=covariance,
+                                       ridge=ridge, budgets=budgets, linkage=linkage),
                    returns_matrix, symbols)
 
 
-def _optimize_portfolio(returns_matrix, symbols, objective, constraints, risk_free, alpha,
+def _optimize_portfolio(returns_matrix, symbols, *, objective, constraints, risk_free, alpha,
                         expected_returns, covariance, ridge, budgets, linkage):
     ridge = _check_ridge(ridge)
     if objective not in _OBJECTIVES:

@@ -1,4 +1,4 @@
-"""Monte-Carlo price scenarios (``docs/analytics.md``, "Monte-Carlo scenarios").
+"""Monte-Carlo price scenarios (docs/analytics.md, "Monte-Carlo scenarios").
 
 Two models for the terminal price ``P_T`` of a stock:
 
@@ -32,6 +32,8 @@ import random
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..validate import is_int, is_real
 
 __all__ = [
     "MonteCarloResult", "ValuationParams", "monte_carlo_stock_valuation",
@@ -228,7 +230,7 @@ def _fmt(x) -> str:
 
 
 def _validate(current_price, n_paths, horizon, annual_vol, fmt=str):
-    if not isinstance(n_paths, (int, np.integer)) or isinstance(n_paths, bool):
+    if not is_int(n_paths, numpy=True):
         raise TypeError(f"n_paths must be an int, got {type(n_paths).__name__}")
     if not (current_price > 0 and math.isfinite(current_price)):
         raise ValueError(f"current_price must be positive and finite, got {fmt(current_price)}")
@@ -246,7 +248,7 @@ def _floats(**kw):
         if v is None and k in ("bull_price", "bear_price"):
             out[k] = None
             continue
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        if not is_real(v, numpy=True):
             raise TypeError(f"{k} must be a real number, got {type(v).__name__}")
         out[k] = float(v)
     return out
@@ -293,7 +295,7 @@ def monte_carlo_stock_valuation_native(ticker, current_price, *, version="advanc
     _validate(f["current_price"], n_paths, f["horizon"], f["annual_vol"], fmt=_fmt)
     if seed is None:
         seed = int.from_bytes(os.urandom(8), "little", signed=True)
-    elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+    elif not is_int(seed, numpy=True):
         raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
     seed = int(seed)
     if seed < _I64_MIN or seed > _I64_MAX:
@@ -468,7 +470,7 @@ def monte_carlo_stock_valuation(ticker, current_price, *, version="advanced", n_
               bull_price=bull_price, bear_price=bear_price)
     if os.environ.get("MC_AUDIT_MODE") == "1":
         return monte_carlo_stock_valuation_parity(ticker, current_price, **kw)
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
+    if seed is None or is_int(seed, numpy=True):
         return monte_carlo_stock_valuation_native(ticker, current_price, **kw)
     if not isinstance(seed, (np.random.Generator, random.Random)):
         raise TypeError("seed must be an int, None, a numpy Generator or a random.Random, "
@@ -479,7 +481,8 @@ def monte_carlo_stock_valuation(ticker, current_price, *, version="advanced", n_
 
 
 # ---------------------------------------------------------------------------
-# helpers: calibration and summaries (docs/analytics.md, "Monte-Carlo scenarios")
+# helpers of the reference's scenario module: calibration from fundamentals, annualized vol,
+# paths from terminal prices, distribution summaries
 # ---------------------------------------------------------------------------
 
 def calibrate_from_fundamentals(ticker, *, current_price, hist_vol=None,

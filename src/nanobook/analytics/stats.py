@@ -1,4 +1,4 @@
-"""Statistics on returns and factor scores (``docs/analytics.md``, "Statistics").
+"""Statistics on returns and factor scores (docs/analytics.md, "Statistics").
 
 ``spearman``, ``quintile_spread``, ``deflated_sharpe``, ``realized_vol`` and
 ``time_series_split`` reproduce nanobook 0.19 to the last bit: sums run left

@@ -32,6 +32,8 @@ import math
 import os
 from collections.abc import Iterable, Mapping
 
+from ..validate import is_real
+
 __all__ = ["sweep", "expand_grid"]
 
 _METRIC_FIELDS = ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown",
@@ -81,7 +83,7 @@ def _as_metrics(value) -> dict:
         return {f: getattr(value, f) for f in _METRIC_FIELDS if hasattr(value, f)}
     if hasattr(value, "metrics"):
         return _as_metrics(value.metrics)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if is_real(value):
         return {"value": value}
     raise TypeError(f"sweep: fn returned {type(value).__name__}; return a Metrics, a dict "
                     "of metrics, a number, or None")

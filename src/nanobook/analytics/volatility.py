@@ -1,4 +1,4 @@
-"""Volatility forecasts (``docs/analytics.md``, "Volatility").
+"""Volatility forecasts (docs/analytics.md, "Volatility").
 
 * :func:`garch_ewma_forecast` is the reference's fixed-parameter GARCH-style
   recursion, reproduced to the last bit.  It is *not* a fitted model.

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..validate import integer
 from ._io import text_lines, timestamped_json
 from ._books import L2Book
 from ._errors import FeedError, FeedFormatError, SequenceGapError
@@ -78,8 +79,7 @@ class BinanceDepthBook:
 
     def __init__(self, price_decimals: int = 8, qty_decimals: int = 8, market: str = "spot") -> None:
         for name, v in (("price_decimals", price_decimals), ("qty_decimals", qty_decimals)):
-            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 18:
-                raise ValueError(f"{name} must be an int in [0, 18], got {v!r}")
+            integer(v, name, ge=0, le=18)
         if market not in ("spot", "futures"):
             raise ValueError(f"market must be 'spot' or 'futures', got {market!r}")
         self.pd, self.qd, self.market = price_decimals, qty_decimals, market
@@ -260,8 +260,7 @@ class KrakenBook:
     """
 
     def __init__(self, depth: int = 10) -> None:
-        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 10:
-            raise ValueError(f"depth must be an int >= 10, got {depth!r}")
+        integer(depth, "depth", ge=10)
         self.depth = depth
         self.book = L2Book()
         self.pd: int | None = None

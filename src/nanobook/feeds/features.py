@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validate import integer
+
 __all__ = [
     "mid_price",
     "spread",
@@ -115,9 +117,7 @@ def book_depth(bid_qty, ask_qty, *, levels: int = 1) -> tuple[np.ndarray, np.nda
 
 
 def _levels(levels, available: int) -> int:
-    if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or not 1 <= levels <= available:
-        raise ValueError(f"levels must be an int in [1, {available}], got {levels!r}")
-    return int(levels)
+    return integer(levels, "levels", ge=1, le=available, numpy=True)
 
 
 def order_flow_imbalance(bid_px, bid_qty, ask_px, ask_qty, *, levels: int = 1,
@@ -151,8 +151,7 @@ def order_flow_imbalance(bid_px, bid_qty, ask_px, ask_qty, *, levels: int = 1,
 def rolling_sum(x, window: int) -> np.ndarray:
     """Sum over the last ``window`` rows (NaN where fewer rows, or any NaN, lie
     in the window); works on 1-D and 2-D arrays along axis 0."""
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"window must be a positive int, got {window!r}")
+    integer(window, "window", ge=1, numpy=True, expect="a positive int")
     a = np.asarray(x, dtype=np.float64)
     out = np.full(a.shape, np.nan)
     if len(a) < window:
@@ -207,8 +206,7 @@ def vpin(price, volume, *, bucket_volume: float, n_buckets: int = 50,
     _same_shape(price=p, volume=v)
     if not bucket_volume > 0:
         raise ValueError(f"bucket_volume must be positive, got {bucket_volume!r}")
-    if isinstance(n_buckets, bool) or not isinstance(n_buckets, int) or n_buckets < 1:
-        raise ValueError(f"n_buckets must be a positive int, got {n_buckets!r}")
+    integer(n_buckets, "n_buckets", ge=1, expect="a positive int")
     if (v < 0).any():
         raise ValueError("volume must be non-negative")
     if classification == "bulk":
@@ -270,9 +268,7 @@ def feature_tensor(features, seq_len: int, *, step: int = 1) -> np.ndarray:
         x = x[:, None]
     if x.ndim != 2:
         raise ValueError(f"features must be 1-D or 2-D, got shape {x.shape}")
-    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or not 1 <= seq_len <= len(x):
-        raise ValueError(f"seq_len must be an int in [1, {len(x)}], got {seq_len!r}")
-    if isinstance(step, bool) or not isinstance(step, int) or step < 1:
-        raise ValueError(f"step must be a positive int, got {step!r}")
+    integer(seq_len, "seq_len", ge=1, le=len(x))
+    integer(step, "step", ge=1, expect="a positive int")
     w = np.lib.stride_tricks.sliding_window_view(x, seq_len, axis=0)  # (m, F, seq_len)
     return w.transpose(0, 2, 1)[::step]

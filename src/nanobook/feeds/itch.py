@@ -18,6 +18,7 @@ from typing import Iterator, Union
 
 import numpy as np
 
+from ..validate import integer
 from . import _itch
 from ._errors import FeedFormatError
 from ._pcap import is_pcap, iter_udp
@@ -299,8 +300,7 @@ def iter_itch(
     FeedFormatError, FileNotFoundError, ValueError
     """
     strict = _check_strict(strict, lenient)
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 64:
-        raise ValueError(f"chunk_size must be an int >= 64, got {chunk_size!r}")
+    integer(chunk_size, "chunk_size", ge=64)
     f = None        # the file we opened (a GzipFile does not close its fileobj)
     if isinstance(source, (bytes, bytearray, memoryview)):
         import io

@@ -8,6 +8,7 @@ from typing import Iterable
 
 import numpy as np
 
+from ..validate import integer, is_int
 from . import _books
 from ._errors import FeedError, FeedFormatError
 from ._pcap import is_pcap
@@ -65,8 +66,7 @@ class ItchBook:
         record_snapshots: bool = False,
         lenient: bool = False,
     ) -> None:
-        if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 1000:
-            raise ValueError(f"depth must be an int in [1, 1000], got {depth!r}")
+        integer(depth, "depth", ge=1, le=1000)
         if symbols is not None:
             if isinstance(symbols, str):
                 raise TypeError(f"symbols must be an iterable of str, got the str {symbols!r}")
@@ -101,8 +101,7 @@ class ItchBook:
 
         Returns ``self`` so that ``ItchBook().replay(path)`` reads naturally.
         """
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 64:
-            raise ValueError(f"chunk_size must be an int >= 64, got {chunk_size!r}")
+        integer(chunk_size, "chunk_size", ge=64)
         # the container is told by the (decompressed) first bytes, as read_itch does
         if isinstance(source, (bytes, bytearray, memoryview)):
             data = bytes(source)
@@ -176,7 +175,7 @@ class ItchBook:
 
     def locate(self, symbol: str | int) -> int:
         """Stock locate of ``symbol`` (an int is returned as is)."""
-        if isinstance(symbol, int) and not isinstance(symbol, bool):
+        if is_int(symbol):
             if not 0 <= symbol <= 65535:
                 raise ValueError(f"symbol locate must be in [0, 65535], got {symbol}")
             return symbol
@@ -189,8 +188,7 @@ class ItchBook:
 
     def depth_of(self, symbol: str | int, n: int = 5) -> dict[str, np.ndarray]:
         """Top ``n`` levels of a book: bid/ask price, shares and order count arrays."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive int, got {n!r}")
+        integer(n, "n", ge=1, expect="a positive int")
         v = self._core.levels(self.locate(symbol), n)
         return {"bid_px": v[0], "bid_qty": v[1], "bid_orders": v[2],
                 "ask_px": v[3], "ask_qty": v[4], "ask_orders": v[5]}

@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..validate import integer
 from . import _mdp3
 from ._errors import FeedError, FeedFormatError, SequenceGapError
 from ._pcap import iter_udp
@@ -508,8 +509,7 @@ class Mdp3Book:
     """
 
     def __init__(self, depth: int = 10, definitions: Mdp3Messages | None = None) -> None:
-        if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 100:
-            raise ValueError(f"depth must be an int in [1, 100], got {depth!r}")
+        integer(depth, "depth", ge=1, le=100)
         if definitions is not None and not isinstance(definitions, Mdp3Messages):
             raise TypeError(f"definitions must be Mdp3Messages, got {type(definitions).__name__}")
         self.depth = depth

@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from ..validate import integer
+
 __all__ = ["SYNTHETIC_EVENT_DTYPE", "synthetic_order_flow"]
 
 #: kind 0 limit add, 1 cancel, 2 market; side 0 buy, 1 sell; price in ticks
@@ -71,12 +73,9 @@ def synthetic_order_flow(
     ValueError
         On a non-positive count, rate or size.
     """
-    if isinstance(n_events, bool) or not isinstance(n_events, int) or n_events < 1:
-        raise ValueError(f"n_events must be a positive int, got {n_events!r}")
-    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
-        raise ValueError(f"levels must be a positive int, got {levels!r}")
-    if isinstance(initial_mid, bool) or not isinstance(initial_mid, int) or initial_mid <= 2 * levels + 2:
-        raise ValueError(f"initial_mid must be an int > 2 * levels + 2, got {initial_mid!r}")
+    integer(n_events, "n_events", ge=1, expect="a positive int")
+    integer(levels, "levels", ge=1, expect="a positive int")
+    integer(initial_mid, "initial_mid", gt=2 * levels + 2, expect="an int > 2 * levels + 2")
     for name, v in (("limit_rate", limit_rate), ("cancel_rate", cancel_rate),
                     ("market_rate", market_rate), ("mean_qty", mean_qty),
                     ("spread_scale", spread_scale)):

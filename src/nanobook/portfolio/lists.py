@@ -20,6 +20,7 @@ from ._args import AMOUNT_LIMIT, real_arg
 from ._arith import fmt_float
 from ._layout import DenseInputs, fill_prices, shift_fills
 from ._types import BarPrices
+from ..validate import SYMBOL_MAX_BYTES
 from .portfolio import check_symbol
 
 __all__ = ["lists_to_layout", "normalize_lists", "check_list_inputs"]
@@ -235,7 +236,7 @@ def fast_lists_to_dense(weight_schedule: Any, price_schedule: Any, fill_schedule
             return None
     allsyms = wsplit[1] | psplit[1] | (fsplit[1] if fsplit else set())
     for s in allsyms:
-        if type(s) is not str or len(s.encode("utf-8")) > 8:
+        if type(s) is not str or len(s.encode("utf-8")) > SYMBOL_MAX_BYTES:
             return None
     symbols = sorted(allsyms, key=lambda s: s.encode("utf-8"))
     col = {s: j for j, s in enumerate(symbols)}

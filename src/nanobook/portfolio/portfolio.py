@@ -27,6 +27,7 @@ from ._arith import (
     sat_sub,
     tdiv,
 )
+from ..validate import symbol as _symbol
 from .metrics import Metrics, compute_metrics
 
 __all__ = ["CostModel", "Position", "Portfolio", "check_symbol"]
@@ -35,13 +36,9 @@ __all__ = ["CostModel", "Position", "Portfolio", "check_symbol"]
 # --------------------------------------------------------------------------- validation helpers
 
 
-def check_symbol(sym: Any, name: str = "symbol") -> str:
-    """Validate a symbol: a ``str`` of at most 8 UTF-8 bytes."""
-    if not isinstance(sym, str):
-        raise TypeError(f"{name} must be str, got {type(sym).__name__}")
-    if len(sym.encode("utf-8")) > 8:
-        raise ValueError(f"Symbol '{sym}' exceeds 8 bytes. Use a shorter symbol.")
-    return sym
+#: Validate a symbol, ``check_symbol(sym, name="symbol") -> str``: a ``str`` of at
+#: most 8 UTF-8 bytes (:func:`nanobook.validate.symbol`, called once per list entry).
+check_symbol = _symbol
 
 
 def _as_int(x: Any, name: str) -> int:

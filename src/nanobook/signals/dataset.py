@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..validate import integer, is_int, real
+
 __all__ = [
     "FEATURE_NAMES", "FeatureConfig", "FeatureState", "Dataset", "build_dataset",
     "forward_labels", "Normalizer", "load_stream", "FORMATS",
@@ -71,20 +73,15 @@ class FeatureConfig:
     vpin_buckets: int = 20
 
     def __post_init__(self):
-        if isinstance(self.levels, bool) or not isinstance(self.levels, int) or self.levels < 1:
-            raise ValueError(f"levels must be an int >= 1, got {self.levels!r}")
-        if self.clock_ns is not None and (isinstance(self.clock_ns, bool) or not isinstance(self.clock_ns, int)
-                                          or self.clock_ns < 1):
-            raise ValueError(f"clock_ns must be None or an int >= 1, got {self.clock_ns!r}")
+        integer(self.levels, "levels", ge=1)
+        if self.clock_ns is not None:
+            integer(self.clock_ns, "clock_ns", ge=1, expect="None or an int >= 1")
         for name in ("trade_ema", "vol_ema"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
-                raise ValueError(f"{name} must be a number in (0, 1], got {v!r}")
+            real(v, name, gt=0, le=1)
         v = self.vpin_bucket
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-            raise ValueError(f"vpin_bucket must be a finite number > 0, got {v!r}")
-        if isinstance(self.vpin_buckets, bool) or not isinstance(self.vpin_buckets, int) or self.vpin_buckets < 1:
-            raise ValueError(f"vpin_buckets must be an int >= 1, got {self.vpin_buckets!r}")
+        real(v, "vpin_bucket", gt=0, finite=True)
+        integer(self.vpin_buckets, "vpin_buckets", ge=1)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -144,8 +141,7 @@ def forward_labels(mid, horizons, band: float = 0.0) -> np.ndarray:
         i = int(np.flatnonzero(~np.isfinite(m))[0])
         raise ValueError(f"mid must be finite, got mid[{i}] = {m[i]}")
     hs = _horizons(horizons)
-    if isinstance(band, bool) or not isinstance(band, (int, float)) or not math.isfinite(band) or band < 0:
-        raise ValueError(f"band must be a finite number >= 0, got {band!r}")
+    real(band, "band", ge=0, finite=True)
     n = len(m)
     out = np.full((n, len(hs)), -1, dtype=np.int8)
     for j, k in enumerate(hs):
@@ -160,7 +156,7 @@ def _horizons(horizons) -> tuple[int, ...]:
         hs = tuple(horizons)
     except TypeError:
         raise TypeError(f"horizons must be a sequence of ints, got {horizons!r}") from None
-    if not hs or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hs):
+    if not hs or any(not is_int(h, numpy=True) or h < 1 for h in hs):
         raise ValueError(f"horizons must be a non-empty sequence of ints >= 1, got {horizons!r}")
     return tuple(int(h) for h in hs)
 

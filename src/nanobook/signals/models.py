@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ..validate import integer, real
 from .dataset import Dataset, forward_labels
 
 __all__ = [
@@ -160,15 +161,12 @@ class SSMConfig:
         for name, v, lo in (("d_model", d_model, 1), ("d_state", d_state, 1), ("expand", expand, 1),
                             ("d_conv", d_conv, 1), ("dt_rank", dt_rank, 1), ("epochs", epochs, 1),
                             ("chunk", chunk, 1), ("batch", batch, 1)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+            integer(v, name, ge=lo)
         for name, v in (("lr", lr), ("weight_decay", weight_decay)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+            real(v, name, ge=0, finite=True)
         self.d_model, self.d_state, self.expand, self.d_conv, self.dt_rank = d_model, d_state, expand, d_conv, dt_rank
         self.epochs, self.chunk, self.batch, self.lr, self.weight_decay = epochs, chunk, batch, lr, weight_decay
-        if isinstance(val_frac, bool) or not isinstance(val_frac, (int, float)) or not 0 <= val_frac < 1:
-            raise ValueError(f"val_frac must be a number in [0, 1), got {val_frac!r}")
+        real(val_frac, "val_frac", ge=0, lt=1)
         self.seed, self.val_frac = seed, float(val_frac)
 
     def to_dict(self) -> dict:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..validate import integer, real
 from .dataset import FEATURE_NAMES, Dataset, FeatureConfig, build_dataset, default_vpin_bucket
 from .models import (
     LogisticBaseline, MajorityBaseline, PersistenceBaseline, SSMConfig, balanced_accuracy, class_prior,
@@ -138,8 +139,7 @@ def _jsonable(x):
 
 
 def _check_frac(name, v, lo, hi):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo < v < hi:
-        raise ValueError(f"{name} must be a number in ({lo}, {hi}), got {v!r}")
+    real(v, name, gt=lo, lt=hi)
 
 
 def train(md, meta: dict, out_dir, *, horizons=(5, 20, 100), band: float = 0.0, clock_ns=None,
@@ -155,10 +155,8 @@ def train(md, meta: dict, out_dir, *, horizons=(5, 20, 100), band: float = 0.0, 
     from ._torch_ssm import export_onnx
 
     _check_frac("holdout", holdout, 0.0, 1.0)
-    if isinstance(onnx_window, bool) or not isinstance(onnx_window, int) or onnx_window < 1:
-        raise ValueError(f"onnx_window must be an int >= 1, got {onnx_window!r}")
-    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 1:
-        raise ValueError(f"folds must be an int >= 1, got {folds!r}")
+    integer(onnx_window, "onnx_window", ge=1)
+    integer(folds, "folds", ge=1)
     out = Path(out_dir)
     t_start = time.perf_counter()
     fit_rows = 1.0 - holdout

@@ -7,6 +7,7 @@ import numpy as np
 
 from nanobook.sim import MarketMaker, Sim
 
+from ..validate import integer, real
 from .dataset import FeatureConfig, FeatureState
 
 __all__ = ["SignalMarketMaker"]
@@ -52,17 +53,11 @@ class SignalMarketMaker(MarketMaker):
             raise TypeError(f"config must be a FeatureConfig, got {config!r}")
         super().__init__(half_spread, qty, max_position, skew=skew, requote=requote, tick=tick,
                          timer_interval=config.clock_ns)
-        if isinstance(signal_shift, bool) or not isinstance(signal_shift, (int, float)) \
-                or not math.isfinite(signal_shift) or signal_shift < 0:
-            raise ValueError(f"signal_shift must be a finite number >= 0, got {signal_shift!r}")
-        if isinstance(signal_std, bool) or not isinstance(signal_std, (int, float)) or not signal_std > 0 \
-                or not math.isfinite(signal_std):
-            raise ValueError(f"signal_std must be a finite number > 0, got {signal_std!r}")
-        if isinstance(pull, bool) or not isinstance(pull, (int, float)) or not pull > 0:
-            raise ValueError(f"pull must be a number > 0 (inf: never), got {pull!r}")
+        real(signal_shift, "signal_shift", ge=0, finite=True)
+        real(signal_std, "signal_std", gt=0, finite=True)
+        real(pull, "pull", gt=0, expect="a number > 0 (inf: never)")
         for name, v, lo in (("horizon", horizon, 0), ("start_ts", start_ts, 0)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-                raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+            integer(v, name, ge=lo, numpy=True)
         if step is not None and horizon >= step.n_horizons:
             raise ValueError(f"horizon must be < the model's {step.n_horizons} horizons, got {horizon}")
         self.step, self.config = step, config

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from ..limits import KillSwitchLimits
+from ..validate import is_int, is_real
 
 __all__ = ["SimConfig", "ConfigError", "load_config"]
 
@@ -58,7 +59,7 @@ _MAX = 2**53       # the simulator's largest price, quantity or nanosecond step
 
 
 def _int(sec, key, v, lo=0, hi=_MAX):
-    if isinstance(v, bool) or not isinstance(v, int):
+    if not is_int(v):
         raise ConfigError(f"[{sec}] {key} must be an integer, got {v!r}")
     if v < lo:
         raise ConfigError(f"[{sec}] {key} must be >= {lo}, got {v!r}")
@@ -68,7 +69,7 @@ def _int(sec, key, v, lo=0, hi=_MAX):
 
 
 def _num(sec, key, v, lo=None, strict=False, hi=float(_MAX)):
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
+    if not is_real(v):
         raise ConfigError(f"[{sec}] {key} must be a number, got {v!r}")
     if not math.isfinite(v):
         raise ConfigError(f"[{sec}] {key} must be finite, got {v!r}")

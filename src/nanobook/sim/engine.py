@@ -7,6 +7,7 @@ from typing import Callable, Iterable, NamedTuple
 import numpy as np
 
 from .. import limits
+from ..validate import integer, is_int, real
 from . import _core
 from ._errors import StreamError, UnknownOrderError
 from .latency import as_latency
@@ -176,9 +177,7 @@ def _overrides(obj, name: str) -> bool:
 
 
 def _check_fee(name: str, v) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
-        raise ValueError(f"{name} must be a finite number, got {v!r}")
-    return float(v)
+    return real(v, name, finite=True, numpy=True)
 
 
 #: largest price, quantity, latency or time step accepted (2**53: exact in a
@@ -187,10 +186,7 @@ MAX_UNITS = 2**53
 
 
 def _check_int(name: str, v, lo: int, hi: int = MAX_UNITS) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
-        raise ValueError(f"{name} must be an int in [{lo}, 2**53], got {v!r}" if hi == MAX_UNITS else
-                         f"{name} must be an int in [{lo}, {hi}], got {v!r}")
-    return int(v)
+    return integer(v, name, ge=lo, le=hi, numpy=True, expect=f"an int in [{lo}, 2**53]" if hi == MAX_UNITS else None)
 
 
 class Sim:
@@ -547,8 +543,7 @@ class Sim:
 
     def _check_id(self, order_id) -> int:
         core = self._need()
-        if isinstance(order_id, bool) or not isinstance(order_id, (int, np.integer)) or \
-                not 1 <= order_id <= core.n_orders:
+        if not is_int(order_id, numpy=True) or not 1 <= order_id <= core.n_orders:
             raise UnknownOrderError(f"order_id {order_id!r} was never issued by this simulation")
         return int(order_id)
 
@@ -609,14 +604,12 @@ class Sim:
         return core.submit(int(side), int(price), int(qty), flags)
 
     def _check_qty(self, qty) -> None:
-        if isinstance(qty, bool) or not isinstance(qty, (int, np.integer)) or not 0 < qty <= MAX_UNITS:
-            raise ValueError(f"qty must be a positive int <= 2**53, got {qty!r}")
+        integer(qty, "qty", gt=0, le=MAX_UNITS, numpy=True, expect="a positive int <= 2**53")
         if qty % self.lot_size:
             raise ValueError(f"qty {qty} is not a multiple of lot_size {self.lot_size}")
 
     def _check_price(self, price, qty) -> None:
-        if isinstance(price, bool) or not isinstance(price, (int, np.integer)) or not 0 < price <= MAX_UNITS:
-            raise ValueError(f"price must be a positive int (ticks) <= 2**53, got {price!r}")
+        integer(price, "price", gt=0, le=MAX_UNITS, numpy=True, expect="a positive int (ticks) <= 2**53")
         if price % self.tick_size:
             raise ValueError(f"price {price} is not a multiple of tick_size {self.tick_size}")
         notional = float(price) * float(qty) * self.multiplier

@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from ..validate import integer, is_int, real
+
 __all__ = ["ConstantLatency", "SeriesLatency", "LogNormalLatency", "UniformLatency", "as_latency"]
 
 
@@ -27,8 +29,7 @@ class ConstantLatency:
     _kind = 0
 
     def __init__(self, value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"value must be an int >= 0 (nanoseconds), got {value!r}")
+        integer(value, "value", ge=0, numpy=True, expect="an int >= 0 (nanoseconds)")
         self.value = int(value)
 
     def __repr__(self) -> str:
@@ -113,12 +114,9 @@ class LogNormalLatency:
     _kind = 2
 
     def __init__(self, median: int, sigma: float = 0.5, seed: int = 0) -> None:
-        if isinstance(median, bool) or not isinstance(median, (int, np.integer)) or median <= 0:
-            raise ValueError(f"median must be an int > 0 (nanoseconds), got {median!r}")
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not math.isfinite(sigma) or sigma < 0:
-            raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
-            raise ValueError(f"seed must be an int in [0, 2**64), got {seed!r}")
+        integer(median, "median", gt=0, numpy=True, expect="an int > 0 (nanoseconds)")
+        real(sigma, "sigma", ge=0, finite=True)
+        integer(seed, "seed", ge=0, lt=2**64, numpy=True, expect="an int in [0, 2**64)")
         self.median = float(median)
         self.sigma = float(sigma)
         self.seed = int(seed)
@@ -151,12 +149,10 @@ class UniformLatency:
 
     def __init__(self, low: int, high: int, seed: int = 0) -> None:
         for name, v in (("low", low), ("high", high)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-                raise ValueError(f"{name} must be an int >= 0 (nanoseconds), got {v!r}")
+            integer(v, name, ge=0, numpy=True, expect="an int >= 0 (nanoseconds)")
         if high < low:
             raise ValueError(f"high must be >= low, got low={low!r}, high={high!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
-            raise ValueError(f"seed must be an int in [0, 2**64), got {seed!r}")
+        integer(seed, "seed", ge=0, lt=2**64, numpy=True, expect="an int in [0, 2**64)")
         self.low, self.high, self.seed = int(low), int(high), int(seed)
 
     def __repr__(self) -> str:
@@ -171,7 +167,7 @@ def as_latency(x, name: str):
     """A latency model from a model or an int (constant); ``name`` is used in errors."""
     if isinstance(x, (ConstantLatency, SeriesLatency, LogNormalLatency, UniformLatency)):
         return x
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+    if not is_int(x, numpy=True):
         raise TypeError(f"{name} must be an int (ns) or a latency model, got {x!r}")
     if x < 0:
         raise ValueError(f"{name} must be >= 0 nanoseconds, got {x}")

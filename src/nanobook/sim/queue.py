@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 
+from ..validate import real
+
 __all__ = ["RiskAverse", "PowerProb", "LogProb", "as_queue_model"]
 
 
@@ -49,8 +51,7 @@ class PowerProb:
     _kind = 1
 
     def __init__(self, n: float = 2.0) -> None:
-        if isinstance(n, bool) or not isinstance(n, (int, float)) or not math.isfinite(n) or n <= 0:
-            raise ValueError(f"n must be a finite number > 0, got {n!r}")
+        real(n, "n", gt=0, finite=True)
         self.power = float(n)
 
     def __repr__(self) -> str:

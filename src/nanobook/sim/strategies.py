@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from ..validate import integer, real
 from .engine import Sim, Strategy
 
 __all__ = ["MarketMaker", "TouchQuoter"]
@@ -41,12 +42,10 @@ class MarketMaker(Strategy):
     def __init__(self, half_spread: float, qty: int, max_position: int, *, skew: float = 0.0,
                  requote: int = 1, tick: int = 1, timer_interval: int | None = None) -> None:
         for name, v in (("half_spread", half_spread), ("skew", skew)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+            real(v, name, ge=0, finite=True)
         for name, v, lo in (("qty", qty, 1), ("max_position", max_position, 0), ("requote", requote, 1),
                             ("tick", tick, 1)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+            integer(v, name, ge=lo)
         self.half_spread, self.qty, self.max_position = float(half_spread), qty, max_position
         self.skew, self.requote, self.tick = float(skew), requote, tick
         self.timer_interval = timer_interval
@@ -103,11 +102,9 @@ class TouchQuoter(Strategy):
 
     def __init__(self, qty: int, *, timer_interval: int = 100_000_000, max_position: int | None = None) -> None:
         for name, v, lo in (("qty", qty, 1), ("timer_interval", timer_interval, 1)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
-        if max_position is not None and (isinstance(max_position, bool) or not isinstance(max_position, int)
-                                         or max_position < 0):
-            raise ValueError(f"max_position must be an int >= 0 or None, got {max_position!r}")
+            integer(v, name, ge=lo)
+        if max_position is not None:
+            integer(max_position, "max_position", ge=0, expect="an int >= 0 or None")
         self.qty, self.timer_interval, self.max_position = qty, timer_interval, max_position
         self.ids: list[int | None] = [None, None]
 

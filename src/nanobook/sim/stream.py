@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..feeds._io import timestamped_json
+from ..validate import integer, is_int
 from ._errors import StreamError
 
 __all__ = [
@@ -434,7 +435,7 @@ def from_itch(messages, symbol, *, mode: str = "l3") -> np.ndarray:
             raise ValueError(f"symbol {symbol!r} is not in the stock directory "
                              f"({sorted(messages.symbols().values())})")
         locate = loc[0]
-    elif isinstance(symbol, (int, np.integer)) and not isinstance(symbol, bool):
+    elif is_int(symbol, numpy=True):
         locate = int(symbol)
     else:
         raise TypeError(f"symbol must be a str or a stock locate int, got {symbol!r}")
@@ -491,8 +492,7 @@ def from_synthetic(events: np.ndarray, *, mode: str = "l3", time_unit: int = 1_0
     from nanobook.feeds import SYNTHETIC_EVENT_DTYPE
     if not isinstance(events, np.ndarray) or events.dtype != SYNTHETIC_EVENT_DTYPE:
         raise TypeError(f"events must have SYNTHETIC_EVENT_DTYPE, got {getattr(events, 'dtype', events)!r}")
-    if isinstance(time_unit, bool) or not isinstance(time_unit, int) or time_unit <= 0:
-        raise ValueError(f"time_unit must be a positive int (ns per unit), got {time_unit!r}")
+    integer(time_unit, "time_unit", gt=0, expect="a positive int (ns per unit)")
     b = _Builder(mode)
     fifo: tuple[dict, dict] = ({}, {})     # side -> price -> list of refs in time priority
     ts_all = np.round(events["time"] * time_unit).astype(np.int64).tolist()
