@@ -89,7 +89,7 @@ def bench_step(repeat: int, ticks: int, rate: float) -> list[tuple]:
                 s(x, out)
         py = statistics.median(_time(loop) for _ in range(repeat)) / len(few)
         floor = 2 * step.n_params / rate
-        rows.append((name, step.n_params, step.flops_per_tick, floor, run, wall, py))
+        rows.append((name, step.n_params, step.flops_per_tick, step.step_flops, floor, run, wall, py))
     return rows
 
 
@@ -152,15 +152,17 @@ def main(argv=None) -> int:
     ap.add_argument("--ticks", type=int, default=200_000)
     args = ap.parse_args(argv)
     rate = core_rate(args.repeat)
-    print(f"core rate (float32 512x512 matmul, 1 thread): {rate / 1e9:.1f} GFLOP/s")
+    from nanobook.signals._step import KERNEL
+
+    print(f"core rate (float32 512x512 matmul, 1 thread): {rate / 1e9:.1f} GFLOP/s; step compiled for {KERNEL}")
     print()
     print("CPU time of the benchmark thread unless said (wall time includes the other jobs on the core)")
     print()
-    print("| model | params | FLOPs/tick (counted) | floor 2 x params | step (nogil loop) | x floor "
-          "| same, wall | step() from Python | x floor |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, p, fl, floor, run, wall, py in bench_step(args.repeat, args.ticks, rate):
-        print(f"| {name} | {p:,} | {fl:,} | {floor * 1e9:.0f} ns | {run * 1e9:.0f} ns | {run / floor:.1f} "
+    print("| model | params | FLOPs/tick (model) | FLOPs/tick (step, folded) | floor 2 x params | step (nogil loop) "
+          "| x floor | same, wall | step() from Python | x floor |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, p, fl, sfl, floor, run, wall, py in bench_step(args.repeat, args.ticks, rate):
+        print(f"| {name} | {p:,} | {fl:,} | {sfl:,} | {floor * 1e9:.0f} ns | {run * 1e9:.0f} ns | {run / floor:.1f} "
               f"| {wall * 1e9:.0f} ns | {py * 1e9:.0f} ns | {py / floor:.1f} |")
     print()
     print("| onnxruntime, shipped model, 1 thread | per tick |")
