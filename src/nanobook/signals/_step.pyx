@@ -55,14 +55,9 @@ cdef extern from *:
        Cody-Waite reduction x = k ln2 + r, |r| <= ln2 / 2, Cephes' degree-6
        polynomial for e^r (relative error ~ 2e-7), 2^k by the exponent bits;
        rounding to nearest by the 1.5 * 2^23 trick (no floorf call). */
-    static inline __attribute__((always_inline)) float nb_expf_le0(float x);
     static inline __attribute__((always_inline)) float nb_expf(float x) {
-        return nb_expf_le0(x > 88.0f ? 88.0f : x);
-    }
-    /* the same for x <= 88 (the step's decays exp(delta A) have x <= 0):
-       no upper clamp */
-    static inline __attribute__((always_inline)) float nb_expf_le0(float x) {
         x = x < -87.0f ? -87.0f : x;
+        x = x > 88.0f ? 88.0f : x;
         float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
         float r = x - k * 0.693359375f + k * 2.12194440e-4f;
         float p = 1.9875691500E-4f;
@@ -89,6 +84,29 @@ cdef extern from *:
     #if defined(__GNUC__) && !defined(__clang__)
     #pragma GCC diagnostic ignored "-Wpsabi"    /* vector helpers are always inlined: no ABI crossing */
     #endif
+
+    /* 2^x in float32 for x <= 0 (the SSM decays exp(delta A) = 2^(delta A
+       log2(e)), with A log2(e) folded at load): x = k + f, |f| <= 1/2, a
+       degree-6 polynomial for 2^f fitted (Lawson-weighted least squares,
+       relative error) on [-1/2, 1/2], max relative error 1e-7 evaluated in
+       float32; 2^k by the exponent bits.  Three operations fewer than
+       nb_expf: no upper clamp, no Cody-Waite reduction. */
+    static inline __attribute__((always_inline)) float nb_exp2f_le0(float x) {
+        x = x < -125.0f ? -125.0f : x;
+        float k = (x + 12582912.0f) - 12582912.0f;
+        float f = x - k;
+        float p = 1.5345810970757157e-4f;
+        p = p * f + 1.3399930903688073e-3f;
+        p = p * f + 9.618489071726799e-3f;
+        p = p * f + 5.550328642129898e-2f;
+        p = p * f + 0.24022646248340607f;
+        p = p * f + 0.6931471824645996f;
+        p = p * f + 1.0f;
+        int32_t bits = ((int32_t)k + 127) << 23;
+        float scale;
+        memcpy(&scale, &bits, sizeof scale);
+        return p * scale;
+    }
 
     /* log(1 + t) for t in [0, 1]: y = 1 + t in [1, 2], log y = 2 atanh(s),
        s = (y - 1) / (y + 1) = t / (2 + t) in [0, 1/3], odd series to s^13
@@ -232,7 +250,7 @@ cdef extern from *:
         const float *Wx;        /* (P, RNP): dt (R), B (N), C (N) */
         const float *Wdt;       /* (R, P) */
         const float *b_dt;      /* (P) */
-        const float *A;         /* (N, P), A = -exp(A_log) */
+        const float *A2;        /* (N, P), A log2(e), A = -exp(A_log) */
         const float *Dskip;     /* (P) */
         const float *Wl;        /* (F + P, HP): logits from z (rows 0..F-1) and y */
         const float *bl;        /* (HP) */
@@ -297,13 +315,16 @@ cdef extern from *:
            exponentials in one flat loop, then the update eight channels at
            a time with y in a register */
         const float *restrict Bm = dbc + R, *restrict Cm = dbc + R + N;
-        for (int c = 0; c < P; c++) y[c] = m->Dskip[c] * xc[c];
+        for (int c = 0; c < P; c++) {
+            y[c] = m->Dskip[c] * xc[c];
+            xc[c] *= dl[c];                     /* xc is delta * x from here */
+        }
         for (int n = 0; n < N; n++) {
             float *restrict hn = m->h + (size_t)n * P;
-            const float *restrict an = m->A + (size_t)n * P;
+            const float *restrict an = m->A2 + (size_t)n * P;
             const float b = Bm[n], cc = Cm[n];
             for (int c = 0; c < P; c++) {
-                float hv = nb_expf_le0(dl[c] * an[c]) * hn[c] + (dl[c] * xc[c]) * b;
+                float hv = nb_exp2f_le0(dl[c] * an[c]) * hn[c] + xc[c] * b;    /* delta >= 0, A < 0 */
                 hn[c] = hv;
                 y[c] += hv * cc;
             }
@@ -342,6 +363,7 @@ cdef extern from *:
     #endif
     """
     float nb_expf(float x) noexcept nogil
+    float nb_exp2f_le0(float x) noexcept nogil
     ctypedef struct nb_model:
         int F, P, N, K, R, RNP, H3, HP
         float clip
@@ -354,7 +376,7 @@ cdef extern from *:
         const float *Wx
         const float *Wdt
         const float *b_dt
-        const float *A
+        const float *A2
         const float *Dskip
         const float *Wl
         const float *bl
@@ -378,6 +400,11 @@ KERNEL = nb_step_select().decode()
 def _expf(float x) -> float:
     """The step's exponential (for its accuracy test)."""
     return nb_expf(x)
+
+
+def _exp2f_le0(float x) -> float:
+    """The step's 2^x for x <= 0 (for its accuracy test)."""
+    return nb_exp2f_le0(x)
 
 
 cdef inline int _pad8(int n) noexcept:
@@ -469,7 +496,7 @@ cdef class SSMStep:
         Wl[F:F + Di, :H3] = (d["W_head"] @ d["W_out"]).T
         parts = [d["mean"], d["inv_std"], Wzx, bzx, padded(d["conv_w"].T, (K, P)), padded(d["conv_b"], (P,)),
                  padded(d["W_x"].T, (P, RNP)), padded(d["W_dt"].T, (R, P)), padded(d["b_dt"], (P,)),
-                 padded((-np.exp(d["A_log"])).T, (N, P)), padded(d["D"], (P,)), Wl,
+                 padded((-np.exp(d["A_log"]) * np.log2(np.e)).T, (N, P)), padded(d["D"], (P,)), Wl,
                  padded(d["W_head"] @ d["b_emb"] + d["b_head"], (HP,))]
         flat = np.concatenate([a.ravel() for a in parts]).astype(np.float32)
         n_folded = flat.shape[0]
@@ -496,7 +523,7 @@ cdef class SSMStep:
         self.m.Wx = p; p += P * RNP
         self.m.Wdt = p; p += cR * P
         self.m.b_dt = p; p += P
-        self.m.A = p; p += cN * P
+        self.m.A2 = p; p += cN * P
         self.m.Dskip = p; p += P
         self.m.Wl = p; p += (cF + P) * HP
         self.m.bl = p; p += HP
