@@ -129,6 +129,12 @@ def test_depth_bounds_are_accepted(msgs):
         assert len(S.from_mdp3(msgs, depth=d)) > 0
 
 
+def test_both_feeds_without_arbitration_are_refused():
+    raw = datasets.load_mdp3()                   # A and B, every packet twice
+    with pytest.raises(ValueError, match="10000 of 10000 packets repeat a MsgSeqNum.*arbitrate=True"):
+        S.from_mdp3(raw)
+
+
 def test_not_messages_is_a_type_error():
     with pytest.raises(TypeError, match="messages must be nanobook.feeds.Mdp3Messages, got str"):
         S.from_mdp3("capture.pcap")

@@ -567,6 +567,19 @@ def _mdp3_activity(m) -> dict[int, list]:
     return act
 
 
+def _mdp3_check_arbitrated(m) -> None:
+    """Raise if ``m`` holds the A and B copies of one channel (every book
+    entry would be applied twice): most packets repeat a MsgSeqNum."""
+    if len(m.messages) == 0:
+        return
+    _, first = np.unique(m.messages["packet"], return_index=True)
+    _, counts = np.unique(m.messages["msg_seq_num"][first], return_counts=True)
+    repeated = int(counts[counts > 1].sum())
+    if len(m.feeds) > 1 and 2 * repeated > len(first):
+        raise ValueError(f"messages hold both feeds of a channel without arbitration ({repeated} of {len(first)} "
+                         f"packets repeat a MsgSeqNum): decode with decode_mdp3(..., arbitrate=True)")
+
+
 def from_mdp3(messages, security_id=None, *, tick=None, depth: int | None = None,
               return_info: bool = False):
     """Stream of one CME security from decoded MDP 3.0 messages (an L2 book).
@@ -617,6 +630,7 @@ def from_mdp3(messages, security_id=None, *, tick=None, depth: int | None = None
         raise TypeError(f"messages must be nanobook.feeds.Mdp3Messages, got {type(messages).__name__}")
     if not isinstance(return_info, bool):
         raise TypeError(f"return_info must be a bool, got {return_info!r}")
+    _mdp3_check_arbitrated(messages)
     act = _mdp3_activity(messages)
     if security_id is None:
         cands = [(n, -s) for s, (n, lo) in act.items() if lo > 0]
