@@ -150,25 +150,6 @@ cdef extern from *:
         nb_v8i bits = (__builtin_convertvector(k, nb_v8i) + 127) << 23;
         return p * (nb_v8)bits;
     }
-    /* nb_log1p01 on eight lanes */
-    static inline __attribute__((always_inline)) nb_v8 nb_log1p01v(nb_v8 t) {
-        nb_v8 s = t / (2.0f + t), s2 = s * s;
-        nb_v8 q = (nb_v8){0} + 1.0f / 13.0f;
-        q = q * s2 + 1.0f / 11.0f;
-        q = q * s2 + 1.0f / 9.0f;
-        q = q * s2 + 1.0f / 7.0f;
-        q = q * s2 + 1.0f / 5.0f;
-        q = q * s2 + 1.0f / 3.0f;
-        q = q * s2 + 1.0f;
-        return 2.0f * s * q;
-    }
-    /* softplus with torch's threshold 20: log(1 + e^v) = max(v, 0) + log1p(e^-|v|) */
-    static inline __attribute__((always_inline)) nb_v8 nb_softplusv(nb_v8 v) {
-        const nb_v8 zero = (nb_v8){0};
-        nb_v8 a = nb_sel(v < zero, -v, v);
-        nb_v8 sp = nb_sel(v > zero, v, zero) + nb_log1p01v(nb_expv(-a));
-        return nb_sel(v > 20.0f + zero, v, sp);
-    }
     /* x * sigmoid(x) */
     static inline __attribute__((always_inline)) nb_v8 nb_siluv(nb_v8 x) {
         return x / (1.0f + nb_expv(-x));
