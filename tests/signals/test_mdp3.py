@@ -9,7 +9,7 @@ import pytest
 
 import nanobook.sim as S
 from nanobook import datasets
-from nanobook.feeds import Mdp3Book, decode_mdp3
+from nanobook.feeds import BOOK_LEVEL_DTYPE, Mdp3Book, decode_mdp3
 from nanobook.signals.dataset import load_stream
 
 SEC = 363272            # the default: most book entries + aggressor trades among positive-priced securities
@@ -27,11 +27,14 @@ def stream(msgs):
     return S.from_mdp3(msgs, return_info=True)
 
 
-def _upto(m, k):
-    """The messages before row k (what a decoder had seen at that point)."""
-    roots = {t: r[r["msg"] < k] for t, r in m.roots.items()}
-    groups = {key: g[g["msg"] < k] for key, g in m.groups.items()}
-    return dataclasses.replace(m, messages=m.messages[:k], roots=roots, groups=groups)
+def _rows(m, lo, hi):
+    """Messages lo..hi-1 of m as their own Mdp3Messages (``msg`` renumbered)."""
+    def cut(a):
+        a = a[(a["msg"] >= lo) & (a["msg"] < hi)].copy()
+        a["msg"] -= lo
+        return a
+    return dataclasses.replace(m, messages=m.messages[lo:hi], roots={t: cut(r) for t, r in m.roots.items()},
+                               groups={key: cut(g) for key, g in m.groups.items()})
 
 
 def _stream_book(md):
@@ -68,29 +71,28 @@ def test_counts_and_default_security(msgs, stream):
     assert (md["price"] > 0).all() and (md["local_ts"] >= md["exch_ts"]).all()
 
 
-def test_book_equals_mdp3book_at_checkpoints(msgs, stream):
+def test_book_equals_mdp3book_after_every_packet_that_touches_it(msgs, stream):
     md, info = stream
-    send = msgs.messages["sending_time"]
-    mine = np.flatnonzero(np.isin(np.arange(len(msgs)), msgs.groups[(32, "no_md_entries")]["msg"]))
-    # checkpoints at packet boundaries (a new SendingTime), spread over the security's activity
-    bounds = [k for k in np.flatnonzero(np.diff(send.astype(np.int64)) > 0) + 1]
-    first = int(md["local_ts"].min())
-    bounds = [k for k in bounds if send[k] > first]
-    picks = [bounds[int(i)] for i in np.linspace(0, len(bounds) - 1, 12)] + [len(msgs)]
-    assert len(mine) > 0
-    nonempty = 0
-    for k in picks:
-        ref = Mdp3Book().apply(_upto(msgs, k))
-        cut = md[md["local_ts"] < send[k]] if k < len(msgs) else md
+    send = msgs.messages["sending_time"].astype(np.int64)
+    touched = set()
+    for key in ((32, "no_md_entries"), (42, "no_md_entries")):
+        g = msgs.groups[key]
+        touched |= set(g["msg"][g["security_id"] == SEC].tolist())
+    # packet boundaries (a new SendingTime) right after a message of the security
+    ends = sorted({int(np.searchsorted(send, send[k], side="right")) for k in touched})
+    assert len(ends) > 100
+    ref, lo, nonempty = Mdp3Book(), 0, 0
+    depth = md[md["kind"] == S.DEPTH]
+    for hi in ends:
+        ref.apply(_rows(msgs, lo, hi))          # the reference book, fed packet by packet
+        lo = hi
+        cut = depth[depth["local_ts"] <= send[hi - 1]]
         got = _stream_book(cut)
-        if SEC not in ref.books:
-            assert got == ({}, {}), k
-            continue
-        bids, asks = ref.levels(SEC)
+        bids, asks = ref.levels(SEC) if SEC in ref.books else (np.empty(0, BOOK_LEVEL_DTYPE),) * 2
         want = tuple({int(p) // TICK_E7: int(q) for p, q in zip(lv["price"], lv["qty"])} for lv in (bids, asks))
-        assert got == want, k
-        nonempty += bool(want[0] or want[1])
-    assert nonempty >= 10
+        assert got == want, hi
+        nonempty += bool(want[0]) and bool(want[1])
+    assert nonempty > 50
 
 
 def test_explicit_security_tick_and_depth(msgs, stream):
