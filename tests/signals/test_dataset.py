@@ -141,7 +141,7 @@ def test_load_stream_formats(tmp_path):
     with pytest.raises(ValueError, match="takes no data file"):
         load_stream("synthetic", "x")
     (tmp_path / "m.pcap").write_bytes(b"")
-    with pytest.raises(ValueError, match="no MDP3 stream adapter"):
+    with pytest.raises(ValueError, match="is not a readable MDP 3.0 capture"):
         load_stream("mdp3", tmp_path / "m.pcap")
     md, meta = load_stream("synthetic", n_events=300, seed=4)
     assert meta["tick"] == 1 and len(md) > 300

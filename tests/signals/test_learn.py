@@ -67,3 +67,15 @@ def test_training_is_reproducible(data):
     wa, wb = fa["ssm"][0].step_weights(), fb["ssm"][0].step_weights()
     for k in wa:
         np.testing.assert_array_equal(wa[k], wb[k])
+
+
+def test_ssm_config_is_keyword_only():
+    # issue 16: no signature with more than ~10 positional parameters
+    import inspect
+
+    from nanobook.signals import _torch_ssm
+    with pytest.raises(TypeError):
+        SSMConfig(8, 2)
+    for f, n in ((SSMConfig.__init__, 1), (_torch_ssm._train, 4), (_torch_ssm.train_ssm, 4)):
+        kinds = [p.kind for p in inspect.signature(f).parameters.values()]
+        assert kinds.count(inspect.Parameter.POSITIONAL_OR_KEYWORD) == n, f

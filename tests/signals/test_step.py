@@ -137,3 +137,13 @@ def test_step_fast_and_slow_paths_agree_and_check_input():
         step.step(np.zeros(14))
     with pytest.raises(ValueError, match="out must be"):
         step.step(np.zeros(13), out=np.zeros((3, 3))[:, :2])
+
+
+def test_the_step_decay_exponential_is_accurate_to_float32():
+    # 2^x for x <= 0, used for the SSM decays exp(delta A) = 2^(delta A log2 e)
+    from nanobook.signals._step import _exp2f_le0
+
+    xs = np.concatenate([np.linspace(-125, 0, 20001), [-1e4, -125.5, -0.0, -1e-8, -0.5, -1.5]])
+    got = np.array([_exp2f_le0(float(x)) for x in xs])
+    x32 = np.maximum(xs, -125.0).astype(np.float32).astype(np.float64)
+    np.testing.assert_allclose(got, np.exp2(x32), rtol=2e-7)

@@ -14,6 +14,7 @@ EXPECTED = {
     "FILL_DTYPE", "ORDER_DTYPE", "RECORD_DTYPE", "BBO_DTYPE",
     "validate_stream", "order_events",
     "from_lobster", "from_binance", "from_itch", "from_synthetic",
+    "from_mdp3",
     "SimError", "StreamError", "UnknownOrderError",
 }
 

@@ -119,13 +119,14 @@ def train_ssm(X: np.ndarray, y: np.ndarray, mean, std, *, d_model: int = 32, d_s
     threads = torch.get_num_threads()
     torch.set_num_threads(1)        # a model this small trains fastest on one thread
     try:
-        return _train(X, y, mean, std, d_model, d_state, expand, d_conv, dt_rank, epochs, chunk, batch,
-                      lr, weight_decay, seed, progress, desc, val_loss)
+        return _train(X, y, mean, std, d_model=d_model, d_state=d_state, expand=expand, d_conv=d_conv,
+                      dt_rank=dt_rank, epochs=epochs, chunk=chunk, batch=batch, lr=lr,
+                      weight_decay=weight_decay, seed=seed, progress=progress, desc=desc, val_loss=val_loss)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(X, y, mean, std, d_model, d_state, expand, d_conv, dt_rank, epochs, chunk, batch, lr,
+def _train(X, y, mean, std, *, d_model, d_state, expand, d_conv, dt_rank, epochs, chunk, batch, lr,
            weight_decay, seed, progress, desc, val_loss):
     from tqdm.auto import tqdm
 

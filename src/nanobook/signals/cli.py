@@ -4,6 +4,7 @@
     python -m nanobook signal train --data spot_btcusdt.gz --format binance --clock-ms 100 --out runs/btc
     python -m nanobook signal train --sample binance_btcusdt --format binance --out runs/btc-sample
     python -m nanobook signal eval --model runs/btc --data other.gz --format binance --out runs/btc-eval
+    python -m nanobook signal train --sample mdp3_pcap --format mdp3 --out runs/cme
 """
 from __future__ import annotations
 
@@ -26,10 +27,11 @@ def _ints(s: str) -> tuple[int, ...]:
 def _data_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--data", help="data file (not for --format synthetic)")
     ap.add_argument("--sample", help="a sample bundled with nanobook instead of --data (a nanobook.datasets "
-                                     "name: binance_btcusdt, lobster_msft_message, itch_pcap, itch_ritch)")
+                                     "name: binance_btcusdt, lobster_msft_message, itch_pcap, itch_ritch, mdp3_pcap)")
     ap.add_argument("--format", required=True, choices=FORMATS)
     ap.add_argument("--orderbook", help="LOBSTER orderbook file (default: found beside the message file)")
-    ap.add_argument("--symbol", help="ITCH symbol or stock locate (default: the most active)")
+    ap.add_argument("--symbol", help="ITCH symbol or stock locate, MDP3 security id (default: the most active)")
+    ap.add_argument("--schema", help="MDP3 SBE schema XML (default: the CME schema bundled with nanobook)")
     ap.add_argument("--price-decimals", type=int, default=2, help="Binance price decimals (default 2)")
     ap.add_argument("--qty-decimals", type=int, default=6, help="Binance quantity decimals (default 6)")
     ap.add_argument("--events", type=int, default=20_000, help="synthetic: number of events (default 20,000)")
@@ -67,7 +69,8 @@ def _load(args, ap):
     if symbol is not None and symbol.isdigit():
         symbol = int(symbol)
     return load_stream(args.format, args.data, n_events=args.events, seed=args.seed, orderbook=args.orderbook,
-                       symbol=symbol, price_decimals=args.price_decimals, qty_decimals=args.qty_decimals)
+                       symbol=symbol, price_decimals=args.price_decimals, qty_decimals=args.qty_decimals,
+                       schema=args.schema)
 
 
 def _settings(args, meta, ap):

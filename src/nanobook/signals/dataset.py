@@ -298,7 +298,8 @@ FORMATS = ("binance", "lobster", "itch", "mdp3", "synthetic")
 
 
 def load_stream(fmt: str, path=None, *, n_events: int = 20_000, seed: int = 0, orderbook=None,
-                symbol=None, price_decimals: int = 2, qty_decimals: int = 6) -> tuple[np.ndarray, dict]:
+                symbol=None, price_decimals: int = 2, qty_decimals: int = 6,
+                schema=None) -> tuple[np.ndarray, dict]:
     """A simulator stream and its instrument facts from a file (or the
     synthetic generator).
 
@@ -308,8 +309,13 @@ def load_stream(fmt: str, path=None, *, n_events: int = 20_000, seed: int = 0, o
     quantity unit (for :class:`nanobook.sim.Sim`), ``qty`` the quote size
     the in-loop comparison uses (10 synthetic lots, 0.001 BTC, 100 shares).
 
-    ``mdp3`` is not supported: :mod:`nanobook.sim` has no MDP3 adapter yet,
-    and this raises ``ValueError`` saying so.
+    ``mdp3``: the capture is decoded with A/B arbitration against
+    ``schema`` (default: the bundled CME schema, ``nanobook.datasets.path(
+    "mdp3_schema")``); ``symbol`` is the security id (default the most
+    active); prices are in ticks (:func:`nanobook.sim.from_mdp3`), the
+    quote size 1 contract, and ``multiplier`` is the tick in the
+    instrument's price units (the contract size is not in the capture, so
+    P&L is in price units x contracts).
     """
     import nanobook.sim as S
 
@@ -356,5 +362,14 @@ def load_stream(fmt: str, path=None, *, n_events: int = 20_000, seed: int = 0, o
             symbol = int(loc[np.argmax(cnt)])
         return S.from_itch(msgs, symbol), {"format": fmt, "multiplier": 1e-4, "tick": 100,
                                            "qty": 100, "source": f"{p} symbol={symbol}"}
-    raise ValueError("format 'mdp3' is not supported yet: nanobook.sim has no MDP3 stream adapter "
-                     "(from_mdp3) to build a simulator stream from")
+    from nanobook.feeds import FeedError, decode_mdp3
+    if schema is None:
+        from nanobook import datasets
+        schema = datasets.path("mdp3_schema")
+    try:
+        msgs = decode_mdp3(p, schema, arbitrate=True, strict=False)
+    except FeedError as exc:
+        raise ValueError(f"{str(p)!r} is not a readable MDP 3.0 capture: {exc}") from None
+    md, info = S.from_mdp3(msgs, symbol, return_info=True)
+    return md, {"format": fmt, "multiplier": info["tick"], "tick": 1, "qty": 1,
+                "source": f"{p} security_id={info['security_id']} tick={info['tick']:g}"}

@@ -153,9 +153,10 @@ class LogisticBaseline:
 
 
 class SSMConfig:
-    """Size and training schedule of the selective SSM (see ``docs/signals.md``)."""
+    """Size and training schedule of the selective SSM (see ``docs/signals.md``);
+    keyword arguments only."""
 
-    def __init__(self, d_model: int = 32, d_state: int = 8, expand: int = 2, d_conv: int = 4,
+    def __init__(self, *, d_model: int = 32, d_state: int = 8, expand: int = 2, d_conv: int = 4,
                  dt_rank: int = 4, epochs: int = 20, chunk: int = 32, batch: int = 16,
                  lr: float = 3e-3, weight_decay: float = 1e-4, seed: int = 0, val_frac: float = 0.2) -> None:
         for name, v, lo in (("d_model", d_model, 1), ("d_state", d_state, 1), ("expand", expand, 1),

@@ -28,6 +28,8 @@ from .models import (
 __all__ = ["SimSettings", "fit_and_score", "in_loop", "train", "evaluate", "write_html"]
 
 MODEL_NAMES = ("ssm", "logistic", "majority", "persistence")
+#: a development part shorter than this gets a warning in the log and the report
+SMALL_DEVELOPMENT = 1000
 
 
 class SimSettings:
@@ -175,6 +177,17 @@ def train(md, meta: dict, out_dir, *, horizons=(5, 20, 100), band: float = 0.0, 
         f"development [0, {h0}), held out [{h0}, {n})")
     t1 = ds.t1()[:h0]
     splits = purged_walkforward(h0, folds, t1=np.minimum(t1, h0 - 1), embargo=emb)
+    final_train = np.flatnonzero(ds.t1() < h0 - emb)
+    shortest = min([len(tr) for tr, _ in splits] + [len(final_train)])
+    if shortest < ssm_config.chunk:
+        raise ValueError(f"{n} samples are too few to train on: the shortest training part has {shortest} "
+                         f"samples, less than one SSM chunk ({ssm_config.chunk}); give more data, fewer folds, "
+                         f"or shorter horizons and embargo")
+    warning = None
+    if h0 < SMALL_DEVELOPMENT:
+        warning = (f"only {h0} development samples (fewer than {SMALL_DEVELOPMENT}): too few to learn a signal "
+                   f"from; the scores below are what this file gives, not evidence of an edge")
+        log(f"warning: {warning}")
     cv = []
     for f, (tr, te) in enumerate(splits):
         scores, _ = fit_and_score(ds, tr, te, ssm_config, progress=progress, desc=f"fold {f + 1}/{folds}")
@@ -182,7 +195,6 @@ def train(md, meta: dict, out_dir, *, horizons=(5, 20, 100), band: float = 0.0, 
                    "scores": scores})
         log(f"fold {f + 1}/{folds}: train [{tr[0]}, {tr[-1] + 1}) test [{te[0]}, {te[-1] + 1}) " +
             _line(scores, ds.horizons))
-    final_train = np.flatnonzero(ds.t1() < h0 - emb)
     test = np.arange(h0, n)
     scores, fitted = fit_and_score(ds, final_train, test, ssm_config, progress=progress, desc="final")
     log("held out: " + _line(scores, ds.horizons))
@@ -214,7 +226,7 @@ def train(md, meta: dict, out_dir, *, horizons=(5, 20, 100), band: float = 0.0, 
                                 f"test start minus the embargo are dropped",
                        "embargo": emb, "folds": cv, "development": [0, h0], "holdout": [h0, n],
                        "final_train": [int(final_train[0]), int(final_train[-1]) + 1]},
-        "models": scores, "ssm": model_meta, "in_loop": loop,
+        "models": scores, "ssm": model_meta, "in_loop": loop, "warning": warning,
         "seconds": time.perf_counter() - t_start,
         "files": ["model.onnx", "step_weights.npz", "baselines.npz", "model.json", "report.json", "report.html"],
     }
@@ -328,6 +340,7 @@ td,th{{border:1px solid #999;padding:2px 8px;text-align:right}}</style></head><b
 <h1>nanobook signal {e(report['command'])}: {e(report['format'])}</h1>
 <p>Source: {e(str(report['source']))}. {report['n_samples']} samples from {report['n_stream_rows']} stream rows;
 horizons {hs} samples; flat band {report['flat_band']} price units.</p>
+{f"<p><strong>Warning: {e(report['warning'])}.</strong></p>" if report.get('warning') else ''}
 <h2>Out-of-sample scores</h2>
 <table><tr><th>model</th><th>horizon</th><th>log loss</th><th>balanced accuracy</th><th>n_test</th></tr>
 {''.join(rows)}</table>

@@ -17,6 +17,7 @@ from .stream import (
     ADD, CANCEL, DEPTH, EXCH, EXEC, HIDDEN, LOCAL, MD_DTYPE, TRADE,
     from_binance, from_itch, from_lobster, from_synthetic, order_events, validate_stream,
 )
+from .stream import from_mdp3
 from ._core import BBO_DTYPE, FILL_DTYPE, ORDER_DTYPE, RECORD_DTYPE
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "FILL_DTYPE", "ORDER_DTYPE", "RECORD_DTYPE", "BBO_DTYPE",
     "validate_stream", "order_events",
     "from_lobster", "from_binance", "from_itch", "from_synthetic",
+    "from_mdp3",
     "SimError", "StreamError", "UnknownOrderError",
 ]

@@ -1,7 +1,7 @@
 """``python -m nanobook sim``: a configured simulation from the command line.
 
     python -m nanobook sim --config config.toml --data FILE [--data FILE2 ...]
-        [--format binance|npy|lobster] [--book FILE] [--out DIR]
+        [--format binance|npy|lobster|mdp3] [--book FILE] [--out DIR]
         [--metrics-port N] [--hold SECONDS] [--no-progress]
 
 ``--data`` takes a file or the name of a bundled sample
@@ -64,6 +64,12 @@ def _load_stream(path: Path, fmt: str | None, cfg: SimConfig, book: str | None):
         msgs, bk = read_lobster(path, book)
         md = st.from_lobster(msgs, bk)
         mult = 1e-4
+    elif fmt == "mdp3":     # the most active security, prices in ticks, the bundled CME schema
+        from nanobook import datasets
+        from nanobook.feeds import decode_mdp3
+        md, info = st.from_mdp3(decode_mdp3(path, datasets.path("mdp3_schema"), arbitrate=True, strict=False),
+                                return_info=True)
+        mult = info["tick"]
     else:  # pragma: no cover - argparse restricts it
         raise ConfigError(f"--format {fmt!r} is not supported")
     if v["multiplier"] is not None:
@@ -124,7 +130,7 @@ def main(argv=None) -> int:
     ap.add_argument("--config", required=True, help="TOML file (see docs/sim.md)")
     ap.add_argument("--data", required=True, action="append",
                     help="market data file or bundled sample name; one per [trading] symbol")
-    ap.add_argument("--format", choices=("binance", "npy", "lobster"), default=None,
+    ap.add_argument("--format", choices=("binance", "npy", "lobster", "mdp3"), default=None,
                     help="data format (default: npy for .npy files, else binance)")
     ap.add_argument("--book", help="LOBSTER orderbook file (with --format lobster)")
     ap.add_argument("--out", help="directory for report.html and the run's tables (CSV)")

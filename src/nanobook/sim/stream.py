@@ -528,3 +528,221 @@ def from_synthetic(events: np.ndarray, *, mode: str = "l3", time_unit: int = 1_0
                     if not lst:
                         del opp[best]
     return b.array()
+
+
+# ------------------------------------------------------------------ CME MDP 3.0
+
+_MDP3_BOOK = (32, 46)        # MDIncrementalRefreshBook (v5-v8 prices 1e-7, v9 1e-9)
+_MDP3_SNAPSHOT = (38, 52)    # SnapshotFullRefresh
+_MDP3_TRADES = (42, 48)      # MDIncrementalRefreshTradeSummary
+_MDP3_RESET = 4              # ChannelReset
+_NANO = 9                    # prices are carried as integer 1e-9 price units until divided by the tick
+
+
+def _mdp3_group(m, t: int):
+    """(entries of ``no_md_entries`` of template ``t``, their prices in 1e-9 units) or None."""
+    g = m.groups.get((t, "no_md_entries"))
+    if g is None or len(g) == 0:
+        return None
+    grp = next(x for x in m.schema.message(t).groups if x.name == "no_md_entries")
+    exp = next(f.exponent for f in grp.fields if f.name == "md_entry_px")
+    px = g["md_entry_px"].astype(np.int64) * 10 ** (exp + _NANO)
+    return g, px
+
+
+def _mdp3_activity(m) -> dict[int, list]:
+    """security id -> [book entries + aggressor trades, lowest price in 1e-9 units]."""
+    act: dict[int, list] = {}
+    for t in _MDP3_BOOK + _MDP3_TRADES:
+        gp = _mdp3_group(m, t)
+        if gp is None:
+            continue
+        g, px = gp
+        keep = (np.isin(g["md_entry_type"], (b"0", b"1")) if t in _MDP3_BOOK
+                else np.isin(g["aggressor_side"], (1, 2)))
+        for sec, p in zip(g["security_id"][keep].tolist(), px[keep].tolist()):
+            a = act.setdefault(sec, [0, p])
+            a[0] += 1
+            a[1] = min(a[1], p)
+    return act
+
+
+def _mdp3_check_arbitrated(m) -> None:
+    """Raise if ``m`` holds the A and B copies of one channel (every book
+    entry would be applied twice): most packets repeat a MsgSeqNum."""
+    if len(m.messages) == 0:
+        return
+    _, first = np.unique(m.messages["packet"], return_index=True)
+    _, counts = np.unique(m.messages["msg_seq_num"][first], return_counts=True)
+    repeated = int(counts[counts > 1].sum())
+    if len(m.feeds) > 1 and 2 * repeated > len(first):
+        raise ValueError(f"messages hold both feeds of a channel without arbitration ({repeated} of {len(first)} "
+                         f"packets repeat a MsgSeqNum): decode with decode_mdp3(..., arbitrate=True)")
+
+
+def from_mdp3(messages, security_id=None, *, tick=None, depth: int | None = None,
+              return_info: bool = False):
+    """Stream of one CME security from decoded MDP 3.0 messages (an L2 book).
+
+    Parameters
+    ----------
+    messages : nanobook.feeds.Mdp3Messages
+        Output of :func:`nanobook.feeds.decode_mdp3` in processing order
+        (decode a capture holding both feeds with ``arbitrate=True``, else
+        every packet is seen twice).
+    security_id : int, optional
+        The security to stream; default the most active one (book entries
+        plus trades with an aggressor) among those whose prices are all
+        positive (a calendar spread quotes negative prices, which a stream
+        cannot carry).
+    tick : float, optional
+        The price increment in the instrument's price units (0.25 for corn
+        in cents per bushel).  Stream prices are ``price / tick`` (integer
+        ticks).  Default: the greatest common divisor of the security's book
+        and trade prices (at least the instrument's tick, coarser only if
+        every price in the data is a multiple of a larger step).
+    depth : int, optional
+        Book depth (levels per side): the ``GBX`` ``MarketDepth`` of the
+        security's definition if ``messages`` has one, else 10.
+    return_info : bool, default False
+        Also return a dict: ``security_id``, ``tick`` (price units per
+        stream unit), ``depth``, ``book_entries``, ``trades``, and what was
+        skipped (``trades_no_aggressor``, ``implied_entries``).
+
+    Notes
+    -----
+    The book is :class:`nanobook.feeds.Mdp3Book`'s (market by price, implied
+    entries ignored, level-indexed New/Change/Delete/DeleteThru/DeleteFrom/
+    Overlay, snapshots 38/52 replace the book, ChannelReset 4 and ``J``
+    entries clear it): after every entry, each price level whose quantity
+    changed becomes a DEPTH row with the level's new quantity (0 when it
+    left the book, including a level pushed beyond ``depth``), so the
+    stream's book equals ``Mdp3Book``'s after every message.  Trades come
+    from TradeSummary (42/48) entries: TRADE rows with the aggressor side
+    (1 buy -> 0, 2 sell -> 1); prints without an aggressor are skipped (and
+    counted).  ``exch_ts`` is the message's ``TransactTime``, ``local_ts``
+    the packet's ``SendingTime`` (when the gateway sent it; a capture
+    without receive times has no later clock).  Quantities are contracts.
+    """
+    from nanobook.feeds import Mdp3Book, Mdp3Messages
+    from nanobook.feeds.mdp3 import _OVERLAY, market_depths
+    if not isinstance(messages, Mdp3Messages):
+        raise TypeError(f"messages must be nanobook.feeds.Mdp3Messages, got {type(messages).__name__}")
+    if not isinstance(return_info, bool):
+        raise TypeError(f"return_info must be a bool, got {return_info!r}")
+    _mdp3_check_arbitrated(messages)
+    act = _mdp3_activity(messages)
+    if security_id is None:
+        cands = [(n, -s) for s, (n, lo) in act.items() if lo > 0]
+        if not cands:
+            raise ValueError("messages hold no book entries or trades of a security with positive prices "
+                             f"(securities seen: {sorted(act)})")
+        sec = -max(cands)[1]
+    elif isinstance(security_id, (int, np.integer)) and not isinstance(security_id, bool):
+        sec = int(security_id)
+        if sec not in act:
+            raise ValueError(f"security_id {sec} has no book entries or trades in messages "
+                             f"(securities seen: {sorted(act)})")
+        if act[sec][1] <= 0:
+            raise ValueError(f"security_id {sec} quotes non-positive prices (lowest "
+                             f"{act[sec][1] / 10 ** _NANO}; a spread?), which a stream cannot carry")
+    else:
+        raise TypeError(f"security_id must be an int or None, got {security_id!r}")
+    if depth is None:
+        depth = market_depths(messages).get(sec, 10)
+        depth = depth if 1 <= depth <= 100 else 10
+    elif isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 100:
+        raise ValueError(f"depth must be an int in [1, 100], got {depth!r}")
+
+    # every event of the security as (message row, entry, what, ...), in message order
+    ev: list[tuple] = []
+    implied = no_aggr = 0
+    for t in _MDP3_BOOK + _MDP3_TRADES + _MDP3_SNAPSHOT:
+        gp = _mdp3_group(messages, t)
+        if gp is None:
+            continue
+        g, px = gp
+        if t in _MDP3_SNAPSHOT:
+            root = messages.roots[t]
+            sec_of = dict(zip(root["msg"].tolist(), root["security_id"].tolist()))
+            mine = np.array([sec_of.get(k) == sec for k in g["msg"].tolist()], bool)
+        else:
+            mine = g["security_id"] == sec
+        g, px = g[mine], px[mine]
+        cols = zip(g["msg"].tolist(), g["entry"].tolist(), px.tolist(),
+                   g["md_entry_size"].tolist(), g["md_entry_type"].tolist() if t not in _MDP3_TRADES
+                   else g["aggressor_side"].tolist(),
+                   g["md_update_action"].tolist() if t in _MDP3_BOOK else [_OVERLAY] * len(g),
+                   g["md_price_level"].tolist() if t not in _MDP3_TRADES else [0] * len(g))
+        seen_snap = set()
+        for k, e, p, q, typ, action, lvl in cols:
+            if t in _MDP3_TRADES:
+                if typ in (1, 2):
+                    ev.append((k, e, "trade", p, q, typ - 1))
+                else:
+                    no_aggr += 1
+            elif typ == b"J":
+                ev.append((k, e, "clear"))
+            elif typ in (b"0", b"1"):
+                if t in _MDP3_SNAPSHOT and k not in seen_snap:
+                    seen_snap.add(k)
+                    ev.append((k, -1, "clear"))
+                if t in _MDP3_SNAPSHOT and lvl <= 0:
+                    continue
+                ev.append((k, e, "level", p, q, 0 if typ == b"0" else 1, action, lvl))
+            elif typ in (b"E", b"F"):
+                implied += 1
+    for k in messages.roots[_MDP3_RESET]["msg"].tolist() if _MDP3_RESET in messages.roots else ():
+        ev.append((k, -1, "clear"))
+    ev.sort(key=lambda r: (r[0], r[1]))
+
+    prices = [r[3] for r in ev if r[2] != "clear"]
+    if tick is None:
+        step = int(np.gcd.reduce(np.array(prices, np.int64))) if prices else 1
+    elif isinstance(tick, bool) or not isinstance(tick, (int, float)) or not np.isfinite(tick) or tick <= 0:
+        raise ValueError(f"tick must be a finite number > 0, got {tick!r}")
+    else:
+        step = int(round(tick * 10 ** _NANO))
+        bad = [p for p in prices if step == 0 or p % step]
+        if bad:
+            raise ValueError(f"tick {tick!r} does not divide the price {bad[0] / 10 ** _NANO} of security_id {sec}")
+    transact = {}
+    for t, root in messages.roots.items():
+        if "transact_time" in root.dtype.names:
+            transact.update(zip(root["msg"].tolist(), root["transact_time"].tolist()))
+    sending = messages.messages["sending_time"]
+
+    rows: list[tuple] = []
+    book: tuple[list, list] = ([], [])
+    n_book = n_trades = 0
+    for r in ev:
+        k = r[0]
+        local = int(sending[k])
+        exch = min(int(transact.get(k, local)), local)
+        if r[2] == "trade":
+            rows.append((exch, local, r[3] // step, r[4], 0, -1, TRADE, r[5], _BOTH))
+            n_trades += 1
+            continue
+        sides = (0, 1) if r[2] == "clear" else (r[5],)
+        before = [{lv[0]: lv[1] for lv in book[s]} for s in sides]
+        if r[2] == "clear":
+            book[0].clear(), book[1].clear()
+        else:
+            Mdp3Book._level(book[r[5]], depth, r[6], r[7], r[3], r[4], 0)
+            n_book += 1
+        for s, old in zip(sides, before):
+            new = {lv[0]: lv[1] for lv in book[s]}
+            for p in old:
+                if p not in new:
+                    rows.append((exch, local, p // step, 0, 0, -1, DEPTH, s, _BOTH))
+            for p, q in new.items():
+                if old.get(p) != q:
+                    rows.append((exch, local, p // step, q, 0, -1, DEPTH, s, _BOTH))
+    md = order_events(np.array(rows, MD_DTYPE))
+    if not return_info:
+        return md
+    return md, {"security_id": sec, "tick": step / 10 ** _NANO, "depth": depth, "book_entries": n_book,
+                "trades": n_trades, "trades_no_aggressor": no_aggr, "implied_entries": implied}
+
+
+__all__.append("from_mdp3")     # here rather than in the list above: that list is being reorganised
