@@ -207,12 +207,11 @@ def as_float(v, name: str) -> float:
 
 
 def as_bool(v, name: str) -> bool:
-    """Accept only a real boolean: a ``bool``.  (``numpy.bool_`` passes under
-    numpy 1, whose type is named ``bool_``; numpy 2 names it ``bool`` and it is
-    refused -- the risk engine's behaviour, kept as it is.)"""
+    """Accept only a real boolean: a ``bool`` or a ``numpy.bool_`` (as the
+    engine's flags do; an int, even 0 or 1, is refused)."""
     if isinstance(v, bool):
         return v
-    if type(v).__name__ == "bool_":
+    if isinstance(v, np.bool_):
         return bool(v)
     raise TypeError(f"'{type(v).__name__}' object is not an instance of 'bool' ({name}={v!r})")
 
