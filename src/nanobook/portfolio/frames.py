@@ -275,8 +275,8 @@ def frames_to_layout(weights: Any, prices: Any, initial_cash: Any, cost_model: A
             del cc, typ
         else:  # the typical price as given
             fill = (place(Hv) + place(Lv) + C) / 3.0
-    d = DenseInputs(symbols, W, order, order_len, active, C, fill, has_fill, index,
-                    fill_shift=shift, close_scale=100.0, fill_scale=fscale)
+    d = DenseInputs(symbols=symbols, W=W, order=order, order_len=order_len, active=active, close=C, fill=fill,
+                    has_fill=has_fill, index=index, fill_shift=shift, close_scale=100.0, fill_scale=fscale)
     return DenseCall(layout=d, cash=cash, cost_model=p["cost_model"], opts=opts, stop=stop,
                      convention=convention, hold=missing == "hold", ppy=ppy, rf=rf)
 
