@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._args import StopConfig, budgets_of, int_arg, parse_stop_cfg, real_arg, split_args, validate_options
+from ._args import StopConfig, budgets_of, parse_stop_cfg, split_args, validate_options
 from ._arith import f2i, round_half_away
-from ._types import FillPolicy
+from ._checks import int_arg
 from .portfolio import CostModel, Portfolio
 
 __all__ = ["run_lists", "backtest_lists"]
@@ -276,9 +276,7 @@ def backtest_lists(weight_schedule: Any, price_schedule: Any, initial_cash: Any,
     from .result import build_result
 
     p = split_args(cost_model, args, kwargs)
-    policy = FillPolicy.coerce(p["fill_policy"]).name
-    ppy = real_arg(p["periods_per_year"], "periods_per_year")
-    rf = real_arg(p["risk_free"], "risk_free")
+    policy, ppy, rf = p["fill_policy"].name, p["periods_per_year"], p["risk_free"]
     cash = int_arg(initial_cash, "initial_cash")
     opts = validate_options(p["options"], len(weight_schedule))
     fs = p["fill_schedule"]

@@ -16,11 +16,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._args import AMOUNT_LIMIT, real_arg
+from ._args import AMOUNT_LIMIT
 from ._arith import fmt_float
+from ._checks import check_symbol, real_arg
 from ._layout import DenseInputs, fill_prices, shift_fills
 from ._types import BarPrices
-from .portfolio import check_symbol
 
 __all__ = ["lists_to_layout", "normalize_lists", "check_list_inputs"]
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from ._arith import (
-    I64_MAX,
     MICRO,
     clamp,
     f2i,
@@ -27,72 +26,30 @@ from ._arith import (
     sat_sub,
     tdiv,
 )
+from ._checks import band_arg, check_symbol, int_arg, max_trades_arg, nonneg_int_arg, real_arg, step_arg
 from .metrics import Metrics, compute_metrics
 
 __all__ = ["CostModel", "Position", "Portfolio", "check_symbol"]
 
 
-# --------------------------------------------------------------------------- validation helpers
-
-
-def check_symbol(sym: Any, name: str = "symbol") -> str:
-    """Validate a symbol: a ``str`` of at most 8 UTF-8 bytes."""
-    if not isinstance(sym, str):
-        raise TypeError(f"{name} must be str, got {type(sym).__name__}")
-    if len(sym.encode("utf-8")) > 8:
-        raise ValueError(f"Symbol '{sym}' exceeds 8 bytes. Use a shorter symbol.")
-    return sym
-
-
-def _as_int(x: Any, name: str) -> int:
-    if isinstance(x, float):
-        raise TypeError(f"{name} must be an integer (cents), got float {x!r}")
-    try:
-        v = int(x.__index__())
-    except AttributeError:
-        raise TypeError(f"{name} must be an integer, got {type(x).__name__}") from None
-    if v > I64_MAX or v < -(1 << 63):
-        raise OverflowError(f"{name} out of the signed 64-bit range, got {v}")
-    return v
-
-
-def _as_float(x: Any, name: str) -> float:
-    if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__}") from None
+# --------------------------------------------------------------------------- the settings' defaults
+# (the rules are ``_checks``'; a Portfolio also checks the signed 64-bit range)
 
 
 def _nonneg_int(x: Any, name: str) -> int:
-    v = 0 if x is None else _as_int(x, name)
-    if v < 0:
-        raise ValueError(f"{name} must be non-negative, got {v}")
-    return v
+    return 0 if x is None else nonneg_int_arg(x, name, i64=True)
 
 
 def _pos_step(x: Any) -> int:
-    v = MICRO if x is None else _as_int(x, "quantity_step")
-    if v <= 0:
-        raise ValueError(f"quantity_step must be positive, got {v}")
-    return v
+    return MICRO if x is None else step_arg(x, i64=True)
 
 
 def _band(x: Any) -> float:
-    v = 0.0 if x is None else _as_float(x, "no_trade_band_bps")
-    if not math.isfinite(v) or v < 0.0:
-        raise ValueError(f"no_trade_band_bps must be finite and non-negative, got {fmt_float(v)}")
-    return v
+    return 0.0 if x is None else band_arg(x)
 
 
 def _max_trades(x: Any) -> int | None:
-    if x is None:
-        return None
-    v = _as_int(x, "max_trades_per_rebalance")
-    if v < 0:
-        raise OverflowError("can't convert negative int to unsigned")
-    return v
+    return None if x is None else max_trades_arg(x, "max_trades_per_rebalance", i64=True)
 
 
 def price_map(prices: Any, name: str = "prices") -> dict[str, int]:
@@ -107,7 +64,7 @@ def price_map(prices: Any, name: str = "prices") -> dict[str, int]:
     for item in items:
         if not isinstance(item, tuple) or len(item) != 2:
             raise TypeError(f"{name} entries must be (symbol, price) tuples, got {item!r}")
-        out[check_symbol(item[0])] = _as_int(item[1], f"price of {item[0]}")
+        out[check_symbol(item[0])] = int_arg(item[1], f"price of {item[0]}", i64=True)
     return out
 
 
@@ -122,7 +79,7 @@ def _targets(targets: Any) -> list[tuple[str, float]]:
     for item in items:
         if not isinstance(item, tuple) or len(item) != 2:
             raise TypeError(f"targets entries must be (symbol, weight) tuples, got {item!r}")
-        out.append((check_symbol(item[0]), _as_float(item[1], f"weight of {item[0]}")))
+        out.append((check_symbol(item[0]), real_arg(item[1], f"weight of {item[0]}")))
     return out
 
 
@@ -152,9 +109,9 @@ class CostModel:
     __slots__ = ("_commission_bps", "_slippage_bps", "_min_commission")
 
     def __init__(self, commission_bps: float = 0.0, slippage_bps: float = 0.0, min_commission: int = 0) -> None:
-        self._commission_bps = _as_float(commission_bps, "commission_bps")
-        self._slippage_bps = _as_float(slippage_bps, "slippage_bps")
-        self._min_commission = _as_int(min_commission, "min_commission")
+        self._commission_bps = real_arg(commission_bps, "commission_bps")
+        self._slippage_bps = real_arg(slippage_bps, "slippage_bps")
+        self._min_commission = int_arg(min_commission, "min_commission", i64=True)
 
     @staticmethod
     def zero() -> "CostModel":
@@ -175,7 +132,7 @@ class CostModel:
 
     def compute_cost(self, notional: int) -> int:
         """Commission in cents for a fill of ``notional`` cents."""
-        n = abs(_as_int(notional, "notional"))
+        n = abs(int_arg(notional, "notional", i64=True))
         c = f2i(round_half_away(float(n) * self._commission_bps / 10000.0))
         return c if c > self._min_commission else self._min_commission
 
@@ -246,7 +203,7 @@ class Position:
         """Unrealised P&L in cents at ``price``: ``trunc(q * (price - avg) / 1e6)``."""
         if self.quantity_micro == 0:
             return 0
-        return mul_div_trunc(self.quantity_micro, _as_int(price, "price") - self.avg_entry_price)
+        return mul_div_trunc(self.quantity_micro, int_arg(price, "price", i64=True) - self.avg_entry_price)
 
     def _recompute_avg(self) -> None:
         self.avg_entry_price = clamp(tdiv(self.total_cost * MICRO, self.quantity_micro))
@@ -353,7 +310,7 @@ class Portfolio:
         max_trades_per_rebalance: int | None = None,
         max_rebalance_notional: int | None = None,
     ) -> None:
-        cash = _as_int(initial_cash, "initial_cash")
+        cash = int_arg(initial_cash, "initial_cash", i64=True)
         if cost_model is None:
             cost_model = CostModel.zero()
         if not isinstance(cost_model, CostModel):
@@ -388,7 +345,7 @@ class Portfolio:
 
     def set_quantity_step_fraction(self, fraction: float) -> None:
         """Set the step in shares (e.g. 0.001); rounded half away to micro-shares."""
-        f = _as_float(fraction, "fraction")
+        f = real_arg(fraction, "fraction")
         if not math.isfinite(f):
             raise ValueError("quantity_step fraction must be finite")
         self.quantity_step = f2i(round_half_away(f * 1e6))
