@@ -49,12 +49,13 @@ def _fmt_fixed(x: float, digits: int) -> str:
     return format(x, f".{digits}f")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Metrics:
     """Summary statistics of a return series (spec section 6).
 
     All fields are floats except ``num_periods``, ``winning_periods`` and
-    ``losing_periods`` (ints). Build one with :func:`compute_metrics`.
+    ``losing_periods`` (ints). Build one with :func:`compute_metrics`
+    (the constructor takes its 15 fields by keyword only).
     """
 
     total_return: float
