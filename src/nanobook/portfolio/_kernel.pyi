@@ -4,14 +4,14 @@
 are int64 cents (-1 = absent) or float64 currency (NaN = absent); weights
 are float64 with any strides.
 """
-from typing import Any
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
 
 _F64 = npt.NDArray[np.float64]
-_Prices = npt.NDArray[np.int64] | npt.NDArray[np.float64]
 
+@final
 class IntegerRules:
     """The settings of one integer-convention run (cents, micro-shares)."""
 
@@ -35,31 +35,10 @@ class IntegerRules:
     stop_atr_multiple: float
     stop_atr_period: int
     hold_unpriced: bool
-    def __init__(
-        self,
-        *,
-        initial_cash: int,
-        commission_bps: float = ...,
-        slippage_bps: float = ...,
-        min_commission: int = ...,
-        quantity_step: int = ...,
-        min_order_value: int = ...,
-        max_order_value: int = ...,
-        no_trade_band_bps: float = ...,
-        max_trades: int = ...,
-        day_ordinals: Any = ...,
-        month_ordinals: Any = ...,
-        max_trades_per_day: int = ...,
-        max_trades_per_month: int = ...,
-        max_traded_value_per_month: int = ...,
-        budgets_active: bool = ...,
-        stop_fixed: float = ...,
-        stop_trailing: float = ...,
-        stop_atr_multiple: float = ...,
-        stop_atr_period: int = ...,
-        hold_unpriced: bool = ...,
-    ) -> None: ...
+    # keyword-only at runtime: one keyword per field above, initial_cash required
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
+@final
 class FloatRules:
     """The settings of one float-convention run (float cents)."""
 
@@ -69,17 +48,10 @@ class FloatRules:
     min_commission: float
     cash_limited: bool
     hold_unpriced: bool
-    def __init__(
-        self,
-        *,
-        initial_cash: float,
-        commission_bps: float = ...,
-        slippage_bps: float = ...,
-        min_commission: float = ...,
-        cash_limited: bool = ...,
-        hold_unpriced: bool = ...,
-    ) -> None: ...
+    # keyword-only at runtime: one keyword per field above, initial_cash required
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
+@final
 class KernelRun:
     """What one run produced (see the module's ``KernelRun`` docstring)."""
 
