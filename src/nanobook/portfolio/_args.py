@@ -65,7 +65,7 @@ def is_number(x: Any) -> bool:
 
 
 def parse_stop_cfg(stop_cfg: Any) -> StopConfig | None:
-    """Validate ``stop_cfg`` (spec 5.1): a dict with optional ``fixed_stop_pct``,
+    """Validate ``stop_cfg`` (the stops of ``docs/portfolio.md``): a dict with optional ``fixed_stop_pct``,
     ``trailing_stop_pct`` (``0 <= x < 1``), ``atr_multiple`` (> 0) and
     ``atr_period`` (>= 1, default 14). Returns None when no rule is active."""
     if stop_cfg is None:

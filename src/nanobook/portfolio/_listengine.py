@@ -1,7 +1,7 @@
-"""The spec's oracle for the integer engine: a period loop over a :class:`Portfolio`.
+"""The oracle of the integer engine: a period loop over a :class:`Portfolio`.
 
-A straightforward transcription of spec section 5.2-5.3 (with our
-corrections: ascending symbol order, errors instead of empty results), entry
+A straightforward transcription of the period loop and the stop rules of
+``docs/portfolio.md`` ("Units and arithmetic"; with our corrections: ascending symbol order, errors instead of empty results), entry
 by entry over Python dicts. **It is used only by the tests**, as the oracle
 the compiled kernel (``_kernel.run_dense``, behind ``engine.run_integer``)
 is checked against: the conformance corpus and Hypothesis run both. No
@@ -33,7 +33,8 @@ class _Tracker:
 
 
 def stop_level(tr: _Tracker, cfg: StopConfig) -> tuple[int, str] | None:
-    """The tracker's active stop level and its reason, or None (spec 5.3)."""
+    """The tracker's active stop level and its reason, or None (the stop rules of
+    ``docs/portfolio.md``)."""
     cands: list[tuple[int, str]] = []
     s = float(tr.side)
     if cfg.fixed > 0.0:

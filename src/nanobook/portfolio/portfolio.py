@@ -1,4 +1,5 @@
-"""Cost model, positions and the integer-exact portfolio (spec section 4).
+"""Cost model, positions and the integer-exact portfolio (``docs/portfolio.md``,
+"Units and arithmetic").
 
 Money is integer cents, quantities integer micro-shares (1 share =
 1 000 000). Every rule below reproduces nanobook 0.19 exactly (truncation
@@ -209,7 +210,8 @@ class Position:
         self.avg_entry_price = clamp(tdiv(self.total_cost * MICRO, self.quantity_micro))
 
     def apply_fill(self, q: int, price: int) -> None:
-        """Book a fill of ``q`` micro-shares at ``price`` cents (spec section 4.2)."""
+        """Book a fill of ``q`` micro-shares at ``price`` cents: VWAP entry while the
+        position grows, realised P&L on the closed part, a flip re-enters at ``price``."""
         cur = self.quantity_micro
         if q == 0:
             return
@@ -476,7 +478,8 @@ class Portfolio:
 
     # ------------------------------------------------------------------ trading
     def _execute_fill(self, sym: str, q: int, price: int) -> None:
-        """Fill ``q`` micro-shares at ``price`` after slippage and costs (spec 4.3)."""
+        """Fill ``q`` micro-shares at ``price`` after slippage and costs (the fill rule of
+        ``docs/portfolio.md``, "Units and arithmetic")."""
         cm = self._cost_model
         sign = 1.0 if q > 0 else -1.0
         e = f2i(round_half_away(float(price) * (1.0 + sign * cm._slippage_bps / 10000.0)))
