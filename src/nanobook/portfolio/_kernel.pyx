@@ -209,6 +209,12 @@ cdef struct Unpriced:
     Py_ssize_t column
 
 
+cdef inline void unpriced_at(Unpriced* err, int phase, Py_ssize_t t, Py_ssize_t j) noexcept nogil:
+    err.phase = phase
+    err.period = t
+    err.column = j
+
+
 cdef struct Flow:
     # this period's notional filled and commission paid, cents
     double traded
@@ -265,6 +271,72 @@ cdef class KernelRun:
     cdef readonly Py_ssize_t overflow_period
     cdef readonly object traded
     cdef readonly object costs
+
+
+cdef KernelRun new_run(Py_ssize_t T, Py_ssize_t N, object equity_dtype, bint nan_holdings):
+    # the output arrays of one run (the loop writes every holdings cell of a
+    # period it completes; the float loop only the held ones, so NaN first)
+    cdef KernelRun run = KernelRun.__new__(KernelRun)
+    run.equity = np.empty(T + 1, dtype=equity_dtype)
+    run.returns = np.empty(T, dtype=np.float64)
+    run.holdings = np.full((T, N), np.nan) if nan_holdings else np.empty((T, N), dtype=np.float64)
+    run.skipped = np.zeros(T, dtype=np.uint8)
+    run.traded = np.zeros(T, dtype=np.float64)
+    run.costs = np.zeros(T, dtype=np.float64)
+    run.stop_events = []
+    run.overflow_period = -1
+    return run
+
+
+cdef class _Layout:
+    # a ``_layout.DenseInputs`` typed once for the kernels (the prices are
+    # passed beside it, typed by their dtype)
+    cdef const double[:, :] W               # weights, any strides; NaN = not a target
+    cdef const int32_t[:, ::1] order        # the targets' column order: one row, or one per period
+    cdef const int32_t[::1] order_len       # columns in use per row of ``order``
+    cdef const uint8_t[::1] active          # the period rebalances (a row with a weight)
+    cdef const uint8_t[::1] has_fill        # the period has a fill bar
+    cdef Py_ssize_t fill_shift              # period t fills at row t + fill_shift of the fills
+    cdef double close_scale                 # cents per unit of the closes (1 for int64 cents)
+    cdef double fill_scale                  # cents per unit of the fills
+    cdef Py_ssize_t T                       # periods
+    cdef Py_ssize_t N                       # symbols
+
+
+cdef _Layout layout_of(object inputs):
+    cdef _Layout lay = _Layout.__new__(_Layout)
+    lay.W = inputs.W
+    lay.order = inputs.order
+    lay.order_len = inputs.order_len
+    lay.active = inputs.active
+    lay.has_fill = inputs.has_fill
+    lay.fill_shift = inputs.fill_shift
+    lay.close_scale = inputs.close_scale
+    lay.fill_scale = inputs.fill_scale
+    lay.T = lay.W.shape[0]
+    lay.N = lay.W.shape[1]
+    return lay
+
+
+cdef KernelRun run_layout(object inputs, object rules):
+    """Type the layout and its prices (both int64 cents or both float
+    currency), then run the kernel of ``rules``."""
+    cdef _Layout lay = layout_of(inputs)
+    cdef const int64_t[:, :] close_i
+    cdef const int64_t[:, :] fill_i
+    cdef const double[:, :] close_f
+    cdef const double[:, :] fill_f
+    if inputs.close.dtype == np.int64:
+        close_i = inputs.close
+        fill_i = inputs.fill
+        if isinstance(rules, IntegerRules):
+            return dense_run(lay, close_i, fill_i, <IntegerRules>rules)
+        return float_run(lay, close_i, fill_i, <FloatRules>rules)
+    close_f = inputs.close
+    fill_f = inputs.fill
+    if isinstance(rules, IntegerRules):
+        return dense_run(lay, close_f, fill_f, <IntegerRules>rules)
+    return float_run(lay, close_f, fill_f, <FloatRules>rules)
 
 
 # ----------------------------------------------------------------------------- the integer convention
@@ -717,9 +789,7 @@ cdef inline cents_t price_fills(Book* bk, cents_t cash, const double[:, :] W, co
             elif hold_unpriced:
                 eq = sat_add(eq, mul_div_trunc(bk.qty[j], bk.last_px[j]))
             elif err.phase < 0:
-                err.phase = 0
-                err.period = t
-                err.column = j
+                unpriced_at(err, 0, t, j)
     return eq
 
 
@@ -868,9 +938,7 @@ cdef inline cents_t value_at_close(Book* bk, cents_t cash, const price_cell_t[:,
             cp = bk.fill_px[j] if fill_known else cell_cents(close[t, j], scale)
             if cp <= 0:
                 if not hold_unpriced:
-                    err.phase = 1
-                    err.period = t
-                    err.column = j
+                    unpriced_at(err, 1, t, j)
                     break
                 cp = bk.last_px[j]
             else:
@@ -900,18 +968,10 @@ cdef object error_of(Unpriced* err):
     return None if err.phase < 0 else (err.phase, err.period, err.column)
 
 
-cdef KernelRun dense_run(object inputs, const price_cell_t[:, :] close, const price_cell_t[:, :] fill,
+cdef KernelRun dense_run(_Layout lay, const price_cell_t[:, :] close, const price_cell_t[:, :] fill,
                          IntegerRules rules):
-    cdef const double[:, :] W = inputs.W
-    cdef const int32_t[:, ::1] order = inputs.order
-    cdef const int32_t[::1] order_len = inputs.order_len
-    cdef const uint8_t[::1] active = inputs.active
-    cdef const uint8_t[::1] has_fill = inputs.has_fill
-    cdef Py_ssize_t fill_shift = inputs.fill_shift
-    cdef double close_scale = inputs.close_scale
-    cdef double fill_scale = inputs.fill_scale
-    cdef Py_ssize_t T = W.shape[0]
-    cdef Py_ssize_t N = W.shape[1]
+    cdef Py_ssize_t T = lay.T
+    cdef Py_ssize_t N = lay.N
     cdef Py_ssize_t t, tf
     if close.shape[0] != T or close.shape[1] != N or fill.shape[1] != N:
         raise ValueError("close and fill must be (periods x symbols) like the weights")
@@ -955,13 +1015,7 @@ cdef KernelRun dense_run(object inputs, const price_cell_t[:, :] close, const pr
     st.on = st.fixed > 0.0 or st.trailing > 0.0 or st.atr_multiple > 0.0
     st.ring_size = max(1, min(st.atr_period, T)) if st.on else 0
 
-    cdef KernelRun run = KernelRun.__new__(KernelRun)
-    run.equity = np.empty(T + 1, dtype=np.int64)
-    run.returns = np.empty(T, dtype=np.float64)
-    run.holdings = np.empty((T, N), dtype=np.float64)  # every cell written below (NaN = not held)
-    run.skipped = np.zeros(T, dtype=np.uint8)
-    run.traded = np.zeros(T, dtype=np.float64)
-    run.costs = np.zeros(T, dtype=np.float64)
+    cdef KernelRun run = new_run(T, N, np.int64, False)
     cdef cents_t[::1] equity = run.equity
     cdef double[::1] rets = run.returns
     cdef double[:, ::1] hold = run.holdings
@@ -970,10 +1024,10 @@ cdef KernelRun dense_run(object inputs, const price_cell_t[:, :] close, const pr
     cdef double[::1] costs = run.costs
 
     # the fill prices are the closes (same array, same row): convert each price once
-    cdef bint fill_is_close = (fill_shift == 0 and close_scale == fill_scale and T > 0 and N > 0
+    cdef bint fill_is_close = (lay.fill_shift == 0 and lay.close_scale == lay.fill_scale and T > 0 and N > 0
                                and &fill[0, 0] == &close[0, 0] and fill.strides[0] == close.strides[0]
                                and fill.strides[1] == close.strides[1])
-    cdef bint multi_order = order.shape[0] > 1
+    cdef bint multi_order = lay.order.shape[0] > 1
     # the drift (|diff| / equity in bps) only matters for the band and the trade caps
     cdef bint need_drift = a.band > 0.0 or a.max_trades >= 0 or b.active
     cdef bint fill_known
@@ -999,24 +1053,24 @@ cdef KernelRun dense_run(object inputs, const price_cell_t[:, :] close, const pr
                 flow.costs = 0.0
                 if b.active:
                     budgets_open(&b, &a, t)
-                tf = t + fill_shift
-                if has_fill[t] and active[t] and tf < fill.shape[0]:
-                    eq = price_fills(&bk, a.cash, W, fill, t, tf, fill_scale, hold_unpriced, &err)
+                tf = t + lay.fill_shift
+                if lay.has_fill[t] and lay.active[t] and tf < fill.shape[0]:
+                    eq = price_fills(&bk, a.cash, lay.W, fill, t, tf, lay.fill_scale, hold_unpriced, &err)
                     if err.phase >= 0:
                         break
                     fill_known = fill_is_close
                     if eq > 0:
-                        m = apply_caps(&a, bk.orders, plan_orders(&bk, &a, eq, order, order_len,
+                        m = apply_caps(&a, bk.orders, plan_orders(&bk, &a, eq, lay.order, lay.order_len,
                                                                   t if multi_order else 0, t, hold_unpriced,
                                                                   need_drift, &skips))
                         if b.active:
                             budgets_spend(&b, m, orders_notional(&bk, m))
                         execute_orders(&bk, &a, m, &flow)
-                elif not has_fill[t]:
+                elif not lay.has_fill[t]:
                     skipped[t] = 1
                 if st.on:
-                    run_stops(&bk, &a, &st, close, t, close_scale, fill_known, &events, &flow)
-                eq = value_at_close(&bk, a.cash, close, t, close_scale, fill_known, hold_unpriced, &err)
+                    run_stops(&bk, &a, &st, close, t, lay.close_scale, fill_known, &events, &flow)
+                eq = value_at_close(&bk, a.cash, close, t, lay.close_scale, fill_known, hold_unpriced, &err)
                 if err.phase >= 0:
                     break  # (the caller raises: rows from here on are never read)
                 record_period(&bk, eq, prev, t, equity, rets, hold)
@@ -1064,17 +1118,7 @@ def run_dense(inputs, IntegerRules rules):
     Returns a :class:`KernelRun`. Cost: O(T * N) plus a sort of the orders
     in periods with trade caps.
     """
-    cdef const int64_t[:, :] close_i
-    cdef const int64_t[:, :] fill_i
-    cdef const double[:, :] close_f
-    cdef const double[:, :] fill_f
-    if inputs.close.dtype == np.int64:
-        close_i = inputs.close
-        fill_i = inputs.fill
-        return dense_run(inputs, close_i, fill_i, rules)
-    close_f = inputs.close
-    fill_f = inputs.fill
-    return dense_run(inputs, close_f, fill_f, rules)
+    return run_layout(inputs, rules)
 
 
 def to_cents_2d(const double[:, :] x, double scale=100.0):
@@ -1207,9 +1251,7 @@ cdef inline double float_price_fills(FloatBook* fb, const price_cell_t[:, :] fil
             elif hold_unpriced:
                 E += fb.qty[j] * fb.last_px[j]
             elif err.phase < 0:
-                err.phase = 0
-                err.period = t
-                err.column = j
+                unpriced_at(err, 0, t, j)
     return E
 
 
@@ -1321,9 +1363,7 @@ cdef inline double float_value_at_close(FloatBook* fb, const price_cell_t[:, :] 
             cpf = cell_float_cents(close[t, j], scale)
             if cpf <= 0.0:
                 if not hold_unpriced:
-                    err.phase = 1
-                    err.period = t
-                    err.column = j
+                    unpriced_at(err, 1, t, j)
                     break
                 cpf = fb.last_px[j]
             else:
@@ -1347,30 +1387,16 @@ cdef inline void float_record(FloatBook* fb, double E, double prev, Py_ssize_t t
                 hold[t, j] = fb.value[j] / E
 
 
-cdef KernelRun float_run(object inputs, const price_cell_t[:, :] close, const price_cell_t[:, :] fill,
+cdef KernelRun float_run(_Layout lay, const price_cell_t[:, :] close, const price_cell_t[:, :] fill,
                          FloatRules rules):
-    cdef const double[:, :] W = inputs.W
-    cdef const int32_t[:, ::1] order = inputs.order
-    cdef const int32_t[::1] order_len = inputs.order_len
-    cdef const uint8_t[::1] active = inputs.active
-    cdef const uint8_t[::1] has_fill = inputs.has_fill
-    cdef Py_ssize_t fill_shift = inputs.fill_shift
-    cdef double close_scale = inputs.close_scale
-    cdef double fill_scale = inputs.fill_scale
-    cdef Py_ssize_t T = W.shape[0]
-    cdef Py_ssize_t N = W.shape[1]
-    cdef Py_ssize_t n_order = order_len[0]
+    cdef Py_ssize_t T = lay.T
+    cdef Py_ssize_t N = lay.N
+    cdef Py_ssize_t n_order = lay.order_len[0]
     cdef Py_ssize_t t, tf, kk
     cdef bint hold_unpriced = rules.hold_unpriced
     cdef double E, prev = rules.initial_cash
 
-    cdef KernelRun run = KernelRun.__new__(KernelRun)
-    run.equity = np.empty(T + 1, dtype=np.float64)
-    run.returns = np.empty(T, dtype=np.float64)
-    run.holdings = np.full((T, N), np.nan, dtype=np.float64)
-    run.skipped = np.zeros(T, dtype=np.uint8)
-    run.traded = np.zeros(T, dtype=np.float64)
-    run.costs = np.zeros(T, dtype=np.float64)
+    cdef KernelRun run = new_run(T, N, np.float64, True)
     cdef double[::1] equity = run.equity
     cdef double[::1] rets = run.returns
     cdef double[:, ::1] hold = run.holdings
@@ -1393,35 +1419,33 @@ cdef KernelRun float_run(object inputs, const price_cell_t[:, :] close, const pr
     try:
         float_book_alloc(&fb, N)
         for kk in range(n_order):
-            fb.in_order[order[0, kk]] = 1
+            fb.in_order[lay.order[0, kk]] = 1
         equity[0] = fb.cash
         with nogil:
             for t in range(T):
-                tf = t + fill_shift
-                if has_fill[t] and active[t] and tf < fill.shape[0]:
-                    E = float_price_fills(&fb, fill, t, tf, fill_scale, hold_unpriced, &err)
+                tf = t + lay.fill_shift
+                if lay.has_fill[t] and lay.active[t] and tf < fill.shape[0]:
+                    E = float_price_fills(&fb, fill, t, tf, lay.fill_scale, hold_unpriced, &err)
                     if err.phase >= 0:
                         break
                     if E > 0.0:
                         flow.traded = 0.0
                         flow.costs = 0.0
-                        float_trade(&fb, W, t, E, &skips, &flow)
+                        float_trade(&fb, lay.W, t, E, &skips, &flow)
                         if fb.cash_limited:
-                            float_buys(&fb, W, order, n_order, t, E, &flow)
+                            float_buys(&fb, lay.W, lay.order, n_order, t, E, &flow)
                         traded[t] = flow.traded
                         costs[t] = flow.costs
-                elif not has_fill[t]:
+                elif not lay.has_fill[t]:
                     skipped[t] = 1
-                E = float_value_at_close(&fb, close, t, close_scale, hold_unpriced, &err)
+                E = float_value_at_close(&fb, close, t, lay.close_scale, hold_unpriced, &err)
                 if err.phase >= 0:
                     break
                 float_record(&fb, E, prev, t, equity, rets, hold)
                 prev = E
         run.final_cash = fb.cash
         run.error = error_of(&err)
-        run.stop_events = []
         run.skips = skip_array(&skips)
-        run.overflow_period = -1
     finally:
         float_book_free(&fb)
         buf_free(&skips)
@@ -1440,17 +1464,7 @@ def run_float(inputs, FloatRules rules):
     :class:`KernelRun` (``equity`` and ``final_cash`` in float cents, no
     stop events, no overflow).
     """
-    cdef const int64_t[:, :] close_i
-    cdef const int64_t[:, :] fill_i
-    cdef const double[:, :] close_f
-    cdef const double[:, :] fill_f
-    if inputs.close.dtype == np.int64:
-        close_i = inputs.close
-        fill_i = inputs.fill
-        return float_run(inputs, close_i, fill_i, rules)
-    close_f = inputs.close
-    fill_f = inputs.fill
-    return float_run(inputs, close_f, fill_f, rules)
+    return run_layout(inputs, rules)
 
 
 # ----------------------------------------------------------------------------- input scans
