@@ -968,14 +968,7 @@ cdef object error_of(Unpriced* err):
     return None if err.phase < 0 else (err.phase, err.period, err.column)
 
 
-cdef KernelRun dense_run(_Layout lay, const price_cell_t[:, :] close, const price_cell_t[:, :] fill,
-                         IntegerRules rules):
-    cdef Py_ssize_t T = lay.T
-    cdef Py_ssize_t N = lay.N
-    cdef Py_ssize_t t, tf
-    if close.shape[0] != T or close.shape[1] != N or fill.shape[1] != N:
-        raise ValueError("close and fill must be (periods x symbols) like the weights")
-    cdef bint hold_unpriced = rules.hold_unpriced
+cdef Account account_from(IntegerRules rules):
     cdef Account a
     a.commission_bps = rules.commission_bps
     a.slippage_bps = rules.slippage_bps
@@ -987,26 +980,34 @@ cdef KernelRun dense_run(_Layout lay, const price_cell_t[:, :] close, const pric
     a.max_trades = rules.max_trades
     a.max_notional = 0
     a.cash = rules.initial_cash
+    return a
 
-    cdef const int64_t[::1] day_ord
-    cdef const int64_t[::1] month_ord
+
+cdef const int64_t* ordinals(object arr):
+    # the first ordinal of a contiguous int64 array the rules keep alive; NULL = none
+    cdef const int64_t[::1] v
+    if arr is None:
+        return NULL
+    v = arr
+    return &v[0] if v.shape[0] > 0 else NULL
+
+
+cdef Budgets budgets_from(IntegerRules rules):
     cdef Budgets b
     b.active = rules.budgets_active
-    b.day_ord = NULL
-    b.month_ord = NULL
-    if rules.day_ordinals is not None:
-        day_ord = rules.day_ordinals
-        b.day_ord = &day_ord[0] if day_ord.shape[0] > 0 else NULL
-    if rules.month_ordinals is not None:
-        month_ord = rules.month_ordinals
-        b.month_ord = &month_ord[0] if month_ord.shape[0] > 0 else NULL
+    b.day_ord = ordinals(rules.day_ordinals)
+    b.month_ord = ordinals(rules.month_ordinals)
     b.max_trades = rules.max_trades
     b.per_day = rules.max_trades_per_day
     b.per_month = rules.max_trades_per_month
     b.value_month = rules.max_traded_value_per_month
     b.day_used = b.month_trades = b.month_value = b.last_day = b.last_month = 0
     b.first_day = b.first_month = True
+    return b
 
+
+cdef Stops stops_from(IntegerRules rules, Py_ssize_t T):
+    # the trackers and the ring are allocated by book_alloc
     cdef Stops st
     st.fixed = rules.stop_fixed
     st.trailing = rules.stop_trailing
@@ -1014,7 +1015,22 @@ cdef KernelRun dense_run(_Layout lay, const price_cell_t[:, :] close, const pric
     st.atr_period = rules.stop_atr_period
     st.on = st.fixed > 0.0 or st.trailing > 0.0 or st.atr_multiple > 0.0
     st.ring_size = max(1, min(st.atr_period, T)) if st.on else 0
+    st.trackers = NULL
+    st.ring = NULL
+    return st
 
+
+cdef KernelRun dense_run(_Layout lay, const price_cell_t[:, :] close, const price_cell_t[:, :] fill,
+                         IntegerRules rules):
+    cdef Py_ssize_t T = lay.T
+    cdef Py_ssize_t N = lay.N
+    cdef Py_ssize_t t, tf
+    if close.shape[0] != T or close.shape[1] != N or fill.shape[1] != N:
+        raise ValueError("close and fill must be (periods x symbols) like the weights")
+    cdef bint hold_unpriced = rules.hold_unpriced
+    cdef Account a = account_from(rules)
+    cdef Budgets b = budgets_from(rules)
+    cdef Stops st = stops_from(rules, T)
     cdef KernelRun run = new_run(T, N, np.int64, False)
     cdef cents_t[::1] equity = run.equity
     cdef double[::1] rets = run.returns
