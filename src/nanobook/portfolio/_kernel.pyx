@@ -775,19 +775,25 @@ cdef inline cents_t price_fills(Book* bk, cents_t cash, const double[:, :] W, co
                                 Unpriced* err) noexcept nogil:
     """Step 2: this period's fill prices and weights, the unpriced check and
     the pre-trade equity, in one pass (an unpriced holding sets ``err``)."""
+    # the arrays in locals (not reloaded from the struct after each store)
+    cdef micros_t* qty = bk.qty
+    cdef cents_t* values = bk.value
+    cdef price_t* fill_px = bk.fill_px
+    cdef price_t* last_px = bk.last_px
+    cdef double* weights = bk.weight
     cdef cents_t eq = cash
     cdef price_t p
     cdef Py_ssize_t j
     for j in range(bk.n):
         p = cell_cents(fill[tf, j], scale)
-        bk.fill_px[j] = p
-        bk.weight[j] = W[t, j]
-        if bk.qty[j] != 0:
+        fill_px[j] = p
+        weights[j] = W[t, j]
+        if qty[j] != 0:
             if p > 0:
-                bk.value[j] = mul_div_trunc(bk.qty[j], p)  # reused by the planning (qty is unchanged there)
-                eq = sat_add(eq, bk.value[j])
+                values[j] = mul_div_trunc(qty[j], p)  # reused by the planning (qty is unchanged there)
+                eq = sat_add(eq, values[j])
             elif hold_unpriced:
-                eq = sat_add(eq, mul_div_trunc(bk.qty[j], bk.last_px[j]))
+                eq = sat_add(eq, mul_div_trunc(qty[j], last_px[j]))
             elif err.phase < 0:
                 unpriced_at(err, 0, t, j)
     return eq
@@ -800,6 +806,14 @@ cdef inline int plan_orders(Book* bk, Account* a, cents_t eq, const int32_t[:, :
     symbols that are not targets (ascending), then each target in the row's
     order; a target without a fill price is listed in ``skips``. Returns the
     number of orders in ``bk.orders``."""
+    # the arrays in locals (not reloaded from the struct after each store)
+    cdef micros_t* qty = bk.qty
+    cdef cents_t* values = bk.value
+    cdef price_t* fill_px = bk.fill_px
+    cdef double* weights = bk.weight
+    cdef Order* orders = bk.orders
+    cdef double band = a.band          # (the rules in locals: add_order may write *a)
+    cdef micros_t step = a.step
     cdef double feq = <double>eq, w, drift
     cdef int k = 0
     cdef Py_ssize_t j, kk
@@ -807,68 +821,83 @@ cdef inline int plan_orders(Book* bk, Account* a, cents_t eq, const int32_t[:, :
     cdef cents_t value, target, diff
     cdef micros_t aq
     for j in range(bk.n):  # held, not a target, priced (any price)
-        if bk.qty[j] != 0 and isnan(bk.weight[j]):
-            p = bk.fill_px[j]
+        if qty[j] != 0 and isnan(weights[j]):
+            p = fill_px[j]
             if hold_unpriced and p <= 0:
                 skip_add(skips, t, j, 1)
                 continue
             if p < 0:
                 continue
-            value = bk.value[j] if p > 0 else 0
+            value = values[j] if p > 0 else 0
             drift = <double>abs64(value) / feq * 10000.0 if need_drift else 0.0
-            if a.band > 0.0 and drift <= a.band:
+            if band > 0.0 and drift <= band:
                 continue
-            k = add_order(a, bk.orders, k, <int32_t>j, -bk.qty[j], p, drift)
+            k = add_order(a, orders, k, <int32_t>j, -qty[j], p, drift)
     for kk in range(order_len[row]):
         j = order[row, kk]
-        w = bk.weight[j]
+        w = weights[j]
         if isnan(w):
             continue
-        p = bk.fill_px[j]
+        p = fill_px[j]
         if p <= 0:
-            skip_add(skips, t, j, 1 if bk.qty[j] != 0 else 0)
+            skip_add(skips, t, j, 1 if qty[j] != 0 else 0)
             continue
-        value = bk.value[j] if bk.qty[j] != 0 else 0
+        value = values[j] if qty[j] != 0 else 0
         target = f2i(feq * w)
         diff = sat_sub(target, value)
         drift = <double>abs64(diff) / feq * 10000.0 if need_drift else 0.0
-        if a.band > 0.0 and drift <= a.band:
+        if band > 0.0 and drift <= band:
             continue
-        aq = floor_step(micros_for(abs64(diff), p), a.step)
+        aq = floor_step(micros_for(abs64(diff), p), step)
         if aq == 0:
             continue
-        k = add_order(a, bk.orders, k, <int32_t>j, aq if diff > 0 else -aq, p, drift)
+        k = add_order(a, orders, k, <int32_t>j, aq if diff > 0 else -aq, p, drift)
     return k
 
 
 cdef inline cents_t orders_notional(Book* bk, int m) noexcept nogil:
+    # the arrays in locals (not reloaded from the struct after each store)
+    cdef Order* orders = bk.orders
     cdef cents_t tot = 0
     cdef int kk
     for kk in range(m):
-        tot = sat_add(tot, bk.orders[kk].notional)
+        tot = sat_add(tot, orders[kk].notional)
     return tot
 
 
 cdef inline void execute_orders(Book* bk, Account* a, int m, Flow* flow) noexcept nogil:
     """Step 4 (after ``apply_caps``): fill the first ``m`` orders in turn; a new
     position's last price is its fill price until its first close."""
+    # the period's flow in locals (execute_fill is a call: no reload of *flow per order)
+    cdef double traded = flow.traded, costs = flow.costs
+    # the arrays in locals (not reloaded from the struct after each store)
+    cdef micros_t* qty = bk.qty
+    cdef price_t* last_px = bk.last_px
+    cdef Order* orders = bk.orders
     cdef int kk
     cdef cents_t paid
     cdef int32_t col
     for kk in range(m):
-        col = bk.orders[kk].col
-        paid = execute_fill(a, bk.qty, col, bk.orders[kk].qty, bk.orders[kk].price)
+        col = orders[kk].col
+        paid = execute_fill(a, qty, col, orders[kk].qty, orders[kk].price)
         if paid >= 0:
-            flow.traded += <double>a.last_notional
-            flow.costs += <double>paid
-        if bk.last_px[col] <= 0:
-            bk.last_px[col] = bk.orders[kk].price
+            traded += <double>a.last_notional
+            costs += <double>paid
+        if last_px[col] <= 0:
+            last_px[col] = orders[kk].price
+    flow.traded = traded
+    flow.costs = costs
 
 
 cdef inline int run_stops(Book* bk, Account* a, Stops* st, const price_cell_t[:, :] close, Py_ssize_t t,
                           double scale, bint fill_known, Buf* events, Flow* flow) except -1 nogil:
     """Step 5: the stops at the close, ascending symbol order; a tracker lives
     while its position does (the rules are in ``docs/portfolio.md``)."""
+    # the period's flow in locals (execute_fill is a call: no reload of *flow per order)
+    cdef double traded = flow.traded, costs = flow.costs
+    # the arrays in locals (not reloaded from the struct after each store)
+    cdef micros_t* qty = bk.qty
+    cdef price_t* fill_px = bk.fill_px
     cdef Py_ssize_t j
     cdef Tracker* tr
     cdef micros_t q
@@ -880,11 +909,11 @@ cdef inline int run_stops(Book* bk, Account* a, Stops* st, const price_cell_t[:,
     cdef int64_t rsize = st.ring_size
     for j in range(bk.n):
         tr = &st.trackers[j]
-        q = bk.qty[j]
+        q = qty[j]
         if q == 0:
             tr.on = 0
             continue
-        cp = bk.fill_px[j] if fill_known else cell_cents(close[t, j], scale)
+        cp = fill_px[j] if fill_known else cell_cents(close[t, j], scale)
         if cp <= 0:
             continue
         side = 1 if q > 0 else -1
@@ -912,10 +941,10 @@ cdef inline int run_stops(Book* bk, Account* a, Stops* st, const price_cell_t[:,
         if level == 0:
             continue
         if (side > 0 and cp <= level) or (side < 0 and cp >= level):
-            paid = execute_fill(a, bk.qty, <int32_t>j, -q, cp)
+            paid = execute_fill(a, qty, <int32_t>j, -q, cp)
             if paid >= 0:
-                flow.traded += <double>a.last_notional
-                flow.costs += <double>paid
+                traded += <double>a.last_notional
+                costs += <double>paid
             tr.on = 0
             ev = <StopEvent*>buf_push(events)
             ev.period = t
@@ -923,6 +952,8 @@ cdef inline int run_stops(Book* bk, Account* a, Stops* st, const price_cell_t[:,
             ev.trigger = level
             ev.exit = cp
             ev.reason = reason
+    flow.traded = traded
+    flow.costs = costs
     return 0
 
 
@@ -930,29 +961,37 @@ cdef inline cents_t value_at_close(Book* bk, cents_t cash, const price_cell_t[:,
                                    double scale, bint fill_known, bint hold_unpriced, Unpriced* err) noexcept nogil:
     """Step 6: the unpriced check at the close (ascending symbols), then the
     valuation; returns the equity (an unpriced holding sets ``err``)."""
+    # the arrays in locals (not reloaded from the struct after each store)
+    cdef micros_t* qty = bk.qty
+    cdef cents_t* values = bk.value
+    cdef price_t* fill_px = bk.fill_px
+    cdef price_t* last_px = bk.last_px
     cdef cents_t eq = cash
     cdef price_t cp
     cdef Py_ssize_t j
     for j in range(bk.n):
-        if bk.qty[j] != 0:
-            cp = bk.fill_px[j] if fill_known else cell_cents(close[t, j], scale)
+        if qty[j] != 0:
+            cp = fill_px[j] if fill_known else cell_cents(close[t, j], scale)
             if cp <= 0:
                 if not hold_unpriced:
                     unpriced_at(err, 1, t, j)
                     break
-                cp = bk.last_px[j]
+                cp = last_px[j]
             else:
-                bk.last_px[j] = cp
-            bk.value[j] = mul_div_trunc(bk.qty[j], cp)
-            eq = sat_add(eq, bk.value[j])
+                last_px[j] = cp
+            values[j] = mul_div_trunc(qty[j], cp)
+            eq = sat_add(eq, values[j])
         else:
-            bk.last_px[j] = 0  # a later position starts from its own fill price
+            last_px[j] = 0  # a later position starts from its own fill price
     return eq
 
 
 cdef inline void record_period(Book* bk, cents_t eq, cents_t prev, Py_ssize_t t, cents_t[::1] equity,
                                double[::1] rets, double[:, ::1] hold) noexcept nogil:
     """Step 7: the period's return, equity and holding weights."""
+    # the arrays in locals (not reloaded from the struct after each store)
+    cdef micros_t* qty = bk.qty
+    cdef cents_t* values = bk.value
     cdef Py_ssize_t j
     cdef double feq = <double>eq
     if prev > 0:
@@ -961,7 +1000,7 @@ cdef inline void record_period(Book* bk, cents_t eq, cents_t prev, Py_ssize_t t,
         rets[t] = 0.0
     equity[t + 1] = eq
     for j in range(bk.n):
-        hold[t, j] = <double>bk.value[j] / feq if (bk.qty[j] != 0 and eq != 0) else NAN
+        hold[t, j] = <double>values[j] / feq if (qty[j] != 0 and eq != 0) else NAN
 
 
 cdef object error_of(Unpriced* err):
@@ -1256,16 +1295,20 @@ cdef inline double fee_of(FloatBook* fb, double val) noexcept nogil:
 cdef inline double float_price_fills(FloatBook* fb, const price_cell_t[:, :] fill, Py_ssize_t t, Py_ssize_t tf,
                                      double scale, bint hold_unpriced, Unpriced* err) noexcept nogil:
     """Step 1: the fill prices as given, the unpriced check and the pre-trade equity."""
+    # the arrays in locals (not reloaded from the struct after each store)
+    cdef double* qty = fb.qty
+    cdef double* fill_px = fb.fill_px
+    cdef double* last_px = fb.last_px
     cdef double E = fb.cash, p
     cdef Py_ssize_t j
     for j in range(fb.n):
         p = cell_float_cents(fill[tf, j], scale)
-        fb.fill_px[j] = p
-        if fb.qty[j] != 0.0:
+        fill_px[j] = p
+        if qty[j] != 0.0:
             if p > 0.0:
-                E += fb.qty[j] * p
+                E += qty[j] * p
             elif hold_unpriced:
-                E += fb.qty[j] * fb.last_px[j]
+                E += qty[j] * last_px[j]
             elif err.phase < 0:
                 unpriced_at(err, 0, t, j)
     return E
@@ -1276,22 +1319,28 @@ cdef inline int float_trade(FloatBook* fb, const double[:, :] W, Py_ssize_t t, d
     """Step 2 (``E`` > 0): each symbol's change toward ``w * E / p``; a target
     without a fill price is listed in ``skips``. ``fractional`` trades every
     change here; ``cash_limited`` only the sells (the buys follow)."""
+    cdef double traded = flow.traded
+    # the arrays in locals (not reloaded from the struct after each store)
+    cdef double* qty = fb.qty
+    cdef double* change = fb.change
+    cdef double* fill_px = fb.fill_px
+    cdef double* last_px = fb.last_px
     cdef Py_ssize_t j
     cdef double p, w, tgt, u, pe, val, fee
     cdef double tot_val = 0.0, tot_fee = 0.0
     for j in range(fb.n):
-        fb.change[j] = 0.0
-        p = fb.fill_px[j]
+        change[j] = 0.0
+        p = fill_px[j]
         w = W[t, j]
-        if p > 0.0 and fb.last_px[j] <= 0.0:
-            fb.last_px[j] = p  # a new position's price until its first close
+        if p > 0.0 and last_px[j] <= 0.0:
+            last_px[j] = p  # a new position's price until its first close
         if p <= 0.0:
-            if fb.qty[j] != 0.0 or not isnan(w):
-                skip_add(skips, t, j, 1 if fb.qty[j] != 0.0 else 0)
+            if qty[j] != 0.0 or not isnan(w):
+                skip_add(skips, t, j, 1 if qty[j] != 0.0 else 0)
             continue
         tgt = 0.0 if isnan(w) else w * E / p
-        u = tgt - fb.qty[j]
-        fb.change[j] = u
+        u = tgt - qty[j]
+        change[j] = u
         if u == 0.0:
             continue
         if fb.cash_limited:
@@ -1301,17 +1350,18 @@ cdef inline int float_trade(FloatBook* fb, const double[:, :] W, Py_ssize_t t, d
                 fee = fee_of(fb, val)
                 tot_val += val
                 tot_fee += fee
-                flow.traded += fabs(val)
-                fb.qty[j] += u  # as vectorbt: position + size
+                traded += fabs(val)
+                qty[j] += u  # as vectorbt: position + size
         else:
             pe = p * (1.0 + fb.slippage) if u > 0.0 else p * (1.0 - fb.slippage)
             val = u * pe
             fee = fee_of(fb, val)
             tot_val += val
             tot_fee += fee
-            flow.traded += fabs(val)
-            fb.qty[j] = tgt
+            traded += fabs(val)
+            qty[j] = tgt
     fb.cash -= tot_val + tot_fee
+    flow.traded = traded
     flow.costs = tot_fee
     return 0
 
@@ -1322,6 +1372,11 @@ cdef inline void float_buys(FloatBook* fb, const double[:, :] W, const int32_t[:
     ``w * E - h * p``, stable in the weights' column order (then any other
     column); the first that does not fit gets the largest affordable
     fraction, commission included, and ends the buying."""
+    cdef double traded = flow.traded, costs = flow.costs
+    # the arrays in locals (not reloaded from the struct after each store)
+    cdef double* qty = fb.qty
+    cdef double* change = fb.change
+    cdef double* fill_px = fb.fill_px
     cdef Py_ssize_t j, kk
     cdef int nb = 0
     cdef double w, pe, val, fee, need, q, v
@@ -1332,9 +1387,9 @@ cdef inline void float_buys(FloatBook* fb, const double[:, :] W, const int32_t[:
             j = kk - n_order
             if fb.in_order[j]:
                 continue
-        if fb.change[j] > 0.0:
+        if change[j] > 0.0:
             w = W[t, j]
-            fb.buys[nb].ov = (0.0 if isnan(w) else w * E) - fb.qty[j] * fb.fill_px[j]
+            fb.buys[nb].ov = (0.0 if isnan(w) else w * E) - qty[j] * fill_px[j]
             fb.buys[nb].pos = nb
             fb.buys[nb].col = <int32_t>j
             nb += 1
@@ -1342,15 +1397,15 @@ cdef inline void float_buys(FloatBook* fb, const double[:, :] W, const int32_t[:
         qsort(fb.buys, nb, sizeof(BuyKey), cmp_buys)
     for kk in range(nb):
         j = fb.buys[kk].col
-        pe = fb.fill_px[j] * (1.0 + fb.slippage)
-        val = fb.change[j] * pe
+        pe = fill_px[j] * (1.0 + fb.slippage)
+        val = change[j] * pe
         fee = fee_of(fb, val)
         need = val + fee
         if need <= fb.cash:
             fb.cash -= need
-            fb.qty[j] += fb.change[j]
-            flow.traded += val
-            flow.costs += fee
+            qty[j] += change[j]
+            traded += val
+            costs += fee
         else:
             # largest affordable fraction, commission included
             q = (fb.cash if fb.cash > 0.0 else 0.0) / (pe * (1.0 + fb.commission)) if pe > 0.0 else 0.0
@@ -1363,44 +1418,53 @@ cdef inline void float_buys(FloatBook* fb, const double[:, :] W, const int32_t[:
                 if fee < fb.min_commission:
                     fee = fb.min_commission
                 fb.cash -= v + fee
-                fb.qty[j] += q
-                flow.traded += v
-                flow.costs += fee
+                qty[j] += q
+                traded += v
+                costs += fee
             break
+    flow.traded = traded
+    flow.costs = costs
 
 
 cdef inline double float_value_at_close(FloatBook* fb, const price_cell_t[:, :] close, Py_ssize_t t, double scale,
                                         bint hold_unpriced, Unpriced* err) noexcept nogil:
     """Step 4: the unpriced check at the close, then the valuation; returns the equity."""
+    # the arrays in locals (not reloaded from the struct after each store)
+    cdef double* qty = fb.qty
+    cdef double* values = fb.value
+    cdef double* last_px = fb.last_px
     cdef double E = fb.cash, cpf
     cdef Py_ssize_t j
     for j in range(fb.n):
-        if fb.qty[j] != 0.0:
+        if qty[j] != 0.0:
             cpf = cell_float_cents(close[t, j], scale)
             if cpf <= 0.0:
                 if not hold_unpriced:
                     unpriced_at(err, 1, t, j)
                     break
-                cpf = fb.last_px[j]
+                cpf = last_px[j]
             else:
-                fb.last_px[j] = cpf
-            fb.value[j] = fb.qty[j] * cpf
-            E += fb.value[j]
+                last_px[j] = cpf
+            values[j] = qty[j] * cpf
+            E += values[j]
         else:
-            fb.last_px[j] = 0.0
+            last_px[j] = 0.0
     return E
 
 
 cdef inline void float_record(FloatBook* fb, double E, double prev, Py_ssize_t t, double[::1] equity,
                               double[::1] rets, double[:, ::1] hold) noexcept nogil:
     """Step 5: the period's return, equity and holding weights."""
+    # the arrays in locals (not reloaded from the struct after each store)
+    cdef double* qty = fb.qty
+    cdef double* values = fb.value
     cdef Py_ssize_t j
     rets[t] = (E - prev) / prev if prev > 0.0 else 0.0
     equity[t + 1] = E
     if E != 0.0:
         for j in range(fb.n):
-            if fb.qty[j] != 0.0:
-                hold[t, j] = fb.value[j] / E
+            if qty[j] != 0.0:
+                hold[t, j] = values[j] / E
 
 
 cdef KernelRun float_run(_Layout lay, const price_cell_t[:, :] close, const price_cell_t[:, :] fill,
