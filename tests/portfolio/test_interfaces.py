@@ -160,3 +160,25 @@ def test_report_reads_the_recorded_costs_exactly_when_asked():
     np.testing.assert_array_equal(d["costs"].to_numpy(), res.costs.to_numpy())
     # unasked, the report keeps its documented default (no recorded figure used)
     assert report_data(res)["costs"] is None
+
+
+def test_the_record_buffers_grow_past_their_first_block_and_match_the_oracle():
+    # > 256 stop events and > 256 skipped targets: the shared growable buffer
+    # (nanobook/_buffer.pxd) reallocates while the loop runs without the GIL
+    from nanobook.portfolio._listengine import backtest_lists
+
+    rng = np.random.default_rng(11)
+    T, syms = 300, [f"S{j}" for j in range(8)]
+    px = np.round(1000 * np.cumprod(1 + rng.normal(0, 0.03, (T, len(syms))), axis=0)).astype(int)
+    weights = [[(s, 0.1) for s in syms] + [("ZZ", 0.1)] for _ in range(T)]  # ZZ is never priced
+    prices = [[(s, BarPrices(*(int(p),) * 4)) for s, p in zip(syms, row)] for row in px]
+    args = (weights, prices, 10_000_000, CostModel(5.0), FillPolicy.SignalBarClose, 252.0, 0.0,
+            {"trailing_stop_pct": 0.02})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = backtest_weights(*args)
+        ref = backtest_lists(*args)
+    assert len(res["stop_events"]) > 256
+    assert res["stop_events"] == ref["stop_events"] and res["equity_curve"] == ref["equity_curve"]
+    sk = res.skipped_targets
+    assert len(sk) == T and set(sk["symbol"]) == {"ZZ"} and sk["period"].tolist() == list(range(T))
