@@ -7,6 +7,8 @@ ctypedef uint64_t qty_t     # quantity in lots
 ctypedef uint64_t oid_t     # order id; 0 means "none"
 ctypedef uint64_t ts_t      # logical timestamp
 ctypedef int32_t slot_t     # index into a pool; -1 means "none"
+ctypedef int64_t cents_t    # money in cents (cash, notional, commission); signed
+ctypedef int64_t micros_t   # signed quantity in micro-shares (1 share = 1 000 000)
 
 cdef extern from *:
     """

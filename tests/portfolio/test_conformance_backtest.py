@@ -2,7 +2,7 @@
 bit-equal, errors with the recorded class and message).
 
 Each record runs through ``backtest_weights`` (the compiled kernel) and through
-the spec's oracle (``_listengine.backtest_lists``), so both are held to the
+the list engine oracle (``_listengine.backtest_lists``), so both are held to the
 same corpus."""
 from __future__ import annotations
 

@@ -231,7 +231,7 @@ def test_cost_model_rounding_half_away_and_minimum():
 
 
 def test_short_sale_cash_truncates_toward_zero():
-    # spec 0.2: cash delta of a short sale -90090090 * 333 / 1e6 is -29999, not -30000
+    # truncation toward zero: cash delta of a short sale -90090090 * 333 / 1e6 is -29999, not -30000
     pf = Portfolio(1_000_000, quantity_step=1)
     pf._execute_fill("X", -90_090_090, 333)
     assert pf.cash == 1_000_000 + 29_999

@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from ._arith import I64_MAX, MICRO, fmt_float
+from ._arith import I64_MAX, MICRO
+from ._checks import band_arg, int_arg, max_trades_arg, nonneg_int_arg, real_arg, step_arg
 from ._types import FillPolicy
-from .portfolio import CostModel, _as_float
+from .portfolio import CostModel
 
-__all__ = ["is_number", "real_arg", "int_arg", "uint_arg", "StopConfig", "parse_stop_cfg", "split_args", "validate_options", "budgets_of", "AMOUNT_LIMIT"]
+__all__ = ["is_number", "StopConfig", "parse_stop_cfg", "split_args", "validate_options", "budgets_of", "AMOUNT_LIMIT"]
 
 #: Largest amount in cents (cash, a price) the integer engine accepts: a
 #: quantity in micro-shares is ``value * 1e6 / price``, so every quantity
@@ -63,34 +64,8 @@ def is_number(x: Any) -> bool:
         return False
 
 
-def real_arg(x: Any, name: str) -> float:
-    """``x`` as a float, or a TypeError naming ``name`` (strings and None are not numbers)."""
-    return _as_float(x, name)
-
-
-def uint_arg(x: Any, name: str) -> int:
-    if isinstance(x, float):
-        raise TypeError(f"{name} must be an integer, got float {x!r}")
-    try:
-        v = int(x.__index__())
-    except AttributeError:
-        raise TypeError(f"{name} must be an integer, got {type(x).__name__}") from None
-    if v < 0:
-        raise ValueError(f"{name} must be non-negative, got {v}")
-    return v
-
-
-def int_arg(x: Any, name: str) -> int:
-    if isinstance(x, float):
-        raise TypeError(f"{name} must be an integer (cents), got float {x!r}")
-    try:
-        return int(x.__index__())
-    except AttributeError:
-        raise TypeError(f"{name} must be an integer, got {type(x).__name__}") from None
-
-
 def parse_stop_cfg(stop_cfg: Any) -> StopConfig | None:
-    """Validate ``stop_cfg`` (spec 5.1): a dict with optional ``fixed_stop_pct``,
+    """Validate ``stop_cfg`` (the stops of ``docs/portfolio.md``): a dict with optional ``fixed_stop_pct``,
     ``trailing_stop_pct`` (``0 <= x < 1``), ``atr_multiple`` (> 0) and
     ``atr_period`` (>= 1, default 14). Returns None when no rule is active."""
     if stop_cfg is None:
@@ -112,7 +87,7 @@ def parse_stop_cfg(stop_cfg: Any) -> StopConfig | None:
         if not (math.isfinite(atr_m) and atr_m > 0.0):
             raise ValueError("atr_multiple must be finite and > 0")
     if "atr_period" in stop_cfg:
-        period = uint_arg(stop_cfg["atr_period"], "atr_period")
+        period = nonneg_int_arg(stop_cfg["atr_period"], "atr_period", unit="")
         if period < 1:
             raise ValueError("atr_period must be >= 1")
     cfg = StopConfig(fixed, trailing, atr_m, period)
@@ -120,7 +95,10 @@ def parse_stop_cfg(stop_cfg: Any) -> StopConfig | None:
 
 
 def split_args(cost_model: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> dict[str, Any]:
-    """Resolve the two positional call styles into one set of named parameters."""
+    """Resolve the two positional call styles into one set of named parameters,
+    then check the ones every input style shares (``fill_policy`` as a
+    :class:`FillPolicy`, ``periods_per_year``, ``risk_free``); the caller checks
+    the rest in the order of its parameters."""
     p: dict[str, Any] = {
         "fill_policy": None,
         "periods_per_year": 252.0,
@@ -158,7 +136,23 @@ def split_args(cost_model: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> di
         cost_model = CostModel(commission_bps=float(cost_model))
     p["cost_model"] = cost_model
     p["options"] = kw
+    p["fill_policy"] = FillPolicy.coerce(p["fill_policy"])
+    p["periods_per_year"] = real_arg(p["periods_per_year"], "periods_per_year")
+    p["risk_free"] = real_arg(p["risk_free"], "risk_free")
     return p
+
+
+#: The options' rules (``_checks``), in the order the reference checks them.
+_OPTION_RULES = (
+    ("quantity_step", step_arg),
+    ("min_order_value", nonneg_int_arg),
+    ("max_order_value", nonneg_int_arg),
+    ("no_trade_band_bps", band_arg),
+    ("max_traded_value_per_month", nonneg_int_arg),
+    ("max_trades_per_rebalance", max_trades_arg),
+    ("max_trades_per_day", max_trades_arg),
+    ("max_trades_per_month", max_trades_arg),
+)
 
 
 def validate_options(opts: dict[str, Any], n: int) -> dict[str, Any]:
@@ -167,34 +161,10 @@ def validate_options(opts: dict[str, Any], n: int) -> dict[str, Any]:
     if unknown:
         raise TypeError(f"backtest_weights got an unexpected keyword argument '{sorted(unknown)[0]}'")
     o = dict(opts)
-    qs = o.get("quantity_step")
-    if qs is not None:
-        qs = int_arg(qs, "quantity_step")
-        if qs <= 0:
-            raise ValueError(f"quantity_step must be positive, got {qs}")
-    for name in ("min_order_value", "max_order_value"):
+    for name, rule in _OPTION_RULES:
         v = o.get(name)
         if v is not None:
-            v = int_arg(v, name)
-            if v < 0:
-                raise ValueError(f"{name} must be non-negative, got {v}")
-            o[name] = v
-    band = o.get("no_trade_band_bps")
-    if band is not None:
-        band = real_arg(band, "no_trade_band_bps")
-        if not math.isfinite(band) or band < 0.0:
-            raise ValueError(f"no_trade_band_bps must be finite and non-negative, got {fmt_float(band)}")
-    mv = o.get("max_traded_value_per_month")
-    if mv is not None:
-        mv = int_arg(mv, "max_traded_value_per_month")
-        if mv < 0:
-            raise ValueError(f"max_traded_value_per_month must be non-negative, got {mv}")
-    for name in ("max_trades_per_rebalance", "max_trades_per_day", "max_trades_per_month"):
-        if o.get(name) is not None:
-            v = int_arg(o[name], name)
-            if v < 0:
-                raise OverflowError("can't convert negative int to unsigned")
-            o[name] = v
+            o[name] = rule(v, name)
     for name in ("period_day_ordinal", "period_month_ordinal"):
         v = o.get(name)
         if v is not None:
@@ -202,9 +172,8 @@ def validate_options(opts: dict[str, Any], n: int) -> dict[str, Any]:
             if len(v) != n:
                 raise ValueError(f"{name} length ({len(v)}) must match weight_schedule length ({n})")
             o[name] = v
-    o["quantity_step"] = qs
-    o["no_trade_band_bps"] = band
-    o["max_traded_value_per_month"] = mv
+    for name in ("quantity_step", "no_trade_band_bps", "max_traded_value_per_month"):
+        o.setdefault(name, None)
     return o
 
 

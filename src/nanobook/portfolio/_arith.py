@@ -1,4 +1,5 @@
-"""Integer and float helpers reproducing the reference's Rust arithmetic (spec section 0.2).
+"""Integer and float helpers reproducing the reference's Rust arithmetic
+(``docs/portfolio.md``, "Units and arithmetic").
 
 * integer division of signed values truncates toward zero;
 * float -> int conversion truncates toward zero and saturates at the i64 range
@@ -65,7 +66,8 @@ def sat_sub(a: int, b: int) -> int:
 
 
 def fmt_float(x: float) -> str:
-    """Rust ``{}`` formatting of an f64 (spec section 0.5)."""
+    """Rust ``{}`` formatting of an f64: the shortest repr, never exponent
+    notation, integral values without ``.0``, ``NaN`` / ``inf`` / ``-inf`` / ``-0``."""
     if math.isnan(x):
         return "NaN"
     if math.isinf(x):

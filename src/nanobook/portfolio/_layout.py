@@ -50,7 +50,7 @@ class DenseInputs:
     __slots__ = ("symbols", "W", "order", "order_len", "active", "close", "fill", "has_fill", "index",
                  "fill_shift", "close_scale", "fill_scale")
 
-    def __init__(self, symbols: list[str], W: np.ndarray, order: np.ndarray, order_len: np.ndarray,
+    def __init__(self, *, symbols: list[str], W: np.ndarray, order: np.ndarray, order_len: np.ndarray,
                  active: np.ndarray, close: np.ndarray, fill: np.ndarray, has_fill: np.ndarray, index: Any = None,
                  fill_shift: int = 0, close_scale: float = 1.0, fill_scale: float = 1.0) -> None:
         self.symbols = symbols

@@ -1,7 +1,7 @@
-"""The spec's oracle for the integer engine: a period loop over a :class:`Portfolio`.
+"""The oracle of the integer engine: a period loop over a :class:`Portfolio`.
 
-A straightforward transcription of spec section 5.2-5.3 (with our
-corrections: ascending symbol order, errors instead of empty results), entry
+A straightforward transcription of the period loop and the stop rules of
+``docs/portfolio.md`` ("Units and arithmetic"; with our corrections: ascending symbol order, errors instead of empty results), entry
 by entry over Python dicts. **It is used only by the tests**, as the oracle
 the compiled kernel (``_kernel.run_dense``, behind ``engine.run_integer``)
 is checked against: the conformance corpus and Hypothesis run both. No
@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._args import StopConfig, budgets_of, int_arg, parse_stop_cfg, real_arg, split_args, validate_options
+from ._args import StopConfig, budgets_of, parse_stop_cfg, split_args, validate_options
 from ._arith import f2i, round_half_away
-from ._types import FillPolicy
+from ._checks import int_arg
 from .portfolio import CostModel, Portfolio
 
 __all__ = ["run_lists", "backtest_lists"]
@@ -33,7 +33,8 @@ class _Tracker:
 
 
 def stop_level(tr: _Tracker, cfg: StopConfig) -> tuple[int, str] | None:
-    """The tracker's active stop level and its reason, or None (spec 5.3)."""
+    """The tracker's active stop level and its reason, or None (the stop rules of
+    ``docs/portfolio.md``)."""
     cands: list[tuple[int, str]] = []
     s = float(tr.side)
     if cfg.fixed > 0.0:
@@ -276,9 +277,7 @@ def backtest_lists(weight_schedule: Any, price_schedule: Any, initial_cash: Any,
     from .result import build_result
 
     p = split_args(cost_model, args, kwargs)
-    policy = FillPolicy.coerce(p["fill_policy"]).name
-    ppy = real_arg(p["periods_per_year"], "periods_per_year")
-    rf = real_arg(p["risk_free"], "risk_free")
+    policy, ppy, rf = p["fill_policy"].name, p["periods_per_year"], p["risk_free"]
     cash = int_arg(initial_cash, "initial_cash")
     opts = validate_options(p["options"], len(weight_schedule))
     fs = p["fill_schedule"]

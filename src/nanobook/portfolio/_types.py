@@ -3,16 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._checks import int_arg
+
 __all__ = ["BarPrices", "FillPolicy"]
-
-
-def _cents(x: Any, name: str) -> int:
-    if isinstance(x, float):
-        raise TypeError(f"{name} must be an integer (cents), got float {x!r}")
-    try:
-        return int(x.__index__())
-    except AttributeError:
-        raise TypeError(f"{name} must be an integer (cents), got {type(x).__name__}") from None
 
 
 class BarPrices(tuple):
@@ -28,8 +21,8 @@ class BarPrices(tuple):
     def __new__(cls, open: int, high: int, low: int, close: int) -> "BarPrices":  # noqa: A002
         if type(open) is int and type(high) is int and type(low) is int and type(close) is int:
             return tuple.__new__(cls, (open, high, low, close))
-        return tuple.__new__(cls, (_cents(open, "open"), _cents(high, "high"), _cents(low, "low"),
-                                   _cents(close, "close")))
+        return tuple.__new__(cls, (int_arg(open, "open"), int_arg(high, "high"), int_arg(low, "low"),
+                                   int_arg(close, "close")))
 
     @property
     def open(self) -> int:

@@ -1,4 +1,4 @@
-"""Return attribution and the reference's tear-sheet dict (spec sections 7.4, 7.5)."""
+"""Return attribution (``decompose_backtest``) and the reference's tear-sheet dict (``tear_sheet``)."""
 from __future__ import annotations
 
 import math

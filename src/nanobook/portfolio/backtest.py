@@ -26,8 +26,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from ._args import AMOUNT_LIMIT, int_arg, parse_stop_cfg, real_arg, split_args, validate_options
-from ._types import FillPolicy
+from ._args import AMOUNT_LIMIT, parse_stop_cfg, split_args, validate_options
+from ._checks import int_arg
 from .engine import run_float, run_integer
 from .frames import frames_to_layout
 from .lists import lists_to_layout
@@ -107,9 +107,7 @@ def backtest_weights(
             raw, dense = run_float(call.layout, call.cash, call.cost_model, call.convention, call.hold)
         return _warn_skipped(build_result(raw, call.ppy, call.rf, dense))
     p = split_args(cost_model, args, kwargs)
-    policy = FillPolicy.coerce(p["fill_policy"])
-    ppy = real_arg(p["periods_per_year"], "periods_per_year")
-    rf = real_arg(p["risk_free"], "risk_free")
+    policy, ppy, rf = p["fill_policy"], p["periods_per_year"], p["risk_free"]
     cash = int_arg(initial_cash, "initial_cash")
     try:
         n_w = len(weight_schedule)

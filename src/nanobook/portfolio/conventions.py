@@ -135,7 +135,7 @@ def run_float_oracle(d: Any, cash0: float, cm: CostModel, convention: str,
             hold[t] = np.where(held, mv / E, np.nan)
     sk = np.array(skips, dtype=np.int64).reshape(-1, 3)
     w_sk = np.nan_to_num(np.asarray(d.W)[sk[:, 0], sk[:, 1]]) if len(sk) else np.zeros(0)
-    dense = DenseData(d.symbols, d.close, hold, d.index, close_scale=d.close_scale,
+    dense = DenseData(symbols=d.symbols, close=d.close, holdings=hold, index=d.index, close_scale=d.close_scale,
                       skips=(sk[:, 0], sk[:, 1], w_sk, sk[:, 2]), exact_prices=True)
     raw = {
         "returns": rets.tolist(),

@@ -60,57 +60,66 @@ def _overflow(d: DenseInputs, t: int, cash: int, equity: Any) -> ValueError:
     )
 
 
-def _dense_data(d: DenseInputs, hold: np.ndarray, skips: np.ndarray, traded: np.ndarray, costs: np.ndarray,
-                exact: bool = False) -> DenseData:
+def _dense_data(d: DenseInputs, run: Any, exact: bool = False) -> DenseData:
+    skips = run.skips
     t, j, code = skips[:, 0], skips[:, 1], skips[:, 2]
     w = np.asarray(d.W)[t, j] if len(skips) else np.zeros(0)
     w = np.where(np.isnan(w), 0.0, w)  # a held position with no target: wanted 0 (closed)
-    return DenseData(d.symbols, d.close, hold, d.index, close_scale=d.close_scale,
-                     skips=(t, j, w, code), exact_prices=exact, traded=traded, costs=costs)
+    return DenseData(symbols=d.symbols, close=d.close, holdings=run.holdings, index=d.index,
+                     close_scale=d.close_scale, skips=(t, j, w, code), exact_prices=exact, traded=run.traded,
+                     costs=run.costs)
 
 
-def run_integer(d: DenseInputs, cash: int, cost_model: CostModel, opts: Mapping[str, Any],
-                stop: StopConfig | None = None, hold_unpriced: bool = False,
-                list_input: bool = False) -> tuple[dict[str, Any], DenseData]:
-    """The integer convention on a layout; raises the unpriced-holding and range errors."""
+def integer_rules(cash: int, cost_model: CostModel, opts: Mapping[str, Any], stop: StopConfig | None = None,
+                  hold_unpriced: bool = False) -> Any:
+    """The kernel's :class:`~._kernel.IntegerRules` of one run (validated options in)."""
     k = require_kernel()
     b = budgets_of(opts)
     mt = opts.get("max_trades_per_rebalance")
     step = opts.get("quantity_step")
     band = opts.get("no_trade_band_bps")
     st = stop if stop is not None and stop.enabled else None
-    equity, rets, hold, skipped, final_cash, err, events, skips, ovf, traded, costs = k.run_dense(
-        d.W, d.order, d.order_len, d.active, d.close, d.fill, d.has_fill,
-        int(d.fill_shift), float(d.close_scale), float(d.fill_scale),
-        int(cash), cost_model.commission_bps, cost_model.slippage_bps, cost_model.min_commission,
-        1_000_000 if step is None else int(step),
-        int(opts.get("min_order_value") or 0),
-        int(opts.get("max_order_value") or 0),
-        0.0 if band is None else float(band),
-        -1 if mt is None else int(mt),
-        b["day_ord"], b["month_ord"],
-        -1 if b["per_day"] is None else int(b["per_day"]),
-        -1 if b["per_month"] is None else int(b["per_month"]),
-        -1 if b["value_month"] is None else int(b["value_month"]),
-        bool(b["active"]),
-        0.0 if st is None else st.fixed,
-        0.0 if st is None else st.trailing,
-        0.0 if st is None else st.atr_multiple,
-        14 if st is None else int(st.atr_period),
-        bool(hold_unpriced),
+    return k.IntegerRules(
+        initial_cash=int(cash),
+        commission_bps=cost_model.commission_bps,
+        slippage_bps=cost_model.slippage_bps,
+        min_commission=cost_model.min_commission,
+        quantity_step=1_000_000 if step is None else int(step),
+        min_order_value=int(opts.get("min_order_value") or 0),
+        max_order_value=int(opts.get("max_order_value") or 0),
+        no_trade_band_bps=0.0 if band is None else float(band),
+        max_trades=-1 if mt is None else int(mt),
+        day_ordinals=b["day_ord"],
+        month_ordinals=b["month_ord"],
+        max_trades_per_day=-1 if b["per_day"] is None else int(b["per_day"]),
+        max_trades_per_month=-1 if b["per_month"] is None else int(b["per_month"]),
+        max_traded_value_per_month=-1 if b["value_month"] is None else int(b["value_month"]),
+        budgets_active=bool(b["active"]),
+        stop_fixed=0.0 if st is None else st.fixed,
+        stop_trailing=0.0 if st is None else st.trailing,
+        stop_atr_multiple=0.0 if st is None else st.atr_multiple,
+        stop_atr_period=14 if st is None else int(st.atr_period),
+        hold_unpriced=bool(hold_unpriced),
     )
-    if err is not None:
-        raise _unpriced(d, err, list_input)
-    if ovf >= 0:
-        raise _overflow(d, int(ovf), cash, equity)
-    dense = _dense_data(d, hold, skips, traded, costs)
+
+
+def run_integer(d: DenseInputs, cash: int, cost_model: CostModel, opts: Mapping[str, Any],
+                stop: StopConfig | None = None, hold_unpriced: bool = False,
+                list_input: bool = False) -> tuple[dict[str, Any], DenseData]:
+    """The integer convention on a layout; raises the unpriced-holding and range errors."""
+    run = require_kernel().run_dense(d, integer_rules(cash, cost_model, opts, stop, hold_unpriced))
+    if run.error is not None:
+        raise _unpriced(d, run.error, list_input)
+    if run.overflow_period >= 0:
+        raise _overflow(d, run.overflow_period, cash, run.equity)
+    dense = _dense_data(d, run)
     syms = d.symbols
     stop_events = [
         {"period_index": t, "symbol": syms[j], "trigger_price": level, "exit_price": px,
          "reason": _STOP_REASONS[reason]}
-        for t, j, level, px, reason in events
+        for t, j, level, px, reason in run.stop_events
     ]
-    return _raw(rets, equity, int(final_cash), skipped, dense, stop_events), dense
+    return _raw(run, int(run.final_cash), dense, stop_events), dense
 
 
 def run_float(d: DenseInputs, cash0: float, cm: CostModel, convention: str,
@@ -118,26 +127,23 @@ def run_float(d: DenseInputs, cash0: float, cm: CostModel, convention: str,
     """A float convention (``"fractional"`` or ``"cash_limited"``) on a layout, in
     float cents; ``cash0`` in cents."""
     k = require_kernel()
-    order = np.ascontiguousarray(d.order[0, : d.order_len[0]], dtype=np.int32)
-    equity, rets, hold, skipped, final_cash, err, skips, traded, costs = k.run_float(
-        d.W, order, d.active, d.close, d.fill, d.has_fill,
-        int(d.fill_shift), float(d.close_scale), float(d.fill_scale), float(cash0),
-        cm.commission_bps, cm.slippage_bps, float(cm.min_commission), convention == "cash_limited",
-        bool(hold_unpriced))
-    if err is not None:
-        raise _unpriced(d, err, False)
-    dense = _dense_data(d, hold, skips, traded, costs, exact=True)
-    return _raw(rets, equity, float(final_cash), skipped, dense, []), dense
+    rules = k.FloatRules(initial_cash=float(cash0), commission_bps=cm.commission_bps,
+                         slippage_bps=cm.slippage_bps, min_commission=float(cm.min_commission),
+                         cash_limited=convention == "cash_limited", hold_unpriced=bool(hold_unpriced))
+    run = k.run_float(d, rules)
+    if run.error is not None:
+        raise _unpriced(d, run.error, False)
+    dense = _dense_data(d, run, exact=True)
+    return _raw(run, float(run.final_cash), dense, []), dense
 
 
-def _raw(rets: np.ndarray, equity: np.ndarray, final_cash: Any, skipped: np.ndarray, dense: DenseData,
-         stop_events: list) -> dict[str, Any]:
+def _raw(run: Any, final_cash: Any, dense: DenseData, stop_events: list) -> dict[str, Any]:
     """The reference's dict values of one run, in its key order (lists built lazily)."""
     return {
-        "returns": rets.tolist(),
-        "equity_curve": equity.tolist(),
+        "returns": run.returns.tolist(),
+        "equity_curve": run.equity.tolist(),
         "final_cash": final_cash,
-        "skipped_rebalances": np.flatnonzero(skipped).tolist(),
+        "skipped_rebalances": np.flatnonzero(run.skipped).tolist(),
         "holdings": lazy(dense.holdings_lists),
         "symbol_returns": lazy(dense.symbol_returns_lists),
         "stop_events": stop_events,

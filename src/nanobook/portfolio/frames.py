@@ -35,10 +35,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ._args import AMOUNT_LIMIT, parse_stop_cfg, real_arg, split_args, validate_options
+from ._args import AMOUNT_LIMIT, parse_stop_cfg, split_args, validate_options
 from ._arith import fmt_float
+from ._checks import real_arg
 from ._layout import DenseInputs, require_kernel, to_cents
-from ._types import FillPolicy
 
 __all__ = ["frames_to_layout", "to_cents", "CONVENTIONS", "MISSING_PRICES", "DenseCall"]
 
@@ -143,9 +143,7 @@ def frames_to_layout(weights: Any, prices: Any, initial_cash: Any, cost_model: A
     k = require_kernel()
     symbols_kw = kwargs.pop("symbols", None)
     p = split_args(cost_model, args, kwargs)
-    policy = FillPolicy.coerce(p["fill_policy"]).name
-    ppy = real_arg(p["periods_per_year"], "periods_per_year")
-    rf = real_arg(p["risk_free"], "risk_free")
+    policy, ppy, rf = p["fill_policy"].name, p["periods_per_year"], p["risk_free"]
     opts_in = p["options"]
     convention = _choice(opts_in.get("convention", "integer"), "convention", CONVENTIONS)
     missing = _choice(opts_in.get("missing_prices", "hold"), "missing_prices", MISSING_PRICES)
@@ -275,8 +273,8 @@ def frames_to_layout(weights: Any, prices: Any, initial_cash: Any, cost_model: A
             del cc, typ
         else:  # the typical price as given
             fill = (place(Hv) + place(Lv) + C) / 3.0
-    d = DenseInputs(symbols, W, order, order_len, active, C, fill, has_fill, index,
-                    fill_shift=shift, close_scale=100.0, fill_scale=fscale)
+    d = DenseInputs(symbols=symbols, W=W, order=order, order_len=order_len, active=active, close=C, fill=fill,
+                    has_fill=has_fill, index=index, fill_shift=shift, close_scale=100.0, fill_scale=fscale)
     return DenseCall(layout=d, cash=cash, cost_model=p["cost_model"], opts=opts, stop=stop,
                      convention=convention, hold=missing == "hold", ppy=ppy, rf=rf)
 

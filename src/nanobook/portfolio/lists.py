@@ -16,12 +16,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._args import AMOUNT_LIMIT, real_arg
+from ..validate import SYMBOL_MAX_BYTES
+from ._args import AMOUNT_LIMIT
 from ._arith import fmt_float
+from ._checks import check_symbol, real_arg
 from ._layout import DenseInputs, fill_prices, shift_fills
 from ._types import BarPrices
-from ..validate import SYMBOL_MAX_BYTES
-from .portfolio import check_symbol
 
 __all__ = ["lists_to_layout", "normalize_lists", "check_list_inputs"]
 
@@ -173,7 +173,8 @@ def _lists_to_dense(
     fb = bar_arrays(fills) if fills is not None and policy != "SignalBarClose" else None
     fill, has_fill = _fill_rows(policy, (O, H, L, C), has_bar, fb)
     active = np.ones(T, dtype=np.uint8)
-    return DenseInputs(symbols, W, order, order_len, active, C, np.ascontiguousarray(fill), has_fill)
+    return DenseInputs(symbols=symbols, W=W, order=order, order_len=order_len, active=active, close=C,
+                       fill=np.ascontiguousarray(fill), has_fill=has_fill)
 
 
 def _fill_rows(policy: str, bars: tuple[np.ndarray, ...], has_bar: np.ndarray,
@@ -326,7 +327,8 @@ def fast_lists_to_dense(weight_schedule: Any, price_schedule: Any, fill_schedule
             return None
     fill, has_fill = _fill_rows(policy, (O, H, L, C), has_bar, fb)
     active = np.ones(T, dtype=np.uint8)
-    return DenseInputs(symbols, W, order, order_len, active, C, np.ascontiguousarray(fill), has_fill)
+    return DenseInputs(symbols=symbols, W=W, order=order, order_len=order_len, active=active, close=C,
+                       fill=np.ascontiguousarray(fill), has_fill=has_fill)
 
 
 def _bulk_layout(wrows: list, prows: list, frows: list | None, getcol: Any) -> np.ndarray | None:
@@ -392,7 +394,7 @@ def _bulk_dense(idx: np.ndarray, wrows: list, prows: list, frows: list | None, s
             return None
         fb = (*fb4, np.ones(T, dtype=np.uint8))
     fill, has_fill = _fill_rows(policy, (O, H, L, C), has_bar, fb)
-    return DenseInputs(symbols, W, order, order_len, np.ones(T, dtype=np.uint8), C,
-                       np.ascontiguousarray(fill), has_fill)
+    return DenseInputs(symbols=symbols, W=W, order=order, order_len=order_len, active=np.ones(T, dtype=np.uint8),
+                       close=C, fill=np.ascontiguousarray(fill), has_fill=has_fill)
 
 

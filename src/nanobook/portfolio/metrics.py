@@ -1,7 +1,7 @@
 """Performance metrics over a series of per-period returns, and drawdown tools.
 
-Every formula reproduces nanobook 0.19 (spec section 6 and 7.1-7.3) bit for
-bit: sums and products run strictly left to right in input order (never
+Every formula reproduces nanobook 0.19 (the formulas are in
+``docs/portfolio.md``, "Metrics") bit for bit: sums and products run strictly left to right in input order (never
 pairwise or compensated summation), so the same inputs give the same doubles
 as the reference.
 
@@ -49,12 +49,13 @@ def _fmt_fixed(x: float, digits: int) -> str:
     return format(x, f".{digits}f")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Metrics:
-    """Summary statistics of a return series (spec section 6).
+    """Summary statistics of a return series (``docs/portfolio.md``, "Metrics").
 
     All fields are floats except ``num_periods``, ``winning_periods`` and
-    ``losing_periods`` (ints). Build one with :func:`compute_metrics`.
+    ``losing_periods`` (ints). Build one with :func:`compute_metrics`
+    (the constructor takes its 15 fields by keyword only).
     """
 
     total_return: float
@@ -149,7 +150,7 @@ def compute_metrics(
     ``max_drawdown`` on the compounded curve starting at 1;
     ``calmar = cagr / max_drawdown``; ``cvar_95`` the mean of the
     ``ceil(5 % m)`` worst finite returns; ``profit_factor``,
-    ``payoff_ratio``, ``kelly`` as in spec section 6. Cost O(n log n).
+    ``payoff_ratio``, ``kelly`` as ``docs/portfolio.md`` ("Metrics") defines them. Cost O(n log n).
     """
     r = _as_float_list(returns, "returns")
     ppy = float(periods_per_year)
@@ -323,7 +324,7 @@ def _drawdown_events(eq: list[float], aliases: bool) -> list[dict[str, Any]]:
 
 
 def drawdown_series(equity: Sequence[float]) -> list[dict[str, Any]]:
-    """Drawdown episodes of an equity curve (spec section 7.1).
+    """Drawdown episodes of an equity curve (a peak, the trough below it, the recovery).
 
     Each episode is a dict with keys ``drawdown_pct, underwater_periods,
     underwater_days, peak_index, peak_date, trough_index, trough_date,

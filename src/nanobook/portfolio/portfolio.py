@@ -1,4 +1,5 @@
-"""Cost model, positions and the integer-exact portfolio (spec section 4).
+"""Cost model, positions and the integer-exact portfolio (``docs/portfolio.md``,
+"Units and arithmetic").
 
 Money is integer cents, quantities integer micro-shares (1 share =
 1 000 000). Every rule below reproduces nanobook 0.19 exactly (truncation
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from ._arith import (
-    I64_MAX,
     MICRO,
     clamp,
     f2i,
@@ -27,69 +27,30 @@ from ._arith import (
     sat_sub,
     tdiv,
 )
-from ..validate import symbol as _symbol
+from ._checks import band_arg, check_symbol, int_arg, max_trades_arg, nonneg_int_arg, real_arg, step_arg
 from .metrics import Metrics, compute_metrics
 
 __all__ = ["CostModel", "Position", "Portfolio", "check_symbol"]
 
 
-# --------------------------------------------------------------------------- validation helpers
-
-
-#: Validate a symbol, ``check_symbol(sym, name="symbol") -> str``: a ``str`` of at
-#: most 8 UTF-8 bytes (:func:`nanobook.validate.symbol`, called once per list entry).
-check_symbol = _symbol
-
-
-def _as_int(x: Any, name: str) -> int:
-    if isinstance(x, float):
-        raise TypeError(f"{name} must be an integer (cents), got float {x!r}")
-    try:
-        v = int(x.__index__())
-    except AttributeError:
-        raise TypeError(f"{name} must be an integer, got {type(x).__name__}") from None
-    if v > I64_MAX or v < -(1 << 63):
-        raise OverflowError(f"{name} out of the signed 64-bit range, got {v}")
-    return v
-
-
-def _as_float(x: Any, name: str) -> float:
-    if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__}") from None
+# --------------------------------------------------------------------------- the settings' defaults
+# (the rules are ``_checks``'; a Portfolio also checks the signed 64-bit range)
 
 
 def _nonneg_int(x: Any, name: str) -> int:
-    v = 0 if x is None else _as_int(x, name)
-    if v < 0:
-        raise ValueError(f"{name} must be non-negative, got {v}")
-    return v
+    return 0 if x is None else nonneg_int_arg(x, name, i64=True)
 
 
 def _pos_step(x: Any) -> int:
-    v = MICRO if x is None else _as_int(x, "quantity_step")
-    if v <= 0:
-        raise ValueError(f"quantity_step must be positive, got {v}")
-    return v
+    return MICRO if x is None else step_arg(x, i64=True)
 
 
 def _band(x: Any) -> float:
-    v = 0.0 if x is None else _as_float(x, "no_trade_band_bps")
-    if not math.isfinite(v) or v < 0.0:
-        raise ValueError(f"no_trade_band_bps must be finite and non-negative, got {fmt_float(v)}")
-    return v
+    return 0.0 if x is None else band_arg(x)
 
 
 def _max_trades(x: Any) -> int | None:
-    if x is None:
-        return None
-    v = _as_int(x, "max_trades_per_rebalance")
-    if v < 0:
-        raise OverflowError("can't convert negative int to unsigned")
-    return v
+    return None if x is None else max_trades_arg(x, "max_trades_per_rebalance", i64=True)
 
 
 def price_map(prices: Any, name: str = "prices") -> dict[str, int]:
@@ -104,7 +65,7 @@ def price_map(prices: Any, name: str = "prices") -> dict[str, int]:
     for item in items:
         if not isinstance(item, tuple) or len(item) != 2:
             raise TypeError(f"{name} entries must be (symbol, price) tuples, got {item!r}")
-        out[check_symbol(item[0])] = _as_int(item[1], f"price of {item[0]}")
+        out[check_symbol(item[0])] = int_arg(item[1], f"price of {item[0]}", i64=True)
     return out
 
 
@@ -119,7 +80,7 @@ def _targets(targets: Any) -> list[tuple[str, float]]:
     for item in items:
         if not isinstance(item, tuple) or len(item) != 2:
             raise TypeError(f"targets entries must be (symbol, weight) tuples, got {item!r}")
-        out.append((check_symbol(item[0]), _as_float(item[1], f"weight of {item[0]}")))
+        out.append((check_symbol(item[0]), real_arg(item[1], f"weight of {item[0]}")))
     return out
 
 
@@ -149,9 +110,9 @@ class CostModel:
     __slots__ = ("_commission_bps", "_slippage_bps", "_min_commission")
 
     def __init__(self, commission_bps: float = 0.0, slippage_bps: float = 0.0, min_commission: int = 0) -> None:
-        self._commission_bps = _as_float(commission_bps, "commission_bps")
-        self._slippage_bps = _as_float(slippage_bps, "slippage_bps")
-        self._min_commission = _as_int(min_commission, "min_commission")
+        self._commission_bps = real_arg(commission_bps, "commission_bps")
+        self._slippage_bps = real_arg(slippage_bps, "slippage_bps")
+        self._min_commission = int_arg(min_commission, "min_commission", i64=True)
 
     @staticmethod
     def zero() -> "CostModel":
@@ -172,7 +133,7 @@ class CostModel:
 
     def compute_cost(self, notional: int) -> int:
         """Commission in cents for a fill of ``notional`` cents."""
-        n = abs(_as_int(notional, "notional"))
+        n = abs(int_arg(notional, "notional", i64=True))
         c = f2i(round_half_away(float(n) * self._commission_bps / 10000.0))
         return c if c > self._min_commission else self._min_commission
 
@@ -243,13 +204,14 @@ class Position:
         """Unrealised P&L in cents at ``price``: ``trunc(q * (price - avg) / 1e6)``."""
         if self.quantity_micro == 0:
             return 0
-        return mul_div_trunc(self.quantity_micro, _as_int(price, "price") - self.avg_entry_price)
+        return mul_div_trunc(self.quantity_micro, int_arg(price, "price", i64=True) - self.avg_entry_price)
 
     def _recompute_avg(self) -> None:
         self.avg_entry_price = clamp(tdiv(self.total_cost * MICRO, self.quantity_micro))
 
     def apply_fill(self, q: int, price: int) -> None:
-        """Book a fill of ``q`` micro-shares at ``price`` cents (spec section 4.2)."""
+        """Book a fill of ``q`` micro-shares at ``price`` cents: VWAP entry while the
+        position grows, realised P&L on the closed part, a flip re-enters at ``price``."""
         cur = self.quantity_micro
         if q == 0:
             return
@@ -350,7 +312,7 @@ class Portfolio:
         max_trades_per_rebalance: int | None = None,
         max_rebalance_notional: int | None = None,
     ) -> None:
-        cash = _as_int(initial_cash, "initial_cash")
+        cash = int_arg(initial_cash, "initial_cash", i64=True)
         if cost_model is None:
             cost_model = CostModel.zero()
         if not isinstance(cost_model, CostModel):
@@ -385,7 +347,7 @@ class Portfolio:
 
     def set_quantity_step_fraction(self, fraction: float) -> None:
         """Set the step in shares (e.g. 0.001); rounded half away to micro-shares."""
-        f = _as_float(fraction, "fraction")
+        f = real_arg(fraction, "fraction")
         if not math.isfinite(f):
             raise ValueError("quantity_step fraction must be finite")
         self.quantity_step = f2i(round_half_away(f * 1e6))
@@ -516,7 +478,8 @@ class Portfolio:
 
     # ------------------------------------------------------------------ trading
     def _execute_fill(self, sym: str, q: int, price: int) -> None:
-        """Fill ``q`` micro-shares at ``price`` after slippage and costs (spec 4.3)."""
+        """Fill ``q`` micro-shares at ``price`` after slippage and costs (the fill rule of
+        ``docs/portfolio.md``, "Units and arithmetic")."""
         cm = self._cost_model
         sign = 1.0 if q > 0 else -1.0
         e = f2i(round_half_away(float(price) * (1.0 + sign * cm._slippage_bps / 10000.0)))

@@ -14,11 +14,12 @@ object API: no pyplot state, no display); :func:`save_report` writes
 formatted as people read them: percentages, dates, currency).
 
 The calendar grouping is pandas' and the plots are matplotlib's; the
-formulas of the new metrics are in :mod:`nanobook.portfolio.metrics`.  Costs:
-the result does not record them, so they are estimated as ``cost_bps`` on the
-traded value at the close (``cost_bps`` given, else ``commission_bps +
-slippage_bps`` of a ``cost_model`` the result carries); ``costs=`` takes
-recorded per-period costs instead.
+formulas of the new metrics are in :mod:`nanobook.portfolio.metrics`.  Costs
+are estimated as ``cost_bps`` on the traded value at the close (``cost_bps``
+given, else ``commission_bps + slippage_bps`` of a ``cost_model`` the result
+carries); ``costs=`` takes recorded per-period costs instead, e.g.
+``costs=res.costs``, the commissions the backtest recorded (exact; the
+report does not read them unasked, so its default output is unchanged).
 """
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ class DenseData:
     __slots__ = ("symbols", "_close", "close_scale", "holdings", "index", "scale", "skips", "exact_prices",
                  "traded", "costs")
 
-    def __init__(self, symbols: list[str], close: np.ndarray, holdings: np.ndarray,
+    def __init__(self, *, symbols: list[str], close: np.ndarray, holdings: np.ndarray,
                  index: Any = None, scale: float = 100.0, close_scale: float = 1.0,
                  skips: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
                  exact_prices: bool = False, traded: np.ndarray | None = None,

@@ -1,4 +1,4 @@
-"""Callback-driven backtests: ``run_backtest`` and ``sweep_equal_weight`` (spec 4.4, 4.5)."""
+"""Callback-driven backtests: ``run_backtest`` and ``sweep_equal_weight`` (the reference's API)."""
 from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
