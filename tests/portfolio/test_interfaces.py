@@ -182,3 +182,29 @@ def test_the_record_buffers_grow_past_their_first_block_and_match_the_oracle():
     assert res["stop_events"] == ref["stop_events"] and res["equity_curve"] == ref["equity_curve"]
     sk = res.skipped_targets
     assert len(sk) == T and set(sk["symbol"]) == {"ZZ"} and sk["period"].tolist() == list(range(T))
+
+
+@pytest.mark.parametrize("name", ["quantity_step", "min_order_value", "max_order_value",
+                                  "max_traded_value_per_month", "max_trades_per_rebalance",
+                                  "max_trades_per_day", "max_trades_per_month"])
+def test_integer_options_at_and_past_the_signed_64_bit_limit(name):
+    """At 2**63 - 1 an option runs; at 2**63 it is an OverflowError that names it
+    (it was C's bare 'Python int too large to convert to C long')."""
+    import nanobook as nb
+
+    w = np.full((3, 2), 0.5)
+    p = np.full((3, 2), 100.0)
+    # flat prices: the equity stays at the initial cash (in cents) whatever is traded
+    assert nb.backtest_weights(w, p, 1_000_000, **{name: 2**63 - 1})["equity_curve"][-1] == 100_000_000
+    with pytest.raises(OverflowError, match=rf"^{name} out of the signed 64-bit range, got {2**63}$"):
+        nb.backtest_weights(w, p, 1_000_000, **{name: 2**63})
+
+
+def test_ordinals_past_the_signed_64_bit_limit_name_the_option():
+    import nanobook as nb
+
+    w = np.full((3, 2), 0.5)
+    p = np.full((3, 2), 100.0)
+    with pytest.raises(OverflowError, match=r"^period_day_ordinal out of the signed 64-bit range"):
+        nb.backtest_weights(w, p, 1_000_000, period_day_ordinal=[0, 1, 2**63],
+                            max_trades_per_day=5)

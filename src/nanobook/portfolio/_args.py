@@ -164,11 +164,13 @@ def validate_options(opts: dict[str, Any], n: int) -> dict[str, Any]:
     for name, rule in _OPTION_RULES:
         v = o.get(name)
         if v is not None:
-            o[name] = rule(v, name)
+            # i64: a value past the kernel's signed 64-bit range is an
+            # OverflowError that names the option, not C's bare conversion error
+            o[name] = rule(v, name) if rule is band_arg else rule(v, name, i64=True)
     for name in ("period_day_ordinal", "period_month_ordinal"):
         v = o.get(name)
         if v is not None:
-            v = [int_arg(x, name) for x in v]
+            v = [int_arg(x, name, i64=True) for x in v]
             if len(v) != n:
                 raise ValueError(f"{name} length ({len(v)}) must match weight_schedule length ({n})")
             o[name] = v
