@@ -235,7 +235,8 @@ cdef class Exchange:
     cdef void _release(self, bint write) noexcept
     cdef object _submit_call(self, EventRec* ev)
     cdef object _stop_call(self, EventRec* ev)
+    # Validate and submit one of the four stop kinds; ``trail`` is the
+    # ``(trail_type, trail_value, atr_period)`` of the trailing ones.
     cdef object _stop(self, uint8_t kind, object side, str stop_name, object stop_price,
-                      object limit_price, object quantity, object tif,
-                      object trail_type=*, object trail_value=*, object atr_period=*)
+                      object limit_price, object quantity, object tif, tuple trail=*)
     cdef object _snapshot(self, size_t levels)
