@@ -10,6 +10,8 @@ cdef enum:
     EVENT_MAX_BYTES = 64
 
 
+# put_*: write one unsigned varint / zigzag signed varint / raw double at
+# ``p``, return the byte after it; get_*: read one back the same way.
 cdef inline uint8_t* put_u(uint8_t* p, uint64_t v) noexcept nogil:
     while v >= 0x80:
         p[0] = <uint8_t>((v & 0x7F) | 0x80)
@@ -52,6 +54,7 @@ cdef inline const uint8_t* get_f(const uint8_t* p, double* v) noexcept nogil:
 
 
 cdef int log_event(Buf* b, const EventRec* e) except -1 nogil:
+    """Append ``e`` to the byte log ``b`` (at most EVENT_MAX_BYTES)."""
     cdef uint8_t* p
     cdef uint8_t k = e.kind
     buf_reserve(b, EVENT_MAX_BYTES)
