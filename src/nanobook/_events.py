@@ -50,6 +50,13 @@ _VARIANT_FIELDS = {
     _dt.SUBMIT_TRAILING_STOP_LIMIT: ("side", "stop_price", "limit_price", "quantity",
                                      "time_in_force", "trail_method"),
 }
+_FIELD_SETS = {k: frozenset(v) for k, v in _VARIANT_FIELDS.items()}
+# the body field holding EventRec.price and .quantity in each variant ("": none)
+_PRICE_QTY_FIELDS = {
+    k: (next((f for f in v if f in ("price", "new_price", "stop_price")), ""),
+        next((f for f in v if f in ("quantity", "new_quantity")), ""))
+    for k, v in _VARIANT_FIELDS.items()
+}
 _LIMITS = (_dt.SUBMIT_STOP_LIMIT, _dt.SUBMIT_TRAILING_STOP_LIMIT)
 _TRAILING = (_dt.SUBMIT_TRAILING_STOP_MARKET, _dt.SUBMIT_TRAILING_STOP_LIMIT)
 _I64 = (-(1 << 63), 1 << 63)
@@ -140,13 +147,14 @@ def _from_dict(obj: Any, where: str) -> tuple:
     if not isinstance(body, dict):
         raise ValueError(f"{where}: {variant} body must be an object, got {body!r}")
     fields = _VARIANT_FIELDS[kind]
-    missing = [f for f in fields if f not in body]
-    extra = [f for f in body if f not in fields]
-    if missing or extra:
+    if body.keys() != _FIELD_SETS[kind]:
+        missing = [f for f in fields if f not in body]
+        extra = [f for f in body if f not in fields]
         raise ValueError(f"{where}: {variant} needs fields {list(fields)}, "
                          f"missing {missing}, unexpected {extra}")
     side = tif = trail = order_id = price = limit_price = quantity = trail_fixed = period = 0
     trail_value = 0.0
+    # fields are checked in this order whatever the variant (the first bad one is reported)
     if "side" in body:
         s = _SIDE_CODE.get(body["side"]) if isinstance(body["side"], str) else None
         if s is None:
@@ -158,18 +166,17 @@ def _from_dict(obj: Any, where: str) -> tuple:
             raise ValueError(f"{where}: field 'time_in_force' must be GTC, IOC or FOK, "
                              f"got {body['time_in_force']!r}")
         tif = t
-    for f in ("price", "new_price", "stop_price"):
-        if f in body:
-            price = _json_int(body, f, where, _I64)
+    price_field, qty_field = _PRICE_QTY_FIELDS[kind]
+    if price_field:
+        price = _json_int(body, price_field, where, _I64)
     if "limit_price" in body:
         limit_price = _json_int(body, "limit_price", where, _I64)
     if "order_id" in body:
         order_id = _json_int(body, "order_id", where, _U64)
-    for f in ("quantity", "new_quantity"):
-        if f in body:
-            quantity = _json_int(body, f, where, _U64)
-            if quantity == 0:
-                raise ValueError(f"{where}: field '{f}' must be positive, got 0")
+    if qty_field:
+        quantity = _json_int(body, qty_field, where, _U64)
+        if quantity == 0:
+            raise ValueError(f"{where}: field '{qty_field}' must be positive, got 0")
     if "trail_method" in body:
         tm = body["trail_method"]
         if not isinstance(tm, dict) or len(tm) != 1:
