@@ -22,10 +22,13 @@ cdef str _one_of(tuple names):
 cdef dict _SIDES = _input_codes(_dt.SIDE_NAMES, _dt.SIDE_ALIASES)
 cdef dict _TIFS = _input_codes(_dt.TIF_NAMES, {})
 cdef dict _TRAILS = _input_codes(_dt.TRAIL_NAMES, _dt.TRAIL_ALIASES)
-# the reference's wording; ``{}`` is the rejected value
-cdef str _BAD_SIDE = f"Invalid side '{{}}'. Use {_one_of(_dt.SIDE_NAMES)}."
-cdef str _BAD_TIF = f"Invalid time_in_force '{{}}'. Use {_one_of(_dt.TIF_NAMES)}."
-cdef str _BAD_TRAIL = f"Invalid trail_type '{{}}'. Use {_one_of(_dt.TRAIL_NAMES)}."
+# the reference's wording for an unknown choice, by parameter; ``{}`` is the
+# rejected value (read only on that error path)
+cdef dict _INVALID = {
+    "side": f"Invalid side '{{}}'. Use {_one_of(_dt.SIDE_NAMES)}.",
+    "tif": f"Invalid time_in_force '{{}}'. Use {_one_of(_dt.TIF_NAMES)}.",
+    "trail_type": f"Invalid trail_type '{{}}'. Use {_one_of(_dt.TRAIL_NAMES)}.",
+}
 
 
 cdef str _describe(object v):
@@ -42,7 +45,7 @@ cdef int _flag(object v, str name) except -1:
     raise TypeError(f"{name} must be a bool, got {_describe(v)}")
 
 
-cdef int _parse_choice(object value, dict table, str name, str invalid) except -1:
+cdef int _parse_choice(object value, dict table, str name) except -1:
     """Case-insensitive lookup of a str option; exact matches skip ``lower()``."""
     cdef object v
     if type(value) is str:
@@ -53,16 +56,16 @@ cdef int _parse_choice(object value, dict table, str name, str invalid) except -
         raise TypeError(f"{name} must be a str, got {_describe(value)}")
     v = table.get(value.lower())
     if v is None:
-        raise ValueError(invalid.format(value))
+        raise ValueError((<str>_INVALID[name]).format(value))
     return v
 
 
 cdef inline int _parse_side(object side) except -1:
-    return _parse_choice(side, _SIDES, "side", _BAD_SIDE)
+    return _parse_choice(side, _SIDES, "side")
 
 
 cdef inline int _parse_tif(object tif) except -1:
-    return _parse_choice(tif, _TIFS, "tif", _BAD_TIF)
+    return _parse_choice(tif, _TIFS, "tif")
 
 
 cdef object _as_int(object v, str name):
@@ -130,7 +133,7 @@ cdef int _parse_trail(EventRec* ev, tuple trail) except -1:
     """The trail of a trailing stop into ``ev``; ``trail`` is the submitter's
     ``(trail_type, trail_value, atr_period)``, checked in that order."""
     trail_type, trail_value, atr_period = trail
-    cdef int t = _parse_choice(trail_type, _TRAILS, "trail_type", _BAD_TRAIL)
+    cdef int t = _parse_choice(trail_type, _TRAILS, "trail_type")
     cdef double value
     value = _to_f64(trail_value, "trail_value")
     if not isfinite(value):
