@@ -231,7 +231,10 @@ cdef class Exchange:
     # Claim the book for the public method ``call`` (a command when
     # ``write``: exclusive; a query: shared with other queries) or raise
     # RuntimeError naming both calls; every public method releases it on
-    # every exit path.
+    # every exit path.  Each method spells ``_claim; try: ... finally:
+    # _release`` itself on purpose: a context manager (``with
+    # self._claimed(...)``) costs two Python-level calls, measured at 38 ->
+    # 141 ns for a trivial query (best_bid_ask is ~50 ns).
     cdef int _claim(self, const char* call, bint write) except -1
     cdef void _release(self, bint write) noexcept
     cdef object _submit_call(self, EventRec* ev)

@@ -129,6 +129,11 @@ cdef double _to_f64(object v, str name) except? -1.0:
         raise TypeError(f"{name} must be a real number, got {_describe(v)}") from None
 
 
+cdef str _NEEDS_PERIOD = (
+    f"atr_period is required when trail_type='{_dt.TRAIL_NAMES[TRAIL_SMA].python}' (or the "
+    f"deprecated alias '{next(k for k, v in _dt.TRAIL_ALIASES.items() if v == TRAIL_SMA)}')")
+
+
 cdef int _parse_trail(EventRec* ev, tuple trail) except -1:
     """The trail of a trailing stop into ``ev``; ``trail`` is the submitter's
     ``(trail_type, trail_value, atr_period)``, checked in that order."""
@@ -145,8 +150,7 @@ cdef int _parse_trail(EventRec* ev, tuple trail) except -1:
         ev.trail_value = value
     if t == TRAIL_SMA:
         if atr_period is None:
-            raise ValueError("atr_period is required when trail_type='sma_abs_change' "
-                             "(or the deprecated alias 'atr')")
+            raise ValueError(_NEEDS_PERIOD)
         ev.period = _to_u64(atr_period, "atr_period")
     elif atr_period is not None:
         _to_u64(atr_period, "atr_period")

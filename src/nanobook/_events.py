@@ -61,6 +61,10 @@ _LIMITS = (_dt.SUBMIT_STOP_LIMIT, _dt.SUBMIT_TRAILING_STOP_LIMIT)
 _TRAILING = (_dt.SUBMIT_TRAILING_STOP_MARKET, _dt.SUBMIT_TRAILING_STOP_LIMIT)
 _I64 = (-(1 << 63), 1 << 63)
 _U64 = (0, 1 << 64)
+# the choices, as the error messages list them
+_SIDE_CHOICES = " or ".join(f"'{n}'" for n in _SIDE)
+_TIF_CHOICES = ", ".join(_TIF[:-1]) + " or " + _TIF[-1]
+_TRAIL_CHOICES = ", ".join(_TRAIL.values())
 _CHUNK = 65536      # rows converted to Python tuples at a time when writing JSON Lines
 
 
@@ -158,12 +162,12 @@ def _from_dict(obj: Any, where: str) -> tuple:
     if "side" in body:
         s = _SIDE_CODE.get(body["side"]) if isinstance(body["side"], str) else None
         if s is None:
-            raise ValueError(f"{where}: field 'side' must be 'Buy' or 'Sell', got {body['side']!r}")
+            raise ValueError(f"{where}: field 'side' must be {_SIDE_CHOICES}, got {body['side']!r}")
         side = s
     if "time_in_force" in body:
         t = _TIF_CODE.get(body["time_in_force"]) if isinstance(body["time_in_force"], str) else None
         if t is None:
-            raise ValueError(f"{where}: field 'time_in_force' must be GTC, IOC or FOK, "
+            raise ValueError(f"{where}: field 'time_in_force' must be {_TIF_CHOICES}, "
                              f"got {body['time_in_force']!r}")
         tif = t
     price_field, qty_field = _PRICE_QTY_FIELDS[kind]
@@ -180,18 +184,18 @@ def _from_dict(obj: Any, where: str) -> tuple:
     if "trail_method" in body:
         tm = body["trail_method"]
         if not isinstance(tm, dict) or len(tm) != 1:
-            raise ValueError(f"{where}: trail_method must be one of Fixed, Percentage, "
-                             f"SmaAbsChange, got {tm!r}")
+            raise ValueError(f"{where}: trail_method must be one of {_TRAIL_CHOICES}, "
+                             f"got {tm!r}")
         (name, val), = tm.items()
         if name == _TRAIL[_dt.TRAIL_FIXED]:
             trail = _dt.TRAIL_FIXED
             trail_fixed = _json_int(tm, name, where, _I64)
         elif name == _TRAIL[_dt.TRAIL_PERCENTAGE]:
-            trail_value = _finite_number(val, "Percentage", where)
+            trail_value = _finite_number(val, name, where)
             trail = _dt.TRAIL_PERCENTAGE
         elif name == _TRAIL[_dt.TRAIL_SMA_ABS_CHANGE]:
             if not isinstance(val, dict) or set(val) != {"multiplier", "period"}:
-                raise ValueError(f"{where}: SmaAbsChange needs multiplier and period, got {val!r}")
+                raise ValueError(f"{where}: {name} needs multiplier and period, got {val!r}")
             trail_value = _finite_number(val["multiplier"], "multiplier", where)
             trail = _dt.TRAIL_SMA_ABS_CHANGE
             period = _json_int(val, "period", where, _U64)
