@@ -41,7 +41,7 @@ import os
 import numpy as np
 cimport numpy as cnp
 
-from nanobook import _events
+import nanobook._events as _events  # (spelt so that tests/test_layers.py checks this import)
 from nanobook import dtypes as _dt
 
 cnp.import_array()
