@@ -4,7 +4,7 @@ Each area that documents comparisons (a limit, a tie rule, a boundary) lists
 them in a ``mutation_check.py`` beside its tests as ``(path, original,
 mutant)`` flips, e.g. ``>`` to ``>=``.  :func:`run` applies each flip alone
 to a copy of the sources in a temporary directory (the checkout is never
-modified), rebuilds the compiled module when the flip is in a ``.pyx`` (only
+modified), rebuilds the compiled module when the flip is in a ``.pyx``/``.pxd``/``.pxi`` (only
 that module recompiles), runs the area's boundary tests against the copy and
 reports whether the mutant was killed (the tests failed).  The unmutated copy
 must pass first.
@@ -50,13 +50,13 @@ def run(mutants: list[tuple[str, str, str]], tests: list[str], argv: list[str] |
             assert original.count(old) == 1, f"{path}: not exactly once: {old!r}"
             file.write_text(original.replace(old, new))
             try:
-                if file.suffix in (".pyx", ".pxd"):
+                if file.suffix in (".pyx", ".pxd", ".pxi"):
                     subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=tmp,
                                    env=env, check=True, capture_output=True)
                 killed = subprocess.run(cmd, capture_output=True, cwd=tmp, env=env).returncode != 0
             finally:
                 file.write_text(original)
-                if file.suffix in (".pyx", ".pxd"):
+                if file.suffix in (".pyx", ".pxd", ".pxi"):
                     subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=tmp,
                                    env=env, check=True, capture_output=True)
             survivors += not killed

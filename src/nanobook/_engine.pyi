@@ -1,4 +1,9 @@
-"""Type stubs of the compiled order book (nanobook/_engine.pyx)."""
+"""Type stubs of the compiled order book (nanobook/_engine.pyx and its .pxi files).
+
+Units: prices are integer ticks (cents for the bundled data), quantities
+integer lots; every ``timestamp`` is the book's logical clock (a counter that
+advances by one per order, stop and trade), not wall time.
+"""
 import os
 from typing import Any, Literal, Sequence, final
 
@@ -9,17 +14,22 @@ import numpy.typing as npt
 
 _Side = Literal["buy", "sell", "b", "s", "BUY", "SELL", "Buy", "Sell", "B", "S"] | str
 _Tif = Literal["gtc", "ioc", "fok"] | str
-_Events = Sequence[Event] | npt.NDArray[np.void] | str | os.PathLike[str]
+# numpy typing cannot name a structured dtype: these aliases say which
+# nanobook.dtypes record each array holds.
+_EventArray = npt.NDArray[np.void]  # of nanobook.dtypes.EVENT_DTYPE
+_TradeArray = npt.NDArray[np.void]  # of nanobook.dtypes.TRADE_DTYPE
+_LevelArray = npt.NDArray[np.void]  # of nanobook.dtypes.LEVEL_DTYPE
+_Events = Sequence[Event] | _EventArray | str | os.PathLike[str]
 
 @final
 class Trade:
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
-    trade_id: int
-    price: int
-    quantity: int
+    trade_id: int            # 1, 2, ... per book
+    price: int               # ticks: the resting order's price
+    quantity: int            # lots
     aggressor_order_id: int
     passive_order_id: int
-    timestamp: int
+    timestamp: int           # the book's logical clock
     @property
     def aggressor_side(self) -> Literal["buy", "sell"]: ...
     @property
@@ -34,9 +44,9 @@ class _HasTrades:
 @final
 class SubmitResult(_HasTrades):
     order_id: int
-    filled_quantity: int
-    resting_quantity: int
-    cancelled_quantity: int
+    filled_quantity: int     # lots, this call
+    resting_quantity: int    # lots left in the book (GTC)
+    cancelled_quantity: int  # lots cancelled (IOC/market remainder, rejected FOK)
     @property
     def status(self) -> Literal["New", "PartiallyFilled", "Filled", "Cancelled"]: ...
 
@@ -68,11 +78,11 @@ class StopSubmitResult(_Record):
 @final
 class Order(_Record):
     id: int
-    price: int
-    original_quantity: int
-    remaining_quantity: int
-    filled_quantity: int
-    timestamp: int
+    price: int               # ticks
+    original_quantity: int   # lots
+    remaining_quantity: int  # lots not filled (0 for a cancelled GTC order)
+    filled_quantity: int     # lots
+    timestamp: int           # the book's logical clock at arrival
     @property
     def side(self) -> Literal["buy", "sell"]: ...
     @property
@@ -84,8 +94,8 @@ class Order(_Record):
 
 @final
 class LevelSnapshot(_Record):
-    price: int
-    quantity: int
+    price: int               # ticks
+    quantity: int            # lots resting (exact, may exceed 2**64 - 1)
     order_count: int
     @property
     def price_float(self) -> float: ...
@@ -100,7 +110,7 @@ class BookSnapshot(_Record):
     def mid_price(self) -> float | None: ...
     def imbalance(self) -> float | None: ...
     def weighted_mid(self) -> float | None: ...
-    def to_numpy(self) -> tuple[npt.NDArray[np.void], npt.NDArray[np.void]]: ...
+    def to_numpy(self) -> tuple[_LevelArray, _LevelArray]: ...
 
 @final
 class Event:
@@ -142,13 +152,13 @@ class Exchange:
     def get_stop_order(self, order_id: int) -> dict[str, Any] | None: ...
     def pending_stop_count(self) -> int: ...
     def trades(self) -> list[Trade]: ...
-    def trades_array(self) -> npt.NDArray[np.void]: ...
+    def trades_array(self) -> _TradeArray: ...
     def events(self) -> list[Event]: ...
-    def events_array(self) -> npt.NDArray[np.void]: ...
+    def events_array(self) -> _EventArray: ...
     def event_count(self) -> int: ...
     def depth(self, levels: int = 10) -> BookSnapshot: ...
     def full_book(self) -> BookSnapshot: ...
-    def apply(self, ops: npt.NDArray[np.void]) -> npt.NDArray[np.void]: ...
+    def apply(self, ops: _EventArray) -> _TradeArray: ...
     @staticmethod
     def replay(events: _Events, event_log: bool = True) -> Exchange: ...
     def copy(self) -> Exchange: ...
@@ -175,7 +185,7 @@ class MultiExchange:
     def __contains__(self, symbol: object, /) -> bool: ...
 
 def check_symbol(symbol: object) -> str: ...
-def as_event_array(events: _Events) -> npt.NDArray[np.void]: ...
-def events_from_array(events: npt.NDArray[np.void]) -> list[Event]: ...
+def as_event_array(events: _Events) -> _EventArray: ...
+def events_from_array(events: _EventArray) -> list[Event]: ...
 def save_events(events: _Events, path: str | os.PathLike[str]) -> None: ...
-def load_events(path: str | os.PathLike[str]) -> npt.NDArray[np.void]: ...
+def load_events(path: str | os.PathLike[str]) -> _EventArray: ...

@@ -3,8 +3,16 @@
 These are the Python views of the C structs in ``nanobook/_engine.pxd``; a
 test pins their layout to the compiled structs.  Codes used in the integer
 fields are module constants here so that batch input can be built without
-string parsing.
+string parsing, and each code has one table of its names (below the codes);
+``tests/engine/test_layout.py`` pins every code to the engine's C enum.
+
+Units of every record: prices are integer ticks (cents for the bundled
+data), quantities integer lots, ``timestamp`` the book's logical clock (a
+counter that advances by one per order, stop and trade: it orders events
+within one book and is not wall-clock time).
 """
+from typing import NamedTuple
+
 import numpy as np
 
 __all__ = [
@@ -14,7 +22,12 @@ __all__ = [
     "SUBMIT_STOP_MARKET", "SUBMIT_STOP_LIMIT",
     "SUBMIT_TRAILING_STOP_MARKET", "SUBMIT_TRAILING_STOP_LIMIT",
     "TRAIL_NONE", "TRAIL_FIXED", "TRAIL_PERCENTAGE", "TRAIL_SMA_ABS_CHANGE",
-    "EVENT_KINDS",
+    "EVENT_KINDS", "EVENT_VARIANTS",
+    "ORDER_NEW", "ORDER_PARTIALLY_FILLED", "ORDER_FILLED", "ORDER_CANCELLED",
+    "STOP_PENDING", "STOP_TRIGGERED", "STOP_CANCELLED",
+    "Names", "SIDE_NAMES", "TIF_NAMES", "ORDER_STATUS_NAMES", "STOP_STATUS_NAMES",
+    "TRAIL_NAMES", "SIDE_ALIASES", "TRAIL_ALIASES", "ERROR_NAMES",
+    "SYMBOL_MAX_BYTES",
 ]
 
 # side
@@ -42,6 +55,64 @@ EVENT_KINDS = {
 }
 # trail methods
 TRAIL_NONE, TRAIL_FIXED, TRAIL_PERCENTAGE, TRAIL_SMA_ABS_CHANGE = 0, 1, 2, 3
+# order status (``Order.status``, ``SubmitResult.status``)
+ORDER_NEW, ORDER_PARTIALLY_FILLED, ORDER_FILLED, ORDER_CANCELLED = 0, 1, 2, 3
+# stop status (``Exchange.get_stop_order``, ``StopSubmitResult.status``)
+STOP_PENDING, STOP_TRIGGERED, STOP_CANCELLED = 0, 1, 2
+
+#: Longest symbol of a ``MultiExchange`` book, in UTF-8 bytes.  The engine's
+#: compiled check (``nanobook._engine.check_symbol``, on the order path) reads
+#: this constant; the Python layers' symbol checks use the same one.
+SYMBOL_MAX_BYTES = 8
+
+
+# -- names of the codes --------------------------------------------------------
+# nanobook 0.19 spells every code in two casings, depending on where it
+# appears, and its users (and our recorded conformance cases) depend on both:
+#   * ``python``: the lower-case name of the Python records and of the
+#     accepted input: ``Order.side`` / ``Trade.aggressor_side`` "buy",
+#     ``Order.time_in_force`` "gtc", ``Order.status`` "partiallyfilled",
+#     ``get_stop_order()["status"]`` "pending", ``trail_type`` "fixed";
+#   * ``rust``: the name of the Rust enum variant, used where the reference
+#     prints the enum itself: ``SubmitResult.status`` "PartiallyFilled",
+#     ``StopSubmitResult.status`` "Pending", the JSON (serde) form of events
+#     and ``repr(Event)`` ("Buy", "GTC", "Fixed").
+# So each code has exactly one table, indexed by the code, holding both
+# spellings; every place in the engine that names a code reads it here.
+
+class Names(NamedTuple):
+    """The two spellings of one code value (see the comment above)."""
+    python: str
+    rust: str
+
+
+SIDE_NAMES = (Names("buy", "Buy"), Names("sell", "Sell"))
+TIF_NAMES = (Names("gtc", "GTC"), Names("ioc", "IOC"), Names("fok", "FOK"))
+ORDER_STATUS_NAMES = (Names("new", "New"), Names("partiallyfilled", "PartiallyFilled"),
+                      Names("filled", "Filled"), Names("cancelled", "Cancelled"))
+STOP_STATUS_NAMES = (Names("pending", "Pending"), Names("triggered", "Triggered"),
+                     Names("cancelled", "Cancelled"))
+# TRAIL_NONE has no name: plain stops carry no trail
+TRAIL_NAMES = (None, Names("fixed", "Fixed"), Names("percentage", "Percentage"),
+               Names("sma_abs_change", "SmaAbsChange"))
+#: Extra input spellings accepted besides ``python`` (case-insensitive), as in
+#: the reference: "b"/"s" for sides, "pct" and the deprecated "atr" for trails.
+SIDE_ALIASES = {"b": BUY, "s": SELL}
+TRAIL_ALIASES = {"pct": TRAIL_PERCENTAGE, "atr": TRAIL_SMA_ABS_CHANGE}
+#: ``CancelResult.error`` / ``ModifyResult.error`` by outcome code
+#: (0: success, 1: unknown id, 2: the order is finished).
+ERROR_NAMES = (None, "OrderNotFound", "OrderNotActive")
+#: The serde variant name of each event kind (the JSON form and ``repr(Event)``).
+EVENT_VARIANTS = {
+    SUBMIT_LIMIT: "SubmitLimit",
+    SUBMIT_MARKET: "SubmitMarket",
+    CANCEL: "Cancel",
+    MODIFY: "Modify",
+    SUBMIT_STOP_MARKET: "SubmitStopMarket",
+    SUBMIT_STOP_LIMIT: "SubmitStopLimit",
+    SUBMIT_TRAILING_STOP_MARKET: "SubmitTrailingStopMarket",
+    SUBMIT_TRAILING_STOP_LIMIT: "SubmitTrailingStopLimit",
+}
 
 #: One state-changing call (the event log and the batch input of
 #: ``Exchange.apply``).  Field use by kind:
@@ -70,7 +141,9 @@ EVENT_DTYPE = np.dtype(
     ]
 )
 
-#: One trade (fill) printed by the book.
+#: One trade (fill) printed by the book: ``quantity`` lots at the resting
+#: order's ``price`` (ticks); ``aggressor_side`` is BUY/SELL; ``timestamp``
+#: is the book's logical clock (see the module docstring).
 TRADE_DTYPE = np.dtype(
     [
         ("trade_id", "u8"),

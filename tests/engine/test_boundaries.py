@@ -1,7 +1,7 @@
 """The documented comparisons of docs/engine.md, each at, just below and just
 above its limit: input ranges, crossing, FOK, stop triggers (live and at
 submission), the 100-round stop cascade and the 8-byte symbol.  Each test
-fails when its comparison in ``_engine.pyx`` is flipped
+fails when its comparison in ``_engine_*.pxi`` is flipped
 (``tests/engine/mutation_check.py``)."""
 import pytest
 
