@@ -60,10 +60,10 @@ ORDER_NEW, ORDER_PARTIALLY_FILLED, ORDER_FILLED, ORDER_CANCELLED = 0, 1, 2, 3
 # stop status (``Exchange.get_stop_order``, ``StopSubmitResult.status``)
 STOP_PENDING, STOP_TRIGGERED, STOP_CANCELLED = 0, 1, 2
 
-#: Longest symbol of a ``MultiExchange`` book, in UTF-8 bytes.  The engine's
-#: compiled check (``nanobook._engine.check_symbol``, on the order path) reads
-#: this constant; the Python layers' symbol checks use the same one.
-SYMBOL_MAX_BYTES = 8
+#: Longest symbol, in UTF-8 bytes: defined once in :mod:`nanobook.validate`
+#: (the Python layers' ``symbol()`` check); the engine's compiled check
+#: (``nanobook._engine.check_symbol``, on the order path) reads it from here.
+from .validate import SYMBOL_MAX_BYTES  # noqa: E402
 
 
 # -- names of the codes --------------------------------------------------------
