@@ -7,6 +7,8 @@ ctypedef uint64_t qty_t     # quantity in lots
 ctypedef uint64_t oid_t     # order id; 0 means "none"
 ctypedef uint64_t ts_t      # logical timestamp
 ctypedef int32_t slot_t     # index into a pool; -1 means "none"
+ctypedef int64_t sqty_t     # signed quantity: level totals, positions, deltas (simulator, feed books)
+ctypedef int64_t nanos_t    # signed time in ns on one clock (simulator); -1 means "not yet"
 
 cdef extern from *:
     """

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable, NamedTuple
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, NamedTuple
 
 import numpy as np
 
@@ -12,16 +13,14 @@ from ._errors import StreamError, UnknownOrderError
 from .latency import as_latency
 from .queue import as_queue_model
 from .result import SimResult
-from .stream import EXCH, LOCAL, MD_DTYPE, order_events, validate_stream
+from .dtypes import (
+    BUY, DECISION_BOOK, DECISION_END, DECISION_FILL, DECISION_ORDER, DECISION_PROGRESS,
+    DECISION_TIMER, DECISION_TRADE, EXCH, EXEC, KILL_RULE_NAMES, LOCAL, MD_DTYPE, ORDER_EVENT_NAMES,
+    ORDER_FOK, ORDER_IOC, ORDER_MARKET, ORDER_POST_ONLY, SELL, STATUS_NAMES,
+)
+from .stream import order_events, validate_stream
 
 __all__ = ["Sim", "Strategy", "StepStrategy", "Fill", "OrderEvent", "Trade", "BUY", "SELL"]
-
-BUY, SELL = 0, 1
-_ORDER_EVENTS = {1: "ack", 3: "cancelled", 4: "rejected", 5: "cancel_rejected", 6: "modified",
-                 7: "modify_rejected"}
-_KILL_RULES = {1: limits.MAX_POSITION, 2: limits.DRAWDOWN, 3: limits.DAILY_LOSS}
-_STATUS = {0: "pending", 1: "open", 2: "filled", 3: "cancelled", 4: "rejected"}
-_MARKET, _IOC, _POST_ONLY, _FOK = 1, 2, 4, 8
 
 
 class Fill(NamedTuple):
@@ -169,6 +168,24 @@ def _ladder_window(md: np.ndarray, plo: int, phi: int) -> tuple[int, int]:
         c = (q0 + q1) // 2
         lo, hi = max(plo, c - _LADDER_MAX // 2), min(phi, c + _LADDER_MAX // 2 - 1)
     return lo, hi
+
+
+@dataclass(frozen=True)
+class CoreParams:
+    """The parameters of one run, read once by ``SimCore.setup`` (validated
+    by :class:`Sim`; units as its arguments)."""
+
+    entry_latency: Any          # a nanobook.sim.latency model
+    response_latency: Any       # a nanobook.sim.latency model
+    queue_model: int            # QUEUE_* tag of the nanobook.sim.queue model
+    queue_power: float          # its exponent (PowerProb), else 0
+    maker_fee_bps: float
+    taker_fee_bps: float
+    order_fee: float            # currency per order that reaches the exchange
+    multiplier: float
+    record_interval: int        # ns of exchange time (0: no records)
+    timer_interval: int         # ns of local time (0: no timer)
+    start: int                  # the clock at the start (ns)
 
 
 def _overrides(obj, name: str) -> bool:
@@ -373,9 +390,9 @@ class Sim:
         total = len(self._xi)
         while True:
             code = advance()
-            if code == 0:
+            if code == DECISION_END:
                 break
-            if code == 6:
+            if code == DECISION_PROGRESS:
                 progress(core.n_exch_done, total)
             else:
                 dispatch(code, strategy)
@@ -400,12 +417,14 @@ class Sim:
         if start is None:
             start = self._start
         core = _core.SimCore()
-        core.setup(self.md, self._xi, self._li, self.entry_latency, self.response_latency,
-                   self.queue_model._kind, self.queue_model.power, self.maker_fee_bps,
-                   self.taker_fee_bps, self.order_fee, self.multiplier, self.record_interval,
-                   t_int or 0, start)
+        core.setup(self.md, self._xi, self._li, CoreParams(
+            entry_latency=self.entry_latency, response_latency=self.response_latency,
+            queue_model=self.queue_model._kind, queue_power=self.queue_model.power,
+            maker_fee_bps=self.maker_fee_bps, taker_fee_bps=self.taker_fee_bps,
+            order_fee=self.order_fee, multiplier=self.multiplier,
+            record_interval=self.record_interval, timer_interval=t_int or 0, start=start))
         if self._ladder is not None:
-            core.use_ladder(*self._ladder)
+            core.use_window(*self._ladder)
         ks = self.kill_switch
         on = ks is not None and ks.active
         core.configure(self.lot_size, self.fill_rounding == "nearest", on,
@@ -433,23 +452,23 @@ class Sim:
         """Call the strategy hook of one decision point."""
         core = self._core
         self._decisions += 1
-        if code == 1:
+        if code == DECISION_BOOK:
             strategy.on_book(self)
-        elif code == 2:
+        elif code == DECISION_TRADE:
             row = self.md[core.cur_row]
             side = int(row["side"])
-            if row["kind"] == 5:         # EXEC carries the resting side
+            if row["kind"] == EXEC:      # EXEC carries the resting side
                 side = 1 - side
             strategy.on_trade(self, Trade(int(row["local_ts"]), int(row["exch_ts"]), side,
                                           int(row["price"]), int(row["qty"])))
-        elif code == 3:
-            t, _, oid, price, qty, maker, fi = core.response(core.cur_resp)
-            f = core.fill_row(fi)
-            strategy.on_fill(self, Fill(oid, f[0], price, qty, bool(maker), f[1], f[2], t))
-        elif code == 4:
-            t, kind, oid, _, qty, _, _ = core.response(core.cur_resp)
-            strategy.on_order(self, OrderEvent(_ORDER_EVENTS[kind], oid, qty, t))
-        elif code == 5:
+        elif code == DECISION_FILL:
+            r = core.response(core.cur_resp)
+            f = core.fill_row(r.fill)
+            strategy.on_fill(self, Fill(r.order_id, f[0], r.price, r.qty, bool(r.maker), f[1], f[2], r.t))
+        elif code == DECISION_ORDER:
+            r = core.response(core.cur_resp)
+            strategy.on_order(self, OrderEvent(ORDER_EVENT_NAMES[r.kind], r.order_id, r.qty, r.t))
+        elif code == DECISION_TIMER:
             strategy.on_timer(self)
 
     def _finish(self, strategy) -> SimResult:
@@ -458,7 +477,7 @@ class Sim:
         strategy.on_end(self)
         kill = None
         if core.kill_rule:
-            kill = {"rule": _KILL_RULES[core.kill_rule], "exch_ts": int(core.kill_ts),
+            kill = {"rule": KILL_RULE_NAMES[core.kill_rule], "exch_ts": int(core.kill_ts),
                     "equity": float(core.kill_equity), "high_water_mark": float(core.hwm),
                     "day_start": float(core.day_start)}
         return SimResult(
@@ -479,7 +498,7 @@ class Sim:
         core = self._need()
         if not core.kill_rule:
             return None
-        return {"rule": _KILL_RULES[core.kill_rule], "exch_ts": int(core.kill_ts),
+        return {"rule": KILL_RULE_NAMES[core.kill_rule], "exch_ts": int(core.kill_ts),
                 "equity": float(core.kill_equity)}
 
     # ------------------------------------------------------------ strategy view
@@ -543,7 +562,7 @@ class Sim:
         oid = self._check_id(order_id)
         side, price, qty, leaves, status, cts = core.order_row(oid)
         return {"order_id": oid, "side": side, "price": price, "qty": qty, "leaves": leaves,
-                "status": _STATUS[status], "cancel_sent": cts >= 0}
+                "status": STATUS_NAMES[status], "cancel_sent": cts >= 0}
 
     def _check_id(self, order_id) -> int:
         core = self._need()
@@ -604,8 +623,8 @@ class Sim:
         if self.max_position is not None and self._over_limit(core, side, qty):
             self.rejected_by_risk += 1
             return None
-        flags = (_MARKET if market else 0) | (_IOC if ioc else 0) | (_POST_ONLY if post_only else 0) | \
-            (_FOK if fok else 0)
+        flags = (ORDER_MARKET if market else 0) | (ORDER_IOC if ioc else 0) | \
+            (ORDER_POST_ONLY if post_only else 0) | (ORDER_FOK if fok else 0)
         return core.submit(int(side), int(price), int(qty), flags)
 
     def _check_qty(self, qty) -> None:
@@ -631,26 +650,26 @@ class Sim:
             row = core.order_row(o)
             if row[0] == side and o != exclude:
                 same += row[3]
-        worst = pos + same + qty if side == 0 else pos - same - qty
+        worst = pos + same + qty if side == BUY else pos - same - qty
         return abs(worst) > self.max_position and abs(worst) > abs(pos)
 
     def buy(self, price: int, qty: int, *, post_only: bool = False, ioc: bool = False,
             fok: bool = False, gtx: bool = False) -> int | None:
         """Limit buy (see :meth:`submit`)."""
-        return self.submit(0, price, qty, post_only=post_only, ioc=ioc, fok=fok, gtx=gtx)
+        return self.submit(BUY, price, qty, post_only=post_only, ioc=ioc, fok=fok, gtx=gtx)
 
     def sell(self, price: int, qty: int, *, post_only: bool = False, ioc: bool = False,
              fok: bool = False, gtx: bool = False) -> int | None:
         """Limit sell (see :meth:`submit`)."""
-        return self.submit(1, price, qty, post_only=post_only, ioc=ioc, fok=fok, gtx=gtx)
+        return self.submit(SELL, price, qty, post_only=post_only, ioc=ioc, fok=fok, gtx=gtx)
 
     def market_buy(self, qty: int) -> int | None:
         """Market buy: takes the visible asks; any rest is cancelled."""
-        return self.submit(0, 0, qty, market=True)
+        return self.submit(BUY, 0, qty, market=True)
 
     def market_sell(self, qty: int) -> int | None:
         """Market sell: takes the visible bids; any rest is cancelled."""
-        return self.submit(1, 0, qty, market=True)
+        return self.submit(SELL, 0, qty, market=True)
 
     def modify(self, order_id: int, price: int | None = None, qty: int | None = None) -> bool:
         """Send a modify (cancel-replace) now: a new price and/or a new open
