@@ -484,9 +484,12 @@ class Tables:
 
 
 def walk(tables, buf, const int64_t[::1] pkt_off, const int64_t[::1] pkt_len,
-         const int64_t[::1] pkt_base, const int32_t[::1] pkt_flow, int nflows, int hsz,
+         const int64_t[::1] pkt_base, const int32_t[::1] pkt_flow, int nflows, int hsz, *,
          bint arbitrate, bint gap_raises, bint strict):
-    """Decode the packets ``buf[pkt_off[i]:pkt_off[i]+pkt_len[i]]``.
+    """Decode the packets ``buf[pkt_off[i]:pkt_off[i]+pkt_len[i]]`` (packet
+    ``i`` from flow ``pkt_flow[i]`` of ``nflows``, SBE message header of
+    ``hsz`` bytes); the options (``arbitrate`` A/B feeds, ``gap_raises``,
+    ``strict``) are keyword-only.
 
     Returns ``None`` when the input is malformed or a gap must raise (the
     caller's Python path then raises the precise error), else ``(messages
