@@ -27,6 +27,9 @@ from nanobook._ladder cimport (
 from nanobook._claim cimport Claim, claim, release
 
 import numpy as np
+cimport numpy as cnp
+
+cnp.import_array()
 
 cdef extern from *:
     """
@@ -275,10 +278,11 @@ cdef void om_erase(OrderMap* m, Order* o) noexcept nogil:
 # ------------------------------------------------------------------ records out
 
 cdef object buf_array(Buf* b, object dtype):
-    """A numpy copy of the records of ``b`` (``dtype`` matches their layout)."""
-    a = np.empty(b.n, dtype=dtype)
+    """A numpy copy of the records of ``b`` (``dtype`` matches their layout);
+    C calls only (``ndarray.ctypes`` is numpy Python code)."""
+    cdef cnp.ndarray a = np.empty(b.n, dtype=dtype)
     if b.n:
-        memcpy(<void*><size_t>a.ctypes.data, b.data, b.n * b.itemsize)
+        memcpy(cnp.PyArray_DATA(a), b.data, b.n * b.itemsize)
     return a
 
 # ------------------------------------------------------------------ ITCH book
@@ -351,10 +355,10 @@ cdef class ItchBookCore:
     cdef OrderMap orders
     cdef Buf trades                    # TradeRec
     cdef Buf snaps                     # snapshot records of snap_size bytes
-    cdef readonly int64_t depth        # fixes the snapshot record size: never reassigned
-    cdef readonly bint record_trades
-    cdef readonly bint record_snapshots
-    cdef readonly bint lenient
+    cdef readonly int64_t depth        # levels per side of a snapshot record (fixes its size: never reassigned)
+    cdef readonly bint record_trades   # keep trade prints (E, C, P, Q messages) for trades_array()
+    cdef readonly bint record_snapshots    # one snapshot record per book change
+    cdef readonly bint lenient         # a zero message length is taken from the message type
     cdef bint all_wanted
     cdef int64_t n_messages
     cdef int64_t unknown_refs

@@ -29,6 +29,7 @@ from nanobook._ladder cimport (
 )
 
 import numpy as np
+cimport numpy as cnp
 
 from nanobook.limits import daily_loss_breached, drawdown_breached
 # the records' numpy dtypes, named once for the sim layer (re-exported here)
@@ -273,13 +274,17 @@ def _layout():
 
 # ------------------------------------------------------------------ records out
 
+cnp.import_array()
+
+
 cdef object buf_array(Buf* b, object dtype):
-    """A numpy copy of the records of ``b`` (``dtype`` matches their struct)."""
-    out = np.empty(b.n, dtype)
-    cdef char[::1] view
+    """A numpy copy of the records of ``b`` (``dtype`` matches their struct).
+    C calls only: no Python code runs, so no other thread can get the GIL
+    while a caller holds the core's claim (``ndarray.view`` of a structured
+    dtype runs numpy Python code)."""
+    cdef cnp.ndarray out = np.empty(b.n, dtype)
     if b.n:
-        view = out.view(np.int8).reshape(-1)
-        memcpy(&view[0], b.data, b.n * b.itemsize)
+        memcpy(cnp.PyArray_DATA(out), b.data, b.n * b.itemsize)
     return out
 
 # ------------------------------------------------------------------ price levels
@@ -1494,14 +1499,14 @@ cdef class SimCore:
         self._claim()
         self.busy = True
         try:
-            return self._response(i)
+            row = self._response(i)
         finally:
             self.busy = False
+        return _ResponseRow(*row)      # Python code: after the claim is released
 
     cdef object _response(self, int64_t i):
         cdef Response* r = (<Response*>self.resps.data) + i
-        return _ResponseRow(r.t, r.kind, (<SimOrder*>self.orders.data)[r.oi].id, r.price, r.qty, r.maker,
-                            r.fill)
+        return (r.t, r.kind, (<SimOrder*>self.orders.data)[r.oi].id, r.price, r.qty, r.maker, r.fill)
 
     def fill_row(self, int64_t i):
         self._claim()

@@ -26,14 +26,14 @@ __all__ = ["Sim", "Strategy", "StepStrategy", "Fill", "OrderEvent", "Trade", "BU
 class Fill(NamedTuple):
     """A fill report as the strategy receives it (after the response latency)."""
 
-    order_id: int
-    side: int
-    price: int
-    qty: int
-    maker: bool
-    fee: float
-    exch_ts: int
-    local_ts: int
+    order_id: int       # our order's id (from 1)
+    side: int           # BUY (0) or SELL (1): our order's side
+    price: int          # ticks (the stream's price unit)
+    qty: int            # the stream's quantity units
+    maker: bool         # our order was resting (False: it took liquidity)
+    fee: float          # currency; negative is a rebate
+    exch_ts: int        # ns, exchange clock: when the fill happened
+    local_ts: int       # ns, local clock: when the report reached the strategy
 
 
 class OrderEvent(NamedTuple):
@@ -44,20 +44,20 @@ class OrderEvent(NamedTuple):
     quantity) or ``"modify_rejected"`` (the order was done, or a post-only
     order's new price would have crossed; the order stands as it was)."""
 
-    kind: str
-    order_id: int
-    qty: int
-    local_ts: int
+    kind: str           # one of ORDER_EVENT_NAMES (nanobook/sim/dtypes.py)
+    order_id: int       # our order's id (from 1)
+    qty: int            # quantity units (see the kinds above)
+    local_ts: int       # ns, local clock: when the report reached the strategy
 
 
 class Trade(NamedTuple):
     """A market trade as seen locally; ``side`` is the aggressor side."""
 
-    local_ts: int
-    exch_ts: int
-    side: int
-    price: int
-    qty: int
+    local_ts: int       # ns, local clock: when the strategy sees the trade
+    exch_ts: int        # ns, exchange clock: when it happened
+    side: int           # the aggressor: BUY (0) lifted asks, SELL (1) hit bids
+    price: int          # ticks
+    qty: int            # quantity units
 
 
 class Strategy:
