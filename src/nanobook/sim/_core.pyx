@@ -657,7 +657,7 @@ cdef class SimCore:
             side_window(&self.exch_book[i], lo, hi)
             side_window(&self.local_book[i], lo, hi)
 
-    def configure(self, int64_t lot, bint round_nearest, bint ks_enabled, int64_t ks_max_position,
+    def configure(self, sqty_t lot, bint round_nearest, bint ks_enabled, sqty_t ks_max_position,
                   double ks_max_drawdown_pct, double ks_max_daily_loss, double capital,
                   int64_t progress_every):
         """Venue lot, kill-switch limits (< 0: off) and progress step, after :meth:`setup`."""
@@ -684,7 +684,7 @@ cdef class SimCore:
     cdef inline SimOrder* ordp(self, int64_t oi) noexcept nogil:
         return (<SimOrder*>self.orders.data) + oi
 
-    cdef inline int64_t lots(self, int64_t q) noexcept nogil:
+    cdef inline sqty_t lots(self, sqty_t q) noexcept nogil:
         """A queue-model fill quantity in whole lots: the nearest multiple of
         ``lot`` (half a lot rounds up) or the multiple below (floor)."""
         if q <= 0:
@@ -695,7 +695,7 @@ cdef class SimCore:
             return ((2 * q + self.lot) // (2 * self.lot)) * self.lot
         return (q // self.lot) * self.lot
 
-    cdef inline int64_t floor_lots(self, int64_t q) noexcept nogil:
+    cdef inline sqty_t floor_lots(self, sqty_t q) noexcept nogil:
         """Displayed liquidity a taker can take: whole lots only."""
         if q <= 0:
             return 0
@@ -707,7 +707,7 @@ cdef class SimCore:
             e += <double>self.position * self.mid_now() * self.multiplier
         return e
 
-    cdef int risk_check(self, int64_t t) except -1 nogil:
+    cdef int risk_check(self, nanos_t t) except -1 nogil:
         """The kill switch, evaluated after every exchange-side event (market
         row, order arrival).  Rules and comparisons of ``nanobook.limits``:
         ``|position| > max_position``; ``hwm - equity > max_drawdown_pct * hwm``
@@ -759,7 +759,7 @@ cdef class SimCore:
                 return bool(drawdown_breached(self.hwm, e, self.ks_max_drawdown_pct))
             return bool(daily_loss_breached(self.day_start, e, self.ks_max_daily_loss))
 
-    cdef int kill_all(self, int64_t t) except -1 nogil:
+    cdef int kill_all(self, nanos_t t) except -1 nogil:
         """Cancel every order not known done and flatten, sent at ``t``."""
         cdef int64_t i
         cdef SimOrder* o
@@ -847,7 +847,7 @@ cdef class SimCore:
         self.n_live += 1
         return 0
 
-    cdef int do_fill(self, int64_t oi, int64_t price, int64_t qty, bint maker, int64_t t) except -1 nogil:
+    cdef int do_fill(self, int64_t oi, price_t price, sqty_t qty, bint maker, nanos_t t) except -1 nogil:
         cdef SimOrder* o = self.ordp(oi)
         cdef double notional = <double>price * <double>qty * self.multiplier
         cdef double fee = notional * (self.maker_fee if maker else self.taker_fee) * 1e-4 \
@@ -873,7 +873,7 @@ cdef class SimCore:
         f.local_ts = self.last_resp_t
         return 0
 
-    cdef int track_bbo(self, int64_t t) except -1 nogil:
+    cdef int track_bbo(self, nanos_t t) except -1 nogil:
         cdef int64_t b = side_best(&self.exch_book[0]), a = side_best(&self.exch_book[1])
         cdef BboChange* r
         if b != self.x_bid or a != self.x_ask:
@@ -884,7 +884,7 @@ cdef class SimCore:
             r.ts, r.bid, r.ask = t, b, a
         return 0
 
-    cdef int record(self, int64_t t) except -1 nogil:
+    cdef int record(self, nanos_t t) except -1 nogil:
         cdef Sample* r = <Sample*>buf_push(&self.recs)
         cdef double mid = self.mid_now()
         r.ts, r.bid, r.ask, r.mid = t, self.x_bid, self.x_ask, mid
@@ -894,7 +894,7 @@ cdef class SimCore:
 
     # ---------------------------------------------------------------- queue logic
 
-    cdef int fill_through(self, int64_t passive_side, int64_t price, int64_t t, int64_t cap) except -1 nogil:
+    cdef int fill_through(self, int64_t passive_side, price_t price, nanos_t t, sqty_t cap) except -1 nogil:
         """Orders on ``passive_side`` priced strictly better than ``price`` are
         filled (the aggressor reached ``price`` only after clearing them).
         ``cap`` < 0 fills the whole remaining quantity, else at most ``cap``."""
@@ -915,8 +915,8 @@ cdef class SimCore:
             j += 1
         return 0
 
-    cdef int trade_at(self, int64_t passive_side, int64_t price, int64_t q, int64_t rank,
-                       bint l3, int64_t t) except -1 nogil:
+    cdef int trade_at(self, int64_t passive_side, price_t price, sqty_t q, int64_t rank,
+                       bint l3, nanos_t t) except -1 nogil:
         """A print of ``q`` at ``price`` against resting ``passive_side`` orders."""
         cdef int64_t j = 0, oi, fq
         cdef SimOrder* o
@@ -942,7 +942,7 @@ cdef class SimCore:
             j += 1
         return 0
 
-    cdef int cross_check(self, int64_t side, int64_t price, int64_t q, int64_t t) except -1 nogil:
+    cdef int cross_check(self, int64_t side, price_t price, sqty_t q, nanos_t t) except -1 nogil:
         """New liquidity on ``side`` at ``price`` that crosses our resting
         orders on the other side trades with them (at our price)."""
         if q > 0:
@@ -950,7 +950,7 @@ cdef class SimCore:
             self.fill_at_cross(1 - side, price, q, t)
         return 0
 
-    cdef int fill_at_cross(self, int64_t our_side, int64_t price, int64_t q, int64_t t) except -1 nogil:
+    cdef int fill_at_cross(self, int64_t our_side, price_t price, sqty_t q, nanos_t t) except -1 nogil:
         # equal price: a quote at our price on the other side also crosses
         cdef int64_t j = 0, oi, fq
         cdef SimOrder* o
@@ -968,7 +968,7 @@ cdef class SimCore:
             j += 1
         return 0
 
-    cdef void depth_change(self, int64_t side, int64_t price, int64_t old, int64_t new) noexcept nogil:
+    cdef void depth_change(self, int64_t side, price_t price, sqty_t old, sqty_t new) noexcept nogil:
         """L2 level update at a price where we may rest: queue model step."""
         cdef int64_t j, d, a, b
         cdef double fa, fb, pa, x, dd
@@ -1057,7 +1057,7 @@ cdef class SimCore:
             side_set(&self.local_book[s], p, old - q)
         return 0
 
-    cdef int sweep(self, int64_t oi, int64_t limit, int64_t t) except -1 nogil:
+    cdef int sweep(self, int64_t oi, price_t limit, nanos_t t) except -1 nogil:
         """Take visible opposite liquidity up to ``limit`` (0: no limit)."""
         cdef SimOrder* o = self.ordp(oi)
         cdef BookSide* opp = &self.exch_book[1 - o.side]
@@ -1085,7 +1085,7 @@ cdef class SimCore:
             px = side_after(opp, px)
         return tot
 
-    cdef int done(self, int64_t oi, int64_t status, int64_t t, int64_t kind) except -1 nogil:
+    cdef int done(self, int64_t oi, int64_t status, nanos_t t, int64_t kind) except -1 nogil:
         """End an order at the exchange (not live) and report it."""
         cdef SimOrder* o = self.ordp(oi)
         o.status = status
@@ -1101,7 +1101,7 @@ cdef class SimCore:
         o.join_rank = self.last_rank + 1
         o.trade_acc = 0
 
-    cdef inline bint crosses(self, int64_t side, int64_t price) noexcept nogil:
+    cdef inline bint crosses(self, int64_t side, price_t price) noexcept nogil:
         cdef int64_t best = side_best(&self.exch_book[1 - side])
         return best != 0 and ((side == 0 and price >= best) or (side == 1 and price <= best))
 
@@ -1222,7 +1222,7 @@ cdef class SimCore:
 
     # ---------------------------------------------------------------- Python-facing commands
 
-    def submit(self, int64_t side, int64_t price, int64_t qty, int64_t flags):
+    def submit(self, int64_t side, price_t price, sqty_t qty, int64_t flags):
         """Queue a new order sent at local time ``now``; returns its id."""
         self._claim()
         self.busy = True
@@ -1231,7 +1231,7 @@ cdef class SimCore:
         finally:
             self.busy = False
 
-    cdef object _submit(self, int64_t side, int64_t price, int64_t qty, int64_t flags):
+    cdef object _submit(self, int64_t side, price_t price, sqty_t qty, int64_t flags):
         self.new_order(side, price, qty, flags, self.now)
         return self.orders.n
 
@@ -1256,7 +1256,7 @@ cdef class SimCore:
         self.push_req(self.now, REQ_CANCEL, order_id - 1, 0, 0)
         return True
 
-    def modify(self, int64_t order_id, int64_t price, int64_t qty):
+    def modify(self, int64_t order_id, price_t price, sqty_t qty):
         """Queue a modify (new price, new open quantity) of ``order_id`` sent
         at ``now``, through the same FIFO channel as orders and cancels.
         False (nothing sent) when the local view knows the order is done or a
@@ -1268,7 +1268,7 @@ cdef class SimCore:
         finally:
             self.busy = False
 
-    cdef object _modify(self, int64_t order_id, int64_t price, int64_t qty):
+    cdef object _modify(self, int64_t order_id, price_t price, sqty_t qty):
         cdef SimOrder* o = self.ordp(order_id - 1)
         if o.local_status != STATUS_PENDING and o.local_status != STATUS_OPEN:
             return False
@@ -1450,7 +1450,7 @@ cdef class SimCore:
                 px = side_after(sd, px)
         return out
 
-    def exch_level(self, int64_t side, int64_t price):
+    def exch_level(self, int64_t side, price_t price):
         """Visible quantity at a price of the exchange-side book."""
         self._claim()
         self.busy = True
@@ -1459,7 +1459,7 @@ cdef class SimCore:
         finally:
             self.busy = False
 
-    cdef object _exch_level(self, int64_t side, int64_t price):
+    cdef object _exch_level(self, int64_t side, price_t price):
         return side_get(&self.exch_book[side], price)
 
     def order_row(self, int64_t order_id):
