@@ -36,7 +36,7 @@ from nanobook.limits import daily_loss_breached, drawdown_breached
 from nanobook.sim.dtypes import (
     ORDER_FIELDS, ORDER_DTYPE, FILL_DTYPE, RECORD_DTYPE, BBO_DTYPE, RESPONSE_DTYPE, MD_DTYPE,
 )
-from nanobook.sim.dtypes import ResponseRow as _ResponseRow
+from nanobook.sim.dtypes import ResponseRow as _ResponseRow, StreamScan as _StreamScan
 
 # ------------------------------------------------------------------ codes (nanobook/sim/dtypes.py)
 
@@ -1631,10 +1631,10 @@ def scan_stream(md):
     """One pass over a C-contiguous MD_DTYPE stream: the checks of
     ``validate_stream`` and what the loop needs.
 
-    Returns ``(ok, xi, li, price_lo, price_hi, t_start, first_exch, last_exch)``:
-    ``ok`` False means some row breaks a rule (``validate_stream`` then
-    names it); ``xi`` / ``li`` index the EXCH / LOCAL rows; the price range
-    covers every row; ``t_start`` is the smallest timestamp of either clock.
+    Returns a ``nanobook.sim.dtypes.StreamScan``: ``ok`` False means some
+    row breaks a rule (``validate_stream`` then names it); ``exch_rows`` /
+    ``local_rows`` index the EXCH / LOCAL rows; the price range covers every
+    row; ``t_start`` is the smallest timestamp of either clock.
     """
     cdef int64_t n = len(md), i, nx = 0, nl = 0
     cdef const uint8_t[::1] raw
@@ -1650,7 +1650,7 @@ def scan_stream(md):
     if md.dtype.itemsize != sizeof(MdRow) or not md.flags.c_contiguous:
         raise ValueError("scan_stream needs a C-contiguous MD_DTYPE array")
     if n == 0:
-        return True, xi, li, 0, -1, 0, None, None
+        return _StreamScan(True, xi, li, 0, -1, 0, None, None)
     raw = md.view(np.uint8)
     r = <const MdRow*>&raw[0]
     with nogil:
@@ -1690,6 +1690,6 @@ def scan_stream(md):
             if row.local_ts < tmin:
                 tmin = row.local_ts
     if not ok:
-        return False, None, None, 0, -1, 0, None, None
-    return (True, xi[:nx].copy() if nx < n else xi, li[:nl].copy() if nl < n else li, plo, phi, tmin,
-            emin if nx else None, emax if nx else None)
+        return _StreamScan(False, None, None, 0, -1, 0, None, None)
+    return _StreamScan(True, xi[:nx].copy() if nx < n else xi, li[:nl].copy() if nl < n else li, plo, phi,
+                       tmin, emin if nx else None, emax if nx else None)

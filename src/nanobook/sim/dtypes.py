@@ -38,7 +38,7 @@ __all__ = [
     "QUEUE_RISK_AVERSE", "QUEUE_POWER", "QUEUE_LOG",
     "LATENCY_CONSTANT", "LATENCY_SERIES", "LATENCY_LOGNORMAL", "LATENCY_UNIFORM",
     "ORDER_FIELDS", "ORDER_DTYPE", "FILL_DTYPE", "RECORD_DTYPE", "BBO_DTYPE", "RESPONSE_DTYPE",
-    "CODES", "ResponseRow",
+    "CODES", "ResponseRow", "StreamScan",
 ]
 
 # ------------------------------------------------------------------ the market-data stream
@@ -204,3 +204,16 @@ class ResponseRow(NamedTuple):
     qty: int
     maker: int
     fill: int       # row of the fills (RESP_FILL), else -1
+
+
+class StreamScan(NamedTuple):
+    """What one pass of ``_core.scan_stream`` over an MD_DTYPE stream finds."""
+
+    ok: bool                    # False: some row breaks a rule (validate_stream names it)
+    exch_rows: object           # int64 row numbers of the EXCH rows (None if not ok)
+    local_rows: object          # int64 row numbers of the LOCAL rows (None if not ok)
+    price_lo: int               # the smallest and largest price of any row (ticks;
+    price_hi: int               # 0 and -1 for an empty stream)
+    t_start: int                # the smallest timestamp of either clock (ns)
+    first_exch: int | None      # the first and last exch_ts of the EXCH rows
+    last_exch: int | None       # (None without EXCH rows)

@@ -363,14 +363,15 @@ class Sim:
     def _bind(self, md: np.ndarray) -> None:
         """Keep the (C-contiguous) stream with its row indexes and ranges (one pass)."""
         md = np.ascontiguousarray(md)
-        ok, xi, li, plo, phi, start, first, end = _core.scan_stream(md)
-        if not ok:
+        scan = _core.scan_stream(md)
+        if not scan.ok:
             validate_stream(md)          # names the row and the rule
             raise StreamError("the stream breaks a rule of validate_stream")  # pragma: no cover
         self.md = md
-        self._xi, self._li = xi, li
-        self._start, self._first, self._end = int(start), first, end
-        self._ladder = _ladder_window(md, int(plo), int(phi)) if len(md) else None
+        self._xi, self._li = scan.exch_rows, scan.local_rows
+        self._start, self._first, self._end = int(scan.t_start), scan.first_exch, scan.last_exch
+        # the price window the books index directly (use_window); None: sorted ladders only
+        self._ladder = _ladder_window(md, int(scan.price_lo), int(scan.price_hi)) if len(md) else None
 
     # ------------------------------------------------------------ running
 
