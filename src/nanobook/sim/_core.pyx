@@ -623,21 +623,21 @@ cdef class SimCore:
         self.cur_row = -1
         self.cur_resp = -1
         self.last_mid_x2 = 0
-        self.lot = 1
-        self.round_nearest = True
-        self.ks_enabled = False
-        self.ks_max_position = -1
-        self.ks_max_drawdown_pct = -1.0
-        self.ks_max_daily_loss = -1.0
-        self.capital = 0.0
+        self.maker_fee_qty, self.taker_fee_qty = params.maker_fee_per_qty, params.taker_fee_per_qty
+        self.fill_fee = params.fee_per_fill
+        self.lot, self.round_nearest = params.lot, params.round_nearest
+        self.ks_enabled, self.ks_max_position = params.ks_enabled, params.ks_max_position
+        self.ks_max_drawdown_pct = params.ks_max_drawdown_pct
+        self.ks_max_daily_loss = params.ks_max_daily_loss
+        self.capital = params.capital
         self.hwm = NAN
         self.day_start = NAN
         self.ks_day = -1
         self.kill_ts = -1
         self.kill_rule = 0
         self.kill_equity = NAN
-        self.progress_every = 0
-        self.next_progress = INT64_MAX
+        self.progress_every = params.progress_every
+        self.next_progress = self.progress_every if self.progress_every > 0 else INT64_MAX
         self.last_tick_exch = -1
         self.until = INT64_MAX
 
@@ -656,18 +656,6 @@ cdef class SimCore:
         for i in range(2):
             side_window(&self.exch_book[i], lo, hi)
             side_window(&self.local_book[i], lo, hi)
-
-    def configure(self, sqty_t lot, bint round_nearest, bint ks_enabled, sqty_t ks_max_position,
-                  double ks_max_drawdown_pct, double ks_max_daily_loss, double capital,
-                  int64_t progress_every):
-        """Venue lot, kill-switch limits (< 0: off) and progress step, after :meth:`setup`."""
-        self._claim()
-        self.lot, self.round_nearest = lot, round_nearest
-        self.ks_enabled, self.ks_max_position = ks_enabled, ks_max_position
-        self.ks_max_drawdown_pct, self.ks_max_daily_loss = ks_max_drawdown_pct, ks_max_daily_loss
-        self.capital = capital
-        self.progress_every = progress_every
-        self.next_progress = progress_every if progress_every > 0 else INT64_MAX
 
     cdef inline int _claim(self) except -1:
         """Refuse a call while another thread is inside this core (the loop of

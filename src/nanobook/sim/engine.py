@@ -186,6 +186,17 @@ class CoreParams:
     record_interval: int        # ns of exchange time (0: no records)
     timer_interval: int         # ns of local time (0: no timer)
     start: int                  # the clock at the start (ns)
+    maker_fee_per_qty: float = 0.0      # currency per quantity unit
+    taker_fee_per_qty: float = 0.0
+    fee_per_fill: float = 0.0           # currency per fill
+    lot: int = 1                # queue-model fills in whole lots of this size
+    round_nearest: bool = True  # nearest number of lots, else floor
+    ks_enabled: bool = False    # the kill switch; each limit < 0 is off
+    ks_max_position: int = -1
+    ks_max_drawdown_pct: float = -1.0
+    ks_max_daily_loss: float = -1.0
+    capital: float = 0.0        # initial capital (currency)
+    progress_every: int = 0     # a DECISION_PROGRESS every this many exchange rows (0: off)
 
 
 def _overrides(obj, name: str) -> bool:
@@ -417,24 +428,24 @@ class Sim:
             t_int = None
         if start is None:
             start = self._start
+        ks = self.kill_switch
+        on = ks is not None and ks.active
         core = _core.SimCore()
         core.setup(self.md, self._xi, self._li, CoreParams(
             entry_latency=self.entry_latency, response_latency=self.response_latency,
             queue_model=self.queue_model._kind, queue_power=self.queue_model.power,
             maker_fee_bps=self.maker_fee_bps, taker_fee_bps=self.taker_fee_bps,
             order_fee=self.order_fee, multiplier=self.multiplier,
-            record_interval=self.record_interval, timer_interval=t_int or 0, start=start))
+            record_interval=self.record_interval, timer_interval=t_int or 0, start=start,
+            maker_fee_per_qty=self.maker_fee_per_qty, taker_fee_per_qty=self.taker_fee_per_qty,
+            fee_per_fill=self.fee_per_fill, lot=self.lot_size,
+            round_nearest=self.fill_rounding == "nearest", ks_enabled=on,
+            ks_max_position=-1 if not on or ks.max_position is None else ks.max_position,
+            ks_max_drawdown_pct=-1.0 if not on or ks.max_drawdown_pct is None else ks.max_drawdown_pct,
+            ks_max_daily_loss=-1.0 if not on or ks.max_daily_loss is None else ks.max_daily_loss,
+            capital=self.initial_capital, progress_every=progress_every if with_progress else 0))
         if self._ladder is not None:
             core.use_window(*self._ladder)
-        ks = self.kill_switch
-        on = ks is not None and ks.active
-        core.configure(self.lot_size, self.fill_rounding == "nearest", on,
-                       -1 if not on or ks.max_position is None else ks.max_position,
-                       -1.0 if not on or ks.max_drawdown_pct is None else ks.max_drawdown_pct,
-                       -1.0 if not on or ks.max_daily_loss is None else ks.max_daily_loss,
-                       self.initial_capital, progress_every if with_progress else 0)
-        core.maker_fee_qty, core.taker_fee_qty = self.maker_fee_per_qty, self.taker_fee_per_qty
-        core.fill_fee = self.fee_per_fill
         core.want_book = _overrides(strategy, "on_book")
         core.want_depth = core.want_book and bool(strategy.every_book_update)
         core.want_trade = _overrides(strategy, "on_trade")
