@@ -5,11 +5,11 @@ query compared after every operation."""
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from nanobook.feeds import L2Book, OrderBook
 
-PRICES = st.integers(1, 40)          # a small range, so levels collide, come and go
+PRICES = st.integers(1, 8)           # a small range, so levels collide, come and go
 SIDES = st.integers(0, 1)
 
 
@@ -25,16 +25,16 @@ def ref_levels(book: list[dict], depth: int) -> np.ndarray:
 
 
 def check(b, ref: list[dict]) -> None:
-    for depth in (0, 1, 3, 45):
+    for depth in (0, 1, 3, 10):
         assert b.levels(depth).tolist() == ref_levels(ref, depth).tolist()
     for s in (0, 1):
-        for p in range(0, 42):
+        for p in range(0, 10):
             assert b.get(s, p) == (ref[s][p][0] if p in ref[s] else 0)
 
 
 l2_ops = st.lists(st.one_of(
-    st.tuples(st.just("set"), SIDES, PRICES, st.integers(-3, 30), st.integers(0, 5)),
-    st.tuples(st.just("add"), SIDES, PRICES, st.integers(-30, 30), st.just(0)),
+    st.tuples(st.just("set"), SIDES, PRICES, st.one_of(st.just(0), st.integers(-3, 30)), st.integers(0, 5)),
+    st.tuples(st.just("add"), SIDES, PRICES, st.one_of(st.just(0), st.integers(-30, 30)), st.just(0)),
     st.tuples(st.just("truncate"), st.just(0), st.integers(0, 6), st.just(0), st.just(0)),
     st.tuples(st.just("clear"), st.just(0), st.just(0), st.just(0), st.just(0)),
 ), max_size=60)
@@ -42,6 +42,12 @@ l2_ops = st.lists(st.one_of(
 
 @settings(max_examples=150, deadline=None)
 @given(ops=l2_ops)
+# the boundaries: a level set to exactly 0 or below goes; a delta to exactly 0
+# removes it; truncate to exactly the number of levels, one fewer, and 0
+@example(ops=[("set", 0, 5, 10, 1), ("set", 0, 5, 0, 0), ("set", 1, 6, 3, 1), ("set", 1, 6, -1, 0)])
+@example(ops=[("add", 0, 5, 10, 0), ("add", 0, 5, -10, 0), ("add", 1, 6, 4, 0), ("add", 1, 6, -5, 0)])
+@example(ops=[("set", 0, 1, 1, 0), ("set", 0, 2, 2, 0), ("set", 1, 3, 3, 0), ("truncate", 0, 2, 0, 0),
+              ("truncate", 0, 1, 0, 0), ("truncate", 0, 0, 0, 0)])
 def test_l2book_is_a_dict_of_levels(ops):
     b = L2Book()
     ref: list[dict] = [{}, {}]          # price -> [qty, count]
@@ -86,6 +92,9 @@ ob_ops = st.lists(st.one_of(
 
 @settings(max_examples=150, deadline=None)
 @given(ops=ob_ops)
+# the boundaries: reducing by exactly the open quantity, by one less, by more, and -1 (all)
+@example(ops=[("add", 1, 0, 5, 10), ("reduce", 1, 0, 0, 9), ("reduce", 1, 0, 0, 1), ("add", 2, 1, 6, 3),
+              ("reduce", 2, 0, 0, 4), ("add", 3, 1, 6, 3), ("level", 0, 1, 6, 2), ("reduce", 3, 0, 0, -1)])
 def test_orderbook_levels_are_the_sums_of_its_orders(ops):
     b = OrderBook()
     ref: list[dict] = [{}, {}]          # price -> [qty, count]; a level goes when either reaches 0
