@@ -9,6 +9,8 @@ ctypedef uint64_t ts_t      # logical timestamp
 ctypedef int32_t slot_t     # index into a pool; -1 means "none"
 ctypedef int64_t cents_t    # money in cents (cash, notional, commission); signed
 ctypedef int64_t micros_t   # signed quantity in micro-shares (1 share = 1 000 000)
+ctypedef int64_t sqty_t     # signed quantity: level totals, positions, deltas (simulator, feed books)
+ctypedef int64_t nanos_t    # signed time in ns on one clock (simulator); -1 means "not yet"
 
 cdef extern from *:
     """

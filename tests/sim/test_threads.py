@@ -127,3 +127,60 @@ def test_second_thread_gets_runtime_error_never_a_crash():
                            timeout=240)
         assert p.returncode == 0, (p.returncode, p.stdout[-2000:], p.stderr[-4000:])
         assert "busy=" in p.stdout
+
+
+def test_no_core_method_runs_python_code_while_it_holds_the_claim():
+    """Python code run inside a claimed method is where the GIL can pass to
+    another thread, which then finds the core busy (a strategy's own order
+    refused).  ``ndarray.view`` of a structured dtype runs numpy Python code:
+    the record arrays were copied that way and a run thread's ``submit`` was
+    refused about once in ten runs of the test above."""
+    import nanobook.sim as S
+    from .helpers import DEPTH, TRADE, stream
+
+    md = stream([(0, DEPTH, 0, 100, 10), (0, DEPTH, 1, 102, 10), (10, TRADE, 1, 100, 15),
+                 (20, DEPTH, 0, 99, 5), (30, TRADE, 0, 102, 50)])
+    sim = S.Sim(md, entry_latency=1, response_latency=1, record_interval=5)
+
+    class Fills(S.Strategy):
+        def on_fill(self, sim, fill):
+            pass
+
+        def on_order(self, sim, event):
+            pass
+
+    sim._begin(Fills(), None, False, 1)
+    core = sim._core
+    core.submit(0, 100, 5, 0)
+    core.submit(1, 102, 5, 0)
+    from nanobook.sim.dtypes import DECISION_END, DECISION_FILL
+    while core.advance() not in (DECISION_END, DECISION_FILL):     # up to the first fill report
+        pass
+    held = []
+
+    def probe(frame, event, arg):
+        if event == "call":
+            try:
+                core.local_bbo()
+            except RuntimeError:
+                held.append(frame.f_code.co_name)
+
+    calls = {
+        "orders_array": lambda: core.orders_array(), "fills_array": lambda: core.fills_array(),
+        "records_array": lambda: core.records_array(), "bbo_array": lambda: core.bbo_array(),
+        "responses_array": lambda: core.responses_array(), "response": lambda: core.response(core.cur_resp),
+        "fill_row": lambda: core.fill_row(0), "local_depth": lambda: core.local_depth(3),
+        "local_open": lambda: core.local_open(), "peek": lambda: core.peek(),
+        "account": lambda: core.account(), "order_row": lambda: core.order_row(1),
+        "exch_level": lambda: core.exch_level(0, 100), "submit": lambda: core.submit(0, 99, 1, 0),
+        "modify": lambda: core.modify(3, 98, 1), "cancel": lambda: core.cancel(3),
+        "advance": lambda: core.advance(),
+    }
+    for name, call in calls.items():
+        sys.setprofile(probe)
+        try:
+            call()
+        finally:
+            sys.setprofile(None)
+        assert held == [], (name, held)
+    assert len(core.fills_array()) >= 1          # the calls above saw a fill, not an empty run

@@ -1,9 +1,10 @@
 # cython: language_level=3
 """Book replicas keyed by the venue's own order reference.
 
-* ``Side``: the price levels of one side, a sorted array of (key, qty, count)
-  with the best level last (key = price for bids, -price for asks), so the
-  touch, where almost all activity is, costs a short memmove.
+* ``Ladder`` (``nanobook/_ladder.pxd``, shared with the simulator): the
+  price levels of one side, a sorted array of (key, qty, count) with the best
+  level last (key = price for bids, -price for asks), so the touch, where
+  almost all activity is, costs a short memmove.
 * ``OrderMap``: open-addressing hash (linear probing, backward-shift delete,
   16-byte slots, power-of-two size) from a 64-bit order reference to an
   entry (book, side, price, qty) in a slab reused last-freed-first.  The
@@ -15,11 +16,20 @@
 """
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, calloc, realloc, free
-from libc.string cimport memcpy, memset, memmove
+from libc.string cimport memcpy, memset
 
+from nanobook._types cimport price_t, sqty_t, ts_t
+from nanobook._buffer cimport Buf, buf_init, buf_push, buf_free
+from nanobook._ladder cimport (
+    Ladder, BID_SIGN, ASK_SIGN, lad_init, lad_free, lad_find, lad_get, lad_price, lad_levels,
+    lad_insert_at, lad_remove_at, lad_keep_best,
+)
 from nanobook._claim cimport Claim, claim, release
 
 import numpy as np
+cimport numpy as cnp
+
+cnp.import_array()
 
 cdef extern from *:
     """
@@ -58,167 +68,47 @@ cdef extern from *:
     void* bk_table_alloc(size_t nbytes) noexcept nogil
 
 # ------------------------------------------------------------------ one side
+# A side is a shared Ladder (nanobook/_ladder.pxd) with order counts; the feed
+# books drop a level as soon as its quantity or count reaches 0.
 
-cdef struct Side:
-    int64_t* key     # sign * price, ascending: best level last
-    int64_t* qty
-    int64_t* cnt
-    int64_t n
-    int64_t cap
-    int64_t sign     # +1 bids, -1 asks
+cdef inline int side_init(Ladder* s, int64_t sign) except -1 nogil:
+    return lad_init(s, sign, 16, True)
 
 
-cdef int side_init(Side* s, int64_t sign) except -1 nogil:
-    s.n = 0
-    s.cap = 16
-    s.sign = sign
-    s.key = <int64_t*>malloc(16 * sizeof(int64_t))
-    s.qty = <int64_t*>malloc(16 * sizeof(int64_t))
-    s.cnt = <int64_t*>malloc(16 * sizeof(int64_t))
-    if s.key == NULL or s.qty == NULL or s.cnt == NULL:
-        with gil:
-            raise MemoryError()
-    return 0
-
-
-cdef void side_free(Side* s) noexcept nogil:
-    free(s.key)
-    free(s.qty)
-    free(s.cnt)
-    s.key = NULL
-    s.qty = NULL
-    s.cnt = NULL
-    s.n = 0
-
-
-cdef extern from *:
-    """
-    /* First index i in the ascending a[0..n) with a[i] >= k.  Branch-free
-       halving (the compiler emits a conditional move), so the search costs
-       log2(n) dependent loads and no mispredicted branches. */
-    static inline int64_t bk_lower_bound(const int64_t* a, int64_t n, int64_t k) {
-        const int64_t* base = a;
-        int64_t len = n, half;
-        if (len <= 0) return 0;
-        while (len > 1) {
-            half = len >> 1;
-            base = (base[half] < k) ? base + half : base;
-            len -= half;
-        }
-        return (base - a) + (*base < k);
-    }
-    """
-    int64_t bk_lower_bound(const int64_t* a, int64_t n, int64_t k) noexcept nogil
-
-
-cdef inline int64_t side_lb(const Side* s, int64_t k) noexcept nogil:
-    """Index of the first key >= k.  The touch (last key) is checked first:
-    most updates are there; otherwise a branch-free binary search."""
-    cdef int64_t n = s.n
-    if n == 0 or s.key[n - 1] < k:
-        return n
-    if s.key[n - 1] == k:
-        return n - 1
-    return bk_lower_bound(s.key, n - 1, k)
-
-
-cdef int side_grow(Side* s) except -1 nogil:
-    cdef int64_t cap = s.cap * 2
-    cdef int64_t* a = <int64_t*>realloc(s.key, cap * sizeof(int64_t))
-    if a == NULL:
-        with gil:
-            raise MemoryError()
-    s.key = a
-    a = <int64_t*>realloc(s.qty, cap * sizeof(int64_t))
-    if a == NULL:
-        with gil:
-            raise MemoryError()
-    s.qty = a
-    a = <int64_t*>realloc(s.cnt, cap * sizeof(int64_t))
-    if a == NULL:
-        with gil:
-            raise MemoryError()
-    s.cnt = a
-    s.cap = cap
-    return 0
-
-
-cdef inline void side_remove_at(Side* s, int64_t i) noexcept nogil:
-    cdef int64_t m = s.n - i - 1
-    if m > 0:
-        memmove(s.key + i, s.key + i + 1, m * sizeof(int64_t))
-        memmove(s.qty + i, s.qty + i + 1, m * sizeof(int64_t))
-        memmove(s.cnt + i, s.cnt + i + 1, m * sizeof(int64_t))
-    s.n -= 1
-
-
-cdef int side_insert_at(Side* s, int64_t i, int64_t k, int64_t q, int64_t c) except -1 nogil:
-    if s.n == s.cap:
-        side_grow(s)
-    cdef int64_t m = s.n - i
-    if m > 0:
-        memmove(s.key + i + 1, s.key + i, m * sizeof(int64_t))
-        memmove(s.qty + i + 1, s.qty + i, m * sizeof(int64_t))
-        memmove(s.cnt + i + 1, s.cnt + i, m * sizeof(int64_t))
-    s.key[i] = k
-    s.qty[i] = q
-    s.cnt[i] = c
-    s.n += 1
-    return 0
-
-
-cdef int side_add(Side* s, int64_t price, int64_t dq, int64_t dc) except -1 nogil:
+cdef int side_add(Ladder* s, price_t price, sqty_t dq, int64_t dc) except -1 nogil:
     """Add (dq, dc) to the level at price; drop the level when its count hits 0."""
-    cdef int64_t k = s.sign * price
-    cdef int64_t i = side_lb(s, k)
+    cdef price_t k = s.sign * price
+    cdef int64_t i = lad_find(s, k)
     if i < s.n and s.key[i] == k:
         s.qty[i] += dq
         s.cnt[i] += dc
         if s.cnt[i] <= 0 or s.qty[i] <= 0:
-            side_remove_at(s, i)
+            lad_remove_at(s, i)
     elif dq > 0:
-        side_insert_at(s, i, k, dq, dc)
+        lad_insert_at(s, i, k, dq, dc)
     return 0
 
 
-cdef int side_set(Side* s, int64_t price, int64_t q, int64_t c) except -1 nogil:
+cdef int side_set(Ladder* s, price_t price, sqty_t q, int64_t c) except -1 nogil:
     """Set the level at price to q (removing it when q <= 0)."""
-    cdef int64_t k = s.sign * price
-    cdef int64_t i = side_lb(s, k)
+    cdef price_t k = s.sign * price
+    cdef int64_t i = lad_find(s, k)
     if i < s.n and s.key[i] == k:
         if q <= 0:
-            side_remove_at(s, i)
+            lad_remove_at(s, i)
         else:
             s.qty[i] = q
             s.cnt[i] = c
     elif q > 0:
-        side_insert_at(s, i, k, q, c)
+        lad_insert_at(s, i, k, q, c)
     return 0
-
-
-cdef inline void side_levels(const Side* s, int64_t depth, int64_t* px, int64_t* qty,
-                             int64_t* cnt) noexcept nogil:
-    """Write the best ``depth`` levels (missing ones as price 0, qty 0)."""
-    cdef int64_t j, i
-    for j in range(depth):
-        i = s.n - 1 - j
-        if i >= 0:
-            px[j] = s.sign * s.key[i]
-            qty[j] = s.qty[i]
-            if cnt != NULL:
-                cnt[j] = s.cnt[i]
-        else:
-            px[j] = 0
-            qty[j] = 0
-            if cnt != NULL:
-                cnt[j] = 0
 
 # ------------------------------------------------------------------ order map
 
 cdef struct Order:
-    uint64_t ref
-    int64_t price
-    int64_t qty       # next free entry while on the free list
+    uint64_t ref      # the venue's order reference
+    price_t price
+    sqty_t qty        # open quantity; next free entry while on the free list
     uint32_t book
     uint8_t side      # 0 bid, 1 ask
     uint8_t used      # live
@@ -385,43 +275,14 @@ cdef void om_erase(OrderMap* m, Order* o) noexcept nogil:
             m.slots[j].idx = 0
             i = j
 
-# ------------------------------------------------------------------ growable record buffer
+# ------------------------------------------------------------------ records out
 
-cdef struct RecBuf:
-    uint8_t* data
-    int64_t n
-    int64_t cap
-    int64_t size
-
-
-cdef int rb_init(RecBuf* b, int64_t size) except -1:
-    b.size = size
-    b.n = 0
-    b.cap = 0
-    b.data = NULL
-    return 0
-
-
-cdef uint8_t* rb_push(RecBuf* b) except NULL nogil:
-    cdef int64_t cap
-    cdef uint8_t* d
-    if b.n == b.cap:
-        cap = b.cap * 2 if b.cap else 4096
-        d = <uint8_t*>realloc(b.data, cap * b.size)
-        if d == NULL:
-            with gil:
-                raise MemoryError()
-        b.data = d
-        b.cap = cap
-    d = b.data + b.n * b.size
-    b.n += 1
-    return d
-
-
-cdef object rb_array(RecBuf* b, object dtype):
-    a = np.empty(b.n, dtype=dtype)
+cdef object buf_array(Buf* b, object dtype):
+    """A numpy copy of the records of ``b`` (``dtype`` matches their layout);
+    C calls only (``ndarray.ctypes`` is numpy Python code)."""
+    cdef cnp.ndarray a = np.empty(b.n, dtype=dtype)
     if b.n:
-        memcpy(<void*><size_t>a.ctypes.data, b.data, b.n * b.size)
+        memcpy(cnp.PyArray_DATA(a), b.data, b.n * b.itemsize)
     return a
 
 # ------------------------------------------------------------------ ITCH book
@@ -433,11 +294,12 @@ TRADE_DTYPE = np.dtype([
 ], align=True)
 
 cdef packed struct TradeRec:
-    uint64_t index
-    uint64_t timestamp
+    # one row of TRADE_DTYPE
+    uint64_t index          # message number in the stream
+    ts_t timestamp          # ITCH timestamp: ns since midnight
     uint64_t match_number
-    int64_t price
-    int64_t shares
+    price_t price           # raw ITCH price (1e-4 dollars)
+    sqty_t shares
     uint16_t stock_locate
     char kind
     char side
@@ -458,7 +320,7 @@ DEF IB_ZERO = 1
 DEF IB_SHORT = 2
 DEF IB_TRUNC = 3
 
-cdef inline Side* _pick(Side* bid, Side* ask, int side) except NULL:
+cdef inline Ladder* _pick(Ladder* bid, Ladder* ask, int side) except NULL:
     """The side named by ``side`` (0 bid, 1 ask); anything else is a ValueError
     (it was silently read as the ask side)."""
     if side == 0:
@@ -485,18 +347,18 @@ cdef class ItchBookCore:
 
     Prices are raw ITCH integers (1e-4 dollars); quantities are shares.
     """
-    cdef Side* bids[MAXBOOKS]
-    cdef Side* asks[MAXBOOKS]
+    cdef Ladder* bids[MAXBOOKS]        # per stock locate, NULL until its first order
+    cdef Ladder* asks[MAXBOOKS]
     cdef uint8_t wanted[MAXBOOKS]
     cdef char symbol[MAXBOOKS][8]
     cdef char state[MAXBOOKS]
     cdef OrderMap orders
-    cdef RecBuf trades
-    cdef RecBuf snaps
-    cdef readonly int64_t depth        # fixes the snapshot record size: never reassigned
-    cdef readonly bint record_trades
-    cdef readonly bint record_snapshots
-    cdef readonly bint lenient
+    cdef Buf trades                    # TradeRec
+    cdef Buf snaps                     # snapshot records of snap_size bytes
+    cdef readonly int64_t depth        # levels per side of a snapshot record (fixes its size: never reassigned)
+    cdef readonly bint record_trades   # keep trade prints (E, C, P, Q messages) for trades_array()
+    cdef readonly bint record_snapshots    # one snapshot record per book change
+    cdef readonly bint lenient         # a zero message length is taken from the message type
     cdef bint all_wanted
     cdef int64_t n_messages
     cdef int64_t unknown_refs
@@ -513,8 +375,8 @@ cdef class ItchBookCore:
         memset(self.symbol, 0, sizeof(self.symbol))
         memset(self.state, 0, sizeof(self.state))
         om_init(&self.orders, 1 << 16)
-        rb_init(&self.trades, sizeof(TradeRec))
-        rb_init(&self.snaps, 8)
+        buf_init(&self.trades, sizeof(TradeRec))
+        buf_init(&self.snaps, 8)
 
     def __init__(self, int64_t depth=1, symbols=None, bint record_trades=True,
                  bint record_snapshots=False, bint lenient=False):
@@ -533,7 +395,7 @@ cdef class ItchBookCore:
             memset(self.wanted, 1, sizeof(self.wanted))
         # snapshot record: index, timestamp, locate(+pad) then 4*depth int64
         self.snap_size = 24 + 32 * depth
-        rb_init(&self.snaps, self.snap_size)
+        buf_init(&self.snaps, self.snap_size)
         self.n_messages = 0
         self.unknown_refs = 0
         self.offset = 0
@@ -542,31 +404,31 @@ cdef class ItchBookCore:
         cdef int i
         for i in range(MAXBOOKS):
             if self.bids[i] != NULL:
-                side_free(self.bids[i])
+                lad_free(self.bids[i])
                 free(self.bids[i])
             if self.asks[i] != NULL:
-                side_free(self.asks[i])
+                lad_free(self.asks[i])
                 free(self.asks[i])
         om_free(&self.orders)
-        free(self.trades.data)
-        free(self.snaps.data)
+        buf_free(&self.trades)
+        buf_free(&self.snaps)
 
     cdef int _ensure(self, uint16_t loc) except -1 nogil:
         if self.bids[loc] == NULL:
-            self.bids[loc] = <Side*>malloc(sizeof(Side))
-            self.asks[loc] = <Side*>malloc(sizeof(Side))
+            self.bids[loc] = <Ladder*>malloc(sizeof(Ladder))
+            self.asks[loc] = <Ladder*>malloc(sizeof(Ladder))
             if self.bids[loc] == NULL or self.asks[loc] == NULL:
                 with gil:
                     raise MemoryError()
-            side_init(self.bids[loc], 1)
-            side_init(self.asks[loc], -1)
+            side_init(self.bids[loc], BID_SIGN)
+            side_init(self.asks[loc], ASK_SIGN)
         return 0
 
-    cdef int _trade(self, uint64_t idx, uint64_t ts, uint64_t match, int64_t px, int64_t sh,
+    cdef int _trade(self, uint64_t idx, ts_t ts, uint64_t match, price_t px, sqty_t sh,
                     uint16_t loc, char kind, char side, char printable) except -1 nogil:
         if not self.record_trades:
             return 0
-        cdef TradeRec* t = <TradeRec*>rb_push(&self.trades)
+        cdef TradeRec* t = <TradeRec*>buf_push(&self.trades)
         t.index = idx
         t.timestamp = ts
         t.match_number = match
@@ -578,15 +440,15 @@ cdef class ItchBookCore:
         t.printable = printable
         return 0
 
-    cdef int _snap(self, uint64_t idx, uint64_t ts, uint16_t loc) except -1 nogil:
-        cdef uint8_t* r = rb_push(&self.snaps)
+    cdef int _snap(self, uint64_t idx, ts_t ts, uint16_t loc) except -1 nogil:
+        cdef uint8_t* r = <uint8_t*>buf_push(&self.snaps)
         cdef int64_t* v = <int64_t*>(r + 24)
         cdef int64_t d = self.depth
         (<uint64_t*>r)[0] = idx
         (<uint64_t*>r)[1] = ts
         (<uint64_t*>r)[2] = loc
-        side_levels(self.bids[loc], d, v, v + d, NULL)
-        side_levels(self.asks[loc], d, v + 2 * d, v + 3 * d, NULL)
+        lad_levels(self.bids[loc], d, v, v + d, NULL)
+        lad_levels(self.asks[loc], d, v + 2 * d, v + 3 * d, NULL)
         return 0
 
     cdef inline int64_t _prefetch(self, const uint8_t* buf, int64_t n, int64_t p) noexcept nogil:
@@ -618,8 +480,10 @@ cdef class ItchBookCore:
         cdef uint64_t ts, ref, idx
         cdef Order* o
         cdef Order* o2
-        cdef Side* sd
-        cdef int64_t px, sh, need
+        cdef Ladder* sd
+        cdef price_t px
+        cdef sqty_t sh
+        cdef int64_t need
         cdef uint8_t side
         cdef bint changed
         # Look-ahead cursor: PF_AHEAD messages in front of pos, it prefetches the
@@ -818,7 +682,7 @@ cdef class ItchBookCore:
             release(&self.guard, False)
 
     cdef object _trades_array(self):
-        return rb_array(&self.trades, TRADE_DTYPE)
+        return buf_array(&self.trades, TRADE_DTYPE)
 
     def snapshots_array(self):
         claim(&self.guard, "ItchBook", b"snapshots_array", False)
@@ -833,7 +697,7 @@ cdef class ItchBookCore:
                        ("bid_px", "i8", (d,)), ("bid_qty", "i8", (d,)),
                        ("ask_px", "i8", (d,)), ("ask_qty", "i8", (d,))])
         assert dt.itemsize == self.snap_size
-        return rb_array(&self.snaps, dt)
+        return buf_array(&self.snaps, dt)
 
     def levels(self, int loc, int64_t depth):
         """(bid_px, bid_qty, bid_count, ask_px, ask_qty, ask_count) of book loc."""
@@ -849,8 +713,8 @@ cdef class ItchBookCore:
         out = np.zeros((6, depth), np.int64)
         cdef int64_t[:, ::1] v = out
         if self.bids[loc] != NULL and depth > 0:
-            side_levels(self.bids[loc], depth, &v[0, 0], &v[1, 0], &v[2, 0])
-            side_levels(self.asks[loc], depth, &v[3, 0], &v[4, 0], &v[5, 0])
+            lad_levels(self.bids[loc], depth, &v[0, 0], &v[1, 0], &v[2, 0])
+            lad_levels(self.asks[loc], depth, &v[3, 0], &v[4, 0], &v[5, 0])
         return out
 
     def n_levels(self, int loc):
@@ -956,7 +820,7 @@ cdef class ItchBookCore:
             assert q > 0, f"order {ref} has non-positive shares {q}"
         seen = {}
         cdef int loc_i
-        cdef Side* s
+        cdef Ladder* s
         cdef int64_t j
         for loc_i in range(MAXBOOKS):
             if self.bids[loc_i] == NULL:
@@ -966,7 +830,7 @@ cdef class ItchBookCore:
                 for j in range(s.n):
                     if j:
                         assert s.key[j] > s.key[j - 1], "levels not sorted"
-                    seen[(loc_i, sdi, s.sign * s.key[j])] = [s.qty[j], s.cnt[j]]
+                    seen[(loc_i, sdi, lad_price(s, j))] = [s.qty[j], s.cnt[j]]
         assert seen == per, "level totals differ from live orders"
         return True
 
@@ -1023,16 +887,16 @@ cdef class L2Book:
     ``set`` replaces the quantity at a price (0 removes the level) as in
     Binance/Kraken/MDP3-MBP updates; ``add`` changes it by a delta.
     """
-    cdef Side bid
-    cdef Side ask
+    cdef Ladder bid
+    cdef Ladder ask
 
     def __cinit__(self):
-        side_init(&self.bid, 1)
-        side_init(&self.ask, -1)
+        side_init(&self.bid, BID_SIGN)
+        side_init(&self.ask, ASK_SIGN)
 
     def __dealloc__(self):
-        side_free(&self.bid)
-        side_free(&self.ask)
+        lad_free(&self.bid)
+        lad_free(&self.ask)
 
     cpdef void set(self, int side, int64_t price, int64_t qty, int64_t count=0) except *:
         side_set(_pick(&self.bid, &self.ask, side), price, qty, count)
@@ -1040,32 +904,25 @@ cdef class L2Book:
     cpdef int64_t add(self, int side, int64_t price, int64_t dqty) except? -1:
         """Change the quantity at price by dqty (creating or removing the level);
         returns the new quantity (0 when the level is gone)."""
-        cdef Side* s = _pick(&self.bid, &self.ask, side)
-        cdef int64_t k = s.sign * price
-        cdef int64_t i = side_lb(s, k)
+        cdef Ladder* s = _pick(&self.bid, &self.ask, side)
+        cdef price_t k = s.sign * price
+        cdef int64_t i = lad_find(s, k)
         if i < s.n and s.key[i] == k:
             s.qty[i] += dqty
             if s.qty[i] <= 0:
-                side_remove_at(s, i)
+                lad_remove_at(s, i)
                 return 0
             return s.qty[i]
         if dqty > 0:
-            side_insert_at(s, i, k, dqty, 0)
+            lad_insert_at(s, i, k, dqty, 0)
             return dqty
         return 0
 
     def truncate(self, int64_t depth):
         """Keep only the best ``depth`` levels of each side."""
-        cdef int64_t drop
         _non_negative(depth, "depth")       # a negative depth made n negative (a hang)
-        for s in (0, 1):
-            side = &self.bid if s == 0 else &self.ask
-            drop = side.n - depth
-            if drop > 0:
-                memmove(side.key, side.key + drop, depth * sizeof(int64_t))
-                memmove(side.qty, side.qty + drop, depth * sizeof(int64_t))
-                memmove(side.cnt, side.cnt + drop, depth * sizeof(int64_t))
-                side.n = depth
+        lad_keep_best(&self.bid, depth)
+        lad_keep_best(&self.ask, depth)
 
     def clear(self):
         self.bid.n = 0
@@ -1087,12 +944,13 @@ cdef class L2Book:
 
     cpdef tuple bbo(self):
         """(bid_px, bid_qty, ask_px, ask_qty); an empty side gives (0, 0)."""
-        cdef int64_t bp = 0, bq = 0, ap = 0, aq = 0
+        cdef price_t bp = 0, ap = 0
+        cdef sqty_t bq = 0, aq = 0
         if self.bid.n:
-            bp = self.bid.key[self.bid.n - 1]
+            bp = lad_price(&self.bid, self.bid.n - 1)
             bq = self.bid.qty[self.bid.n - 1]
         if self.ask.n:
-            ap = -self.ask.key[self.ask.n - 1]
+            ap = lad_price(&self.ask, self.ask.n - 1)
             aq = self.ask.qty[self.ask.n - 1]
         return (bp, bq, ap, aq)
 
@@ -1102,8 +960,8 @@ cdef class L2Book:
         out = np.zeros((4, depth), np.int64)
         cdef int64_t[:, ::1] v = out
         if depth > 0:
-            side_levels(&self.bid, depth, &v[0, 0], &v[1, 0], NULL)
-            side_levels(&self.ask, depth, &v[2, 0], &v[3, 0], NULL)
+            lad_levels(&self.bid, depth, &v[0, 0], &v[1, 0], NULL)
+            lad_levels(&self.ask, depth, &v[2, 0], &v[3, 0], NULL)
         return out
 
     def n_levels(self):
@@ -1111,33 +969,28 @@ cdef class L2Book:
 
     def get(self, int side, int64_t price):
         """Quantity at price on side (0 if no level)."""
-        cdef Side* s = _pick(&self.bid, &self.ask, side)
-        cdef int64_t k = s.sign * price
-        cdef int64_t i = side_lb(s, k)
-        if i < s.n and s.key[i] == k:
-            return s.qty[i]
-        return 0
+        return lad_get(_pick(&self.bid, &self.ask, side), price)
 
 
 cdef class OrderBook:
     """Order-level book keyed by the venue's order id (LOBSTER, generic feeds)."""
-    cdef Side bid
-    cdef Side ask
+    cdef Ladder bid
+    cdef Ladder ask
     cdef OrderMap orders
 
     def __cinit__(self):
-        side_init(&self.bid, 1)
-        side_init(&self.ask, -1)
+        side_init(&self.bid, BID_SIGN)
+        side_init(&self.ask, ASK_SIGN)
         om_init(&self.orders, 1024)
 
     def __dealloc__(self):
-        side_free(&self.bid)
-        side_free(&self.ask)
+        lad_free(&self.bid)
+        lad_free(&self.ask)
         om_free(&self.orders)
 
     cpdef bint add(self, uint64_t ref, int side, int64_t price, int64_t qty) except *:
         """Add a resting order; False (nothing changed) if ref is live already."""
-        cdef Side* s = _pick(&self.bid, &self.ask, side)
+        cdef Ladder* s = _pick(&self.bid, &self.ask, side)
         if qty <= 0:
             raise ValueError(f"qty must be positive, got {qty}")
         if om_find(&self.orders, ref) != NULL:
@@ -1156,7 +1009,7 @@ cdef class OrderBook:
         cdef Order* o = om_find(&self.orders, ref)
         if o == NULL:
             return 0
-        cdef Side* s = &self.bid if o.side == 0 else &self.ask
+        cdef Ladder* s = &self.bid if o.side == 0 else &self.ask
         if qty < 0 or qty > o.qty:
             qty = o.qty
         o.qty -= qty
@@ -1176,7 +1029,7 @@ cdef class OrderBook:
 
     cpdef void add_level(self, int side, int64_t price, int64_t qty) except *:
         """Add anonymous quantity at a level (a snapshot's initial depth)."""
-        cdef Side* s = _pick(&self.bid, &self.ask, side)
+        cdef Ladder* s = _pick(&self.bid, &self.ask, side)
         if qty <= 0:
             raise ValueError(f"qty must be positive, got {qty}")
         side_add(s, price, qty, 1)
@@ -1189,14 +1042,9 @@ cdef class OrderBook:
         out = np.zeros((4, depth), np.int64)
         cdef int64_t[:, ::1] v = out
         if depth > 0:
-            side_levels(&self.bid, depth, &v[0, 0], &v[1, 0], NULL)
-            side_levels(&self.ask, depth, &v[2, 0], &v[3, 0], NULL)
+            lad_levels(&self.bid, depth, &v[0, 0], &v[1, 0], NULL)
+            lad_levels(&self.ask, depth, &v[2, 0], &v[3, 0], NULL)
         return out
 
     def get(self, int side, int64_t price):
-        cdef Side* s = _pick(&self.bid, &self.ask, side)
-        cdef int64_t k = s.sign * price
-        cdef int64_t i = side_lb(s, k)
-        if i < s.n and s.key[i] == k:
-            return s.qty[i]
-        return 0
+        return lad_get(_pick(&self.bid, &self.ask, side), price)

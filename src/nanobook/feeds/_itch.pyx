@@ -551,13 +551,26 @@ cdef struct RefScan:
     uint8_t err_t
 
 
-cdef void _ref_scan(const uint8_t* p, int64_t n, const int16_t* minlen, uint8_t* out,
-                    int32_t* sid, int64_t rs, int64_t o_kind, int64_t o_side, int64_t o_oid,
-                    int64_t o_price, int64_t o_qty, uint8_t k_add, uint8_t k_cancel,
-                    uint8_t k_mod, SymTable* tb, RefScan* st) noexcept nogil:
+cdef struct EventOut:
+    # where _ref_scan writes: EVENT_DTYPE records and their stock ids
+    uint8_t* out       # st.cap records of ``itemsize`` bytes
+    int32_t* sid       # st.cap stock ids
+    int64_t itemsize
+    int64_t o_kind, o_side, o_oid, o_price, o_qty     # field offsets in a record
+    uint8_t k_add, k_cancel, k_mod                    # EVENT_DTYPE kind codes
+
+
+cdef void _ref_scan(const uint8_t* p, int64_t n, const int16_t* minlen, const EventOut* ev,
+                    SymTable* tb, RefScan* st) noexcept nogil:
     """Validate as the reference does and write the events, in one pass, from
     st.pos until the end, an error, or a full output (st.k == st.cap)."""
     cdef int64_t pos = st.pos, L, k = st.k
+    # the layout in locals: the loop's stores through ``out`` cannot alias them
+    cdef uint8_t* out = ev.out
+    cdef int32_t* sid = ev.sid
+    cdef int64_t rs = ev.itemsize, o_kind = ev.o_kind, o_side = ev.o_side, o_oid = ev.o_oid
+    cdef int64_t o_price = ev.o_price, o_qty = ev.o_qty
+    cdef uint8_t k_add = ev.k_add, k_cancel = ev.k_cancel, k_mod = ev.k_mod
     cdef uint8_t t
     cdef uint32_t q
     cdef uint64_t key
@@ -646,17 +659,16 @@ def reference_event_array(buf):
                         ("quantity", "u8")):
         if dt.fields[fname][0] != np.dtype(code):
             raise RuntimeError("EVENT_DTYPE.%s is no longer %s: update _itch" % (fname, code))
-    cdef int64_t rs = dt.itemsize
-    cdef int64_t o_kind = dt.fields["kind"][1], o_side = dt.fields["side"][1]
-    cdef int64_t o_oid = dt.fields["order_id"][1], o_price = dt.fields["price"][1]
-    cdef int64_t o_qty = dt.fields["quantity"][1]
-    cdef uint8_t k_add = SUBMIT_LIMIT, k_cancel = CANCEL, k_mod = MODIFY
+    cdef EventOut ev
+    ev.itemsize = dt.itemsize
+    ev.o_kind, ev.o_side = dt.fields["kind"][1], dt.fields["side"][1]
+    ev.o_oid, ev.o_price = dt.fields["order_id"][1], dt.fields["price"][1]
+    ev.o_qty = dt.fields["quantity"][1]
+    ev.k_add, ev.k_cancel, ev.k_mod = SUBMIT_LIMIT, CANCEL, MODIFY
     cdef RefScan st
     cdef SymTable tb
     cdef int64_t cap
     cdef uint64_t key
-    cdef uint8_t* outp
-    cdef int32_t* sidp
     memset(&st, 0, sizeof(st))
     memset(&tb, 0, sizeof(tb))
     # a real day is ~60% order events of ~36 framed bytes on average
@@ -668,11 +680,10 @@ def reference_event_array(buf):
     try:
         while True:
             st.cap = cap
-            outp = <uint8_t*><size_t>events.ctypes.data
-            sidp = <int32_t*><size_t>sym_a.ctypes.data
+            ev.out = <uint8_t*><size_t>events.ctypes.data
+            ev.sid = <int32_t*><size_t>sym_a.ctypes.data
             with nogil:
-                _ref_scan(p, n, minlen, outp, sidp, rs, o_kind, o_side, o_oid,
-                          o_price, o_qty, k_add, k_cancel, k_mod, &tb, &st)
+                _ref_scan(p, n, minlen, &ev, &tb, &st)
             if st.err or st.k < cap:
                 break
             cap += cap // 2 + 64

@@ -24,6 +24,7 @@ def walk(
     pkt_flow: np.ndarray,
     nflows: int,
     hsz: int,
+    *,
     arbitrate: bool,
     gap_raises: bool,
     strict: bool,

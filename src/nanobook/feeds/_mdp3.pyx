@@ -16,6 +16,7 @@ nulls what a row does not carry (short blocks, ``sinceVersion``) with
 vectorised numpy.
 """
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from nanobook._types cimport ts_t
 from libc.string cimport memcpy, memset
 from libc.stdlib cimport malloc, free
 
@@ -324,7 +325,7 @@ cdef int _walk(Walk* w, bint fill) noexcept nogil:
     cdef const uint8_t* pk
     cdef uint32_t seq = 0, last_seq = 0
     cdef bint have_last = False
-    cdef uint64_t sending
+    cdef ts_t sending          # the packet's sending time: ns since the UNIX epoch
     cdef uint16_t blen, tid, sid, ver
     cdef int32_t slot, feed, gi, fi
     cdef const TemplateSpec* t
@@ -484,9 +485,12 @@ class Tables:
 
 
 def walk(tables, buf, const int64_t[::1] pkt_off, const int64_t[::1] pkt_len,
-         const int64_t[::1] pkt_base, const int32_t[::1] pkt_flow, int nflows, int hsz,
+         const int64_t[::1] pkt_base, const int32_t[::1] pkt_flow, int nflows, int hsz, *,
          bint arbitrate, bint gap_raises, bint strict):
-    """Decode the packets ``buf[pkt_off[i]:pkt_off[i]+pkt_len[i]]``.
+    """Decode the packets ``buf[pkt_off[i]:pkt_off[i]+pkt_len[i]]`` (packet
+    ``i`` from flow ``pkt_flow[i]`` of ``nflows``, SBE message header of
+    ``hsz`` bytes); the options (``arbitrate`` A/B feeds, ``gap_raises``,
+    ``strict``) are keyword-only.
 
     Returns ``None`` when the input is malformed or a gap must raise (the
     caller's Python path then raises the precise error), else ``(messages

@@ -280,7 +280,7 @@ def _decode_c(source, schema: SbeSchema, arbitrate: bool, gap_raises: bool, stri
         return None
     buf, off, ln, base, flow, names = pt
     res = _mdp3.walk(tables, buf, off, ln, base, flow, len(names), schema.header_size,
-                     arbitrate, gap_raises, strict)
+                     arbitrate=arbitrate, gap_raises=gap_raises, strict=strict)
     if res is None:
         return None
     raw, outs, npk, duplicates, gaps, feed_of_flow = res

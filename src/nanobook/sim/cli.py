@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import ConfigError, SimConfig, load_config
+from .dtypes import EXCH, LOCAL
 
 __all__ = ["main", "build"]
 
@@ -96,7 +97,7 @@ def build(cfg: SimConfig, md: np.ndarray, multiplier: float):
         # captures carry their own local clock (fastest message = 0 delay): the
         # configured market-data latency is the delay of that fastest message
         md = md.copy()
-        loc = (md["flags"] & 2) != 0
+        loc = (md["flags"] & LOCAL) != 0
         md["local_ts"][loc] += lat["market_data_latency_ns"]
     kw = {}
     if fees["unit"] == "bps":
@@ -235,7 +236,7 @@ def _run_one(sym, sim, strat, every, speed, metrics, show_progress):
     bar = None
     if show_progress:
         from tqdm import tqdm
-        bar = tqdm(total=int((sim.md["flags"] & 1).astype(bool).sum()), unit="ev", unit_scale=True,
+        bar = tqdm(total=int((sim.md["flags"] & EXCH).astype(bool).sum()), unit="ev", unit_scale=True,
                    desc=sym, disable=None, file=sys.stderr)
     hook = _progress_hook(speed, metrics)
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable, NamedTuple
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, NamedTuple
 
 import numpy as np
 
@@ -13,29 +14,27 @@ from ._errors import StreamError, UnknownOrderError
 from .latency import as_latency
 from .queue import as_queue_model
 from .result import SimResult
-from .stream import EXCH, LOCAL, MD_DTYPE, order_events, validate_stream
+from .dtypes import (
+    BUY, DECISION_BOOK, DECISION_END, DECISION_FILL, DECISION_ORDER, DECISION_PROGRESS,
+    DECISION_TIMER, DECISION_TRADE, EXCH, EXEC, KILL_RULE_NAMES, LOCAL, MD_DTYPE, ORDER_EVENT_NAMES,
+    ORDER_FOK, ORDER_IOC, ORDER_MARKET, ORDER_POST_ONLY, SELL, STATUS_NAMES,
+)
+from .stream import order_events, validate_stream
 
 __all__ = ["Sim", "Strategy", "StepStrategy", "Fill", "OrderEvent", "Trade", "BUY", "SELL"]
-
-BUY, SELL = 0, 1
-_ORDER_EVENTS = {1: "ack", 3: "cancelled", 4: "rejected", 5: "cancel_rejected", 6: "modified",
-                 7: "modify_rejected"}
-_KILL_RULES = {1: limits.MAX_POSITION, 2: limits.DRAWDOWN, 3: limits.DAILY_LOSS}
-_STATUS = {0: "pending", 1: "open", 2: "filled", 3: "cancelled", 4: "rejected"}
-_MARKET, _IOC, _POST_ONLY, _FOK = 1, 2, 4, 8
 
 
 class Fill(NamedTuple):
     """A fill report as the strategy receives it (after the response latency)."""
 
-    order_id: int
-    side: int
-    price: int
-    qty: int
-    maker: bool
-    fee: float
-    exch_ts: int
-    local_ts: int
+    order_id: int       # our order's id (from 1)
+    side: int           # BUY (0) or SELL (1): our order's side
+    price: int          # ticks (the stream's price unit)
+    qty: int            # the stream's quantity units
+    maker: bool         # our order was resting (False: it took liquidity)
+    fee: float          # currency; negative is a rebate
+    exch_ts: int        # ns, exchange clock: when the fill happened
+    local_ts: int       # ns, local clock: when the report reached the strategy
 
 
 class OrderEvent(NamedTuple):
@@ -46,20 +45,20 @@ class OrderEvent(NamedTuple):
     quantity) or ``"modify_rejected"`` (the order was done, or a post-only
     order's new price would have crossed; the order stands as it was)."""
 
-    kind: str
-    order_id: int
-    qty: int
-    local_ts: int
+    kind: str           # one of ORDER_EVENT_NAMES (nanobook/sim/dtypes.py)
+    order_id: int       # our order's id (from 1)
+    qty: int            # quantity units (see the kinds above)
+    local_ts: int       # ns, local clock: when the report reached the strategy
 
 
 class Trade(NamedTuple):
     """A market trade as seen locally; ``side`` is the aggressor side."""
 
-    local_ts: int
-    exch_ts: int
-    side: int
-    price: int
-    qty: int
+    local_ts: int       # ns, local clock: when the strategy sees the trade
+    exch_ts: int        # ns, exchange clock: when it happened
+    side: int           # the aggressor: BUY (0) lifted asks, SELL (1) hit bids
+    price: int          # ticks
+    qty: int            # quantity units
 
 
 class Strategy:
@@ -170,6 +169,35 @@ def _ladder_window(md: np.ndarray, plo: int, phi: int) -> tuple[int, int]:
         c = (q0 + q1) // 2
         lo, hi = max(plo, c - _LADDER_MAX // 2), min(phi, c + _LADDER_MAX // 2 - 1)
     return lo, hi
+
+
+@dataclass(frozen=True)
+class CoreParams:
+    """The parameters of one run, read once by ``SimCore.setup`` (validated
+    by :class:`Sim`; units as its arguments)."""
+
+    entry_latency: Any          # a nanobook.sim.latency model
+    response_latency: Any       # a nanobook.sim.latency model
+    queue_model: int            # QUEUE_* tag of the nanobook.sim.queue model
+    queue_power: float          # its exponent (PowerProb), else 0
+    maker_fee_bps: float
+    taker_fee_bps: float
+    order_fee: float            # currency per order that reaches the exchange
+    multiplier: float
+    record_interval: int        # ns of exchange time (0: no records)
+    timer_interval: int         # ns of local time (0: no timer)
+    start: int                  # the clock at the start (ns)
+    maker_fee_per_qty: float = 0.0      # currency per quantity unit
+    taker_fee_per_qty: float = 0.0
+    fee_per_fill: float = 0.0           # currency per fill
+    lot: int = 1                # queue-model fills in whole lots of this size
+    round_nearest: bool = True  # nearest number of lots, else floor
+    ks_enabled: bool = False    # the kill switch; each limit < 0 is off
+    ks_max_position: int = -1
+    ks_max_drawdown_pct: float = -1.0
+    ks_max_daily_loss: float = -1.0
+    capital: float = 0.0        # initial capital (currency)
+    progress_every: int = 0     # a DECISION_PROGRESS every this many exchange rows (0: off)
 
 
 def _overrides(obj, name: str) -> bool:
@@ -342,14 +370,15 @@ class Sim:
     def _bind(self, md: np.ndarray) -> None:
         """Keep the (C-contiguous) stream with its row indexes and ranges (one pass)."""
         md = np.ascontiguousarray(md)
-        ok, xi, li, plo, phi, start, first, end = _core.scan_stream(md)
-        if not ok:
+        scan = _core.scan_stream(md)
+        if not scan.ok:
             validate_stream(md)          # names the row and the rule
             raise StreamError("the stream breaks a rule of validate_stream")  # pragma: no cover
         self.md = md
-        self._xi, self._li = xi, li
-        self._start, self._first, self._end = int(start), first, end
-        self._ladder = _ladder_window(md, int(plo), int(phi)) if len(md) else None
+        self._xi, self._li = scan.exch_rows, scan.local_rows
+        self._start, self._first, self._end = int(scan.t_start), scan.first_exch, scan.last_exch
+        # the price window the books index directly (use_window); None: sorted ladders only
+        self._ladder = _ladder_window(md, int(scan.price_lo), int(scan.price_hi)) if len(md) else None
 
     # ------------------------------------------------------------ running
 
@@ -369,9 +398,9 @@ class Sim:
         total = len(self._xi)
         while True:
             code = advance()
-            if code == 0:
+            if code == DECISION_END:
                 break
-            if code == 6:
+            if code == DECISION_PROGRESS:
                 progress(core.n_exch_done, total)
             else:
                 dispatch(code, strategy)
@@ -395,22 +424,24 @@ class Sim:
             t_int = None
         if start is None:
             start = self._start
-        core = _core.SimCore()
-        core.setup(self.md, self._xi, self._li, self.entry_latency, self.response_latency,
-                   self.queue_model._kind, self.queue_model.power, self.maker_fee_bps,
-                   self.taker_fee_bps, self.order_fee, self.multiplier, self.record_interval,
-                   t_int or 0, start)
-        if self._ladder is not None:
-            core.use_ladder(*self._ladder)
         ks = self.kill_switch
         on = ks is not None and ks.active
-        core.configure(self.lot_size, self.fill_rounding == "nearest", on,
-                       -1 if not on or ks.max_position is None else ks.max_position,
-                       -1.0 if not on or ks.max_drawdown_pct is None else ks.max_drawdown_pct,
-                       -1.0 if not on or ks.max_daily_loss is None else ks.max_daily_loss,
-                       self.initial_capital, progress_every if with_progress else 0)
-        core.maker_fee_qty, core.taker_fee_qty = self.maker_fee_per_qty, self.taker_fee_per_qty
-        core.fill_fee = self.fee_per_fill
+        core = _core.SimCore()
+        core.setup(self.md, self._xi, self._li, CoreParams(
+            entry_latency=self.entry_latency, response_latency=self.response_latency,
+            queue_model=self.queue_model._kind, queue_power=self.queue_model.power,
+            maker_fee_bps=self.maker_fee_bps, taker_fee_bps=self.taker_fee_bps,
+            order_fee=self.order_fee, multiplier=self.multiplier,
+            record_interval=self.record_interval, timer_interval=t_int or 0, start=start,
+            maker_fee_per_qty=self.maker_fee_per_qty, taker_fee_per_qty=self.taker_fee_per_qty,
+            fee_per_fill=self.fee_per_fill, lot=self.lot_size,
+            round_nearest=self.fill_rounding == "nearest", ks_enabled=on,
+            ks_max_position=-1 if not on or ks.max_position is None else ks.max_position,
+            ks_max_drawdown_pct=-1.0 if not on or ks.max_drawdown_pct is None else ks.max_drawdown_pct,
+            ks_max_daily_loss=-1.0 if not on or ks.max_daily_loss is None else ks.max_daily_loss,
+            capital=self.initial_capital, progress_every=progress_every if with_progress else 0))
+        if self._ladder is not None:
+            core.use_window(*self._ladder)
         core.want_book = _overrides(strategy, "on_book")
         core.want_depth = core.want_book and bool(strategy.every_book_update)
         core.want_trade = _overrides(strategy, "on_trade")
@@ -429,23 +460,23 @@ class Sim:
         """Call the strategy hook of one decision point."""
         core = self._core
         self._decisions += 1
-        if code == 1:
+        if code == DECISION_BOOK:
             strategy.on_book(self)
-        elif code == 2:
+        elif code == DECISION_TRADE:
             row = self.md[core.cur_row]
             side = int(row["side"])
-            if row["kind"] == 5:         # EXEC carries the resting side
+            if row["kind"] == EXEC:      # EXEC carries the resting side
                 side = 1 - side
             strategy.on_trade(self, Trade(int(row["local_ts"]), int(row["exch_ts"]), side,
                                           int(row["price"]), int(row["qty"])))
-        elif code == 3:
-            t, _, oid, price, qty, maker, fi = core.response(core.cur_resp)
-            f = core.fill_row(fi)
-            strategy.on_fill(self, Fill(oid, f[0], price, qty, bool(maker), f[1], f[2], t))
-        elif code == 4:
-            t, kind, oid, _, qty, _, _ = core.response(core.cur_resp)
-            strategy.on_order(self, OrderEvent(_ORDER_EVENTS[kind], oid, qty, t))
-        elif code == 5:
+        elif code == DECISION_FILL:
+            r = core.response(core.cur_resp)
+            f = core.fill_row(r.fill)
+            strategy.on_fill(self, Fill(r.order_id, f[0], r.price, r.qty, bool(r.maker), f[1], f[2], r.t))
+        elif code == DECISION_ORDER:
+            r = core.response(core.cur_resp)
+            strategy.on_order(self, OrderEvent(ORDER_EVENT_NAMES[r.kind], r.order_id, r.qty, r.t))
+        elif code == DECISION_TIMER:
             strategy.on_timer(self)
 
     def _finish(self, strategy) -> SimResult:
@@ -454,7 +485,7 @@ class Sim:
         strategy.on_end(self)
         kill = None
         if core.kill_rule:
-            kill = {"rule": _KILL_RULES[core.kill_rule], "exch_ts": int(core.kill_ts),
+            kill = {"rule": KILL_RULE_NAMES[core.kill_rule], "exch_ts": int(core.kill_ts),
                     "equity": float(core.kill_equity), "high_water_mark": float(core.hwm),
                     "day_start": float(core.day_start)}
         return SimResult(
@@ -475,7 +506,7 @@ class Sim:
         core = self._need()
         if not core.kill_rule:
             return None
-        return {"rule": _KILL_RULES[core.kill_rule], "exch_ts": int(core.kill_ts),
+        return {"rule": KILL_RULE_NAMES[core.kill_rule], "exch_ts": int(core.kill_ts),
                 "equity": float(core.kill_equity)}
 
     # ------------------------------------------------------------ strategy view
@@ -539,7 +570,7 @@ class Sim:
         oid = self._check_id(order_id)
         side, price, qty, leaves, status, cts = core.order_row(oid)
         return {"order_id": oid, "side": side, "price": price, "qty": qty, "leaves": leaves,
-                "status": _STATUS[status], "cancel_sent": cts >= 0}
+                "status": STATUS_NAMES[status], "cancel_sent": cts >= 0}
 
     def _check_id(self, order_id) -> int:
         core = self._need()
@@ -599,8 +630,8 @@ class Sim:
         if self.max_position is not None and self._over_limit(core, side, qty):
             self.rejected_by_risk += 1
             return None
-        flags = (_MARKET if market else 0) | (_IOC if ioc else 0) | (_POST_ONLY if post_only else 0) | \
-            (_FOK if fok else 0)
+        flags = (ORDER_MARKET if market else 0) | (ORDER_IOC if ioc else 0) | \
+            (ORDER_POST_ONLY if post_only else 0) | (ORDER_FOK if fok else 0)
         return core.submit(int(side), int(price), int(qty), flags)
 
     def _check_qty(self, qty) -> None:
@@ -624,26 +655,26 @@ class Sim:
             row = core.order_row(o)
             if row[0] == side and o != exclude:
                 same += row[3]
-        worst = pos + same + qty if side == 0 else pos - same - qty
+        worst = pos + same + qty if side == BUY else pos - same - qty
         return abs(worst) > self.max_position and abs(worst) > abs(pos)
 
     def buy(self, price: int, qty: int, *, post_only: bool = False, ioc: bool = False,
             fok: bool = False, gtx: bool = False) -> int | None:
         """Limit buy (see :meth:`submit`)."""
-        return self.submit(0, price, qty, post_only=post_only, ioc=ioc, fok=fok, gtx=gtx)
+        return self.submit(BUY, price, qty, post_only=post_only, ioc=ioc, fok=fok, gtx=gtx)
 
     def sell(self, price: int, qty: int, *, post_only: bool = False, ioc: bool = False,
              fok: bool = False, gtx: bool = False) -> int | None:
         """Limit sell (see :meth:`submit`)."""
-        return self.submit(1, price, qty, post_only=post_only, ioc=ioc, fok=fok, gtx=gtx)
+        return self.submit(SELL, price, qty, post_only=post_only, ioc=ioc, fok=fok, gtx=gtx)
 
     def market_buy(self, qty: int) -> int | None:
         """Market buy: takes the visible asks; any rest is cancelled."""
-        return self.submit(0, 0, qty, market=True)
+        return self.submit(BUY, 0, qty, market=True)
 
     def market_sell(self, qty: int) -> int | None:
         """Market sell: takes the visible bids; any rest is cancelled."""
-        return self.submit(1, 0, qty, market=True)
+        return self.submit(SELL, 0, qty, market=True)
 
     def modify(self, order_id: int, price: int | None = None, qty: int | None = None) -> bool:
         """Send a modify (cancel-replace) now: a new price and/or a new open

@@ -5,6 +5,13 @@ or cancel reaches the matching engine), ``response_latency`` (an event at the
 matching engine -> its ack/fill/cancel report reaches the strategy) and
 ``feed_latency`` (a market-data event at the exchange -> the strategy sees
 it).  An ``int`` anywhere a model is expected means :class:`ConstantLatency`.
+
+The set of models is closed: each class is a tag (``_kind``, a LATENCY_*
+code of ``nanobook/sim/dtypes.py``) plus its parameters, which the compiled
+event loop copies into a C struct and samples without the GIL for every
+order, cancel and report; a Python ``sample()`` method would take the GIL on
+that path.  A new distribution is a new tag and a new branch of
+``lat_sample`` in ``nanobook/sim/_core.pyx``, not a subclass.
 """
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ import math
 import numpy as np
 
 from ..validate import integer, is_int, real
+from .dtypes import LATENCY_CONSTANT, LATENCY_LOGNORMAL, LATENCY_SERIES, LATENCY_UNIFORM
 
 __all__ = ["ConstantLatency", "SeriesLatency", "LogNormalLatency", "UniformLatency", "as_latency"]
 
@@ -26,7 +34,7 @@ class ConstantLatency:
         Nanoseconds, >= 0.
     """
 
-    _kind = 0
+    _kind = LATENCY_CONSTANT
 
     def __init__(self, value: int) -> None:
         integer(value, "value", ge=0, numpy=True, expect="an int >= 0 (nanoseconds)")
@@ -56,7 +64,7 @@ class SeriesLatency:
         Latency at each time (ns, >= 0).
     """
 
-    _kind = 1
+    _kind = LATENCY_SERIES
 
     def __init__(self, ts, values) -> None:
         t = np.asarray(ts)
@@ -111,7 +119,7 @@ class LogNormalLatency:
         Seed in [0, 2**64).
     """
 
-    _kind = 2
+    _kind = LATENCY_LOGNORMAL
 
     def __init__(self, median: int, sigma: float = 0.5, seed: int = 0) -> None:
         integer(median, "median", gt=0, numpy=True, expect="an int > 0 (nanoseconds)")
@@ -145,7 +153,7 @@ class UniformLatency:
         Seed in [0, 2**64).
     """
 
-    _kind = 3
+    _kind = LATENCY_UNIFORM
 
     def __init__(self, low: int, high: int, seed: int = 0) -> None:
         for name, v in (("low", low), ("high", high)):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .dtypes import DECISION_END, DECISION_PAUSE, DECISION_PROGRESS
 from .engine import Sim, Strategy, _check_int, _overrides
 from .result import SimResult, Summary
 
@@ -122,11 +123,11 @@ class MultiSim:
             core.until = until
             code = core.advance()
             core.until = _NEVER
-            if code == 0:
+            if code == DECISION_END:
                 ended[i] = True
-            if code == 6:
+            if code == DECISION_PROGRESS:
                 progress(sims[i].symbol, sims[i])
-            if code in (0, 6, 7):
+            if code in (DECISION_END, DECISION_PROGRESS, DECISION_PAUSE):
                 continue
             self._sync(cores, core.now)
             self.symbol = sims[i].symbol

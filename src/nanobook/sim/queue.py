@@ -18,12 +18,19 @@ explained by trades (a cancel) does:
 For L3 (order-level) rows the position is exact whatever model is chosen:
 a cancel or execution of an order added before ours advances us by its size.
 See ``docs/sim.md`` for the formulas and the literature.
+
+The set of models is closed: each class is a tag (``_kind``, a QUEUE_* code
+of ``nanobook/sim/dtypes.py``) that the compiled event loop switches on
+without the GIL, once per level update at a price where we rest; calling a
+Python method there would take the GIL on the hottest path.  A new model
+is a new tag and a new branch in ``nanobook/sim/_core.pyx``, not a subclass.
 """
 from __future__ import annotations
 
 import math
 
 from ..validate import real
+from .dtypes import QUEUE_LOG, QUEUE_POWER, QUEUE_RISK_AVERSE
 
 __all__ = ["RiskAverse", "PowerProb", "LogProb", "as_queue_model"]
 
@@ -31,7 +38,7 @@ __all__ = ["RiskAverse", "PowerProb", "LogProb", "as_queue_model"]
 class RiskAverse:
     """Only trades advance the queue position (the most conservative model)."""
 
-    _kind = 0
+    _kind = QUEUE_RISK_AVERSE
     power = 0.0
 
     def __repr__(self) -> str:
@@ -48,7 +55,7 @@ class PowerProb:
         larger ``n`` sends them to whichever side of us is bigger.
     """
 
-    _kind = 1
+    _kind = QUEUE_POWER
 
     def __init__(self, n: float = 2.0) -> None:
         real(n, "n", gt=0, finite=True)
@@ -62,7 +69,7 @@ class LogProb:
     """Cancels come from the front with probability
     ``log(1+a) / (log(1+a) + log(1+b))``."""
 
-    _kind = 2
+    _kind = QUEUE_LOG
     power = 0.0
 
     def __repr__(self) -> str:

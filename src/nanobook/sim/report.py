@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .dtypes import BUY, SELL
 from .result import SimResult, duration_label
 
 __all__ = ["write_tables", "write_report", "PANELS"]
@@ -79,7 +80,7 @@ def _figures(res: SimResult, price_scale: float) -> list[tuple[str, str]]:
     if ok.any():
         t = SimResult._time_index(b["ts"][ok])
         ax.plot(t, 0.5 * (b["bid"][ok] + b["ask"][ok]) * price_scale, lw=0.6, color="grey", label="mid")
-    for side, mk, col, lab in ((0, "^", "tab:green", "buy fills"), (1, "v", "tab:red", "sell fills")):
+    for side, mk, col, lab in ((BUY, "^", "tab:green", "buy fills"), (SELL, "v", "tab:red", "sell fills")):
         m = f["side"] == side
         if m.any():
             ax.scatter(SimResult._time_index(f["exch_ts"][m]), f["price"][m] * price_scale, marker=mk, s=14,

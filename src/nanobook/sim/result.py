@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .dtypes import BUY, ORDER_MARKET, SELL
+
 __all__ = ["SimResult", "Summary", "markouts", "duration_label"]
 
 _YEAR_NS = 365 * 24 * 3600 * 10**9
@@ -76,7 +78,7 @@ def markouts(fills: np.ndarray, bbo: np.ndarray, horizons, end_ts: int | None = 
     out = {}
     if len(fills) == 0:
         return {int(h): math.nan for h in horizons}
-    sgn = np.where(fills["side"] == 0, 1.0, -1.0)
+    sgn = np.where(fills["side"] == BUY, 1.0, -1.0)
     for h in horizons:
         t = fills["exch_ts"] + int(h)
         m = _mid_at(bbo, t)
@@ -206,7 +208,7 @@ class SimResult:
             not fire).
         """
         f, o = self.fills, self.orders
-        limit = (o["flags"] & 1) == 0 if len(o) else np.zeros(0, bool)
+        limit = (o["flags"] & ORDER_MARKET) == 0 if len(o) else np.zeros(0, bool)
         sent = o["qty"][limit].sum() if len(o) else 0
         filled_limit = (o["qty"] - o["leaves"])[limit].sum() if len(o) else 0
         eq = self.records["equity"] if len(self.records) else np.zeros(0)
@@ -262,7 +264,7 @@ class SimResult:
             a3.plot(self._time_index(b["ts"][ok]), 0.5 * (b["bid"][ok] + b["ask"][ok]) * price_scale,
                     lw=0.6, color="grey", label="mid")
         f = self.fills
-        for side, mk, col, lab in ((0, "^", "tab:green", "buy"), (1, "v", "tab:red", "sell")):
+        for side, mk, col, lab in ((BUY, "^", "tab:green", "buy"), (SELL, "v", "tab:red", "sell")):
             m = f["side"] == side
             if m.any():
                 a3.scatter(self._time_index(f["exch_ts"][m]), f["price"][m] * price_scale, marker=mk, s=14,
@@ -319,7 +321,7 @@ class SimResult:
         f = self.fills
         df = pd.DataFrame({"side": f["side"], "price": f["price"], "qty": f["qty"]},
                           index=self._time_index(f["exch_ts"]))
-        sgn = np.where(f["side"] == 0, 1.0, -1.0)
+        sgn = np.where(f["side"] == BUY, 1.0, -1.0)
         end_ts = self.final.get("end_ts")
         for h in horizons:
             t = f["exch_ts"] + int(h)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from ..validate import integer, real
+from .dtypes import BUY, SELL, STATUS_OPEN, STATUS_PENDING
 from .engine import Sim, Strategy
 
 __all__ = ["MarketMaker", "TouchQuoter"]
@@ -64,8 +65,8 @@ class MarketMaker(Strategy):
         tk = self.tick
         bid = min(math.floor((res - self.half_spread) / tk) * tk, b)
         ask = max(math.ceil((res + self.half_spread) / tk) * tk, a)
-        self.bid_id = self._side(sim, self.bid_id, 0, bid, pos < self.max_position)
-        self.ask_id = self._side(sim, self.ask_id, 1, ask, -pos < self.max_position)
+        self.bid_id = self._side(sim, self.bid_id, BUY, bid, pos < self.max_position)
+        self.ask_id = self._side(sim, self.ask_id, SELL, ask, -pos < self.max_position)
 
     def _side(self, sim: Sim, oid, side: int, price: int, allowed: bool):
         if oid is not None:
@@ -117,16 +118,16 @@ class TouchQuoter(Strategy):
             return
         pos = sim.position
         core = sim._core
-        for side, target in ((0, b), (1, a)):
+        for side, target in ((BUY, b), (SELL, a)):
             oid = self.ids[side]
             if oid is not None:
                 _, price, _, _, status, cancel_ts = core.order_row(oid)     # the local view
-                if status <= 1:                                            # pending or open
+                if status in (STATUS_PENDING, STATUS_OPEN):
                     if price == target or cancel_ts >= 0:
                         continue
                     core.cancel(oid)
                 self.ids[side] = None
             lim = self.max_position
-            if lim is not None and (pos + self.qty > lim if side == 0 else -pos + self.qty > lim):
+            if lim is not None and (pos + self.qty > lim if side == BUY else -pos + self.qty > lim):
                 continue
             self.ids[side] = sim.submit(side, target, self.qty, post_only=True)

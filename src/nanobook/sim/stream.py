@@ -32,6 +32,8 @@ import numpy as np
 from ..feeds._io import timestamped_json
 from ..validate import integer, is_int
 from ._errors import StreamError
+# the stream's dtype and codes are named in nanobook/sim/dtypes.py (re-exported here)
+from .dtypes import ADD, CANCEL, DEPTH, EXCH, EXEC, HIDDEN, KIND_NAMES as _KIND_NAMES, LOCAL, MD_DTYPE, TRADE
 
 __all__ = [
     "MD_DTYPE", "DEPTH", "TRADE", "ADD", "CANCEL", "EXEC", "EXCH", "LOCAL", "HIDDEN",
@@ -39,14 +41,7 @@ __all__ = [
     "from_synthetic",
 ]
 
-MD_DTYPE = np.dtype([
-    ("exch_ts", "i8"), ("local_ts", "i8"), ("price", "i8"), ("qty", "i8"),
-    ("order_id", "u8"), ("rank", "i8"), ("kind", "u1"), ("side", "u1"), ("flags", "u1"),
-])
-DEPTH, TRADE, ADD, CANCEL, EXEC = 1, 2, 3, 4, 5
-EXCH, LOCAL, HIDDEN = 1, 2, 4
 _BOTH = EXCH | LOCAL
-_KIND_NAMES = {DEPTH: "DEPTH", TRADE: "TRADE", ADD: "ADD", CANCEL: "CANCEL", EXEC: "EXEC"}
 
 
 def validate_stream(md: np.ndarray) -> None:
