@@ -8,14 +8,14 @@ from typing import Any, Mapping
 
 from nanobook.validate import as_bool, as_float, as_i64, as_symbol, as_u64
 
-from ._format import rust_display
+from nanobook.fmt import display
 from .errors import RiskConfigError
 
 __all__ = ["RiskConfig"]
 
 
 def _fmt(x: float) -> str:
-    return rust_display(x)
+    return display(x)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from nanobook.validate import (
 from .config import RiskConfig, _fmt
 from .decision import Decision, ReasonCode, RiskReport, Status
 
-from ._format import fixed
+from nanobook.fmt import fixed
 
 __all__ = ["RiskEngine"]
 

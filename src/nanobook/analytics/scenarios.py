@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..fmt import display
 from ..validate import is_int, is_real
 
 __all__ = [
@@ -219,15 +220,8 @@ def _summary(ticker, method, prices, current_price, horizon, hurdle_rate, bull_p
 # ---------------------------------------------------------------------------
 
 def _fmt(x) -> str:
-    """Rust's ``{}`` for a float: integral values without a fraction."""
-    if isinstance(x, float) and math.isfinite(x) and x == int(x):
-        return str(int(x))
-    if isinstance(x, float) and math.isnan(x):
-        return "NaN"
-    if isinstance(x, float) and math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return str(x)
-
+    """Rust's ``{}``: floats through :func:`nanobook.fmt.display`, anything else as ``str``."""
+    return display(x) if isinstance(x, float) else str(x)
 
 def _validate(current_price, n_paths, horizon, annual_vol, fmt=str):
     if not is_int(n_paths, numpy=True):

@@ -63,21 +63,3 @@ def sat_add(a: int, b: int) -> int:
 
 def sat_sub(a: int, b: int) -> int:
     return clamp(a - b)
-
-
-def fmt_float(x: float) -> str:
-    """Rust ``{}`` formatting of an f64: the shortest repr, never exponent
-    notation, integral values without ``.0``, ``NaN`` / ``inf`` / ``-inf`` / ``-0``."""
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    if x == int(x) and abs(x) < 1e16:
-        return str(int(x)) if x != 0 or math.copysign(1.0, x) > 0 else "-0"
-    r = repr(x)
-    if "e" in r or "E" in r:
-        from decimal import Decimal
-
-        s = format(Decimal(r), "f")
-        return s
-    return r

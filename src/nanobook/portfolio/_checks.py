@@ -25,7 +25,8 @@ import math
 from typing import Any
 
 from ..validate import symbol as check_symbol  # the core's one symbol rule
-from ._arith import I64_MAX, fmt_float
+from ..fmt import display
+from ._arith import I64_MAX
 
 __all__ = ["check_symbol", "int_arg", "real_arg", "nonneg_int_arg", "step_arg", "band_arg", "max_trades_arg"]
 
@@ -79,7 +80,7 @@ def band_arg(x: Any, name: str = "no_trade_band_bps") -> float:
     """``no_trade_band_bps``: finite and non-negative."""
     v = real_arg(x, name)
     if not math.isfinite(v) or v < 0.0:
-        raise ValueError(f"{name} must be finite and non-negative, got {fmt_float(v)}")
+        raise ValueError(f"{name} must be finite and non-negative, got {display(v)}")
     return v
 
 

@@ -36,7 +36,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ._args import AMOUNT_LIMIT, parse_stop_cfg, split_args, validate_options
-from ._arith import fmt_float
+from ..fmt import display
 from ._checks import real_arg
 from ._layout import DenseInputs, require_kernel, to_cents
 
@@ -185,7 +185,7 @@ def frames_to_layout(weights: Any, prices: Any, initial_cash: Any, cost_model: A
 
     cash_f = real_arg(initial_cash, "initial_cash")
     if not math.isfinite(cash_f) or cash_f <= 0:
-        raise ValueError(f"initial_cash must be positive and finite, got {fmt_float(cash_f)}")
+        raise ValueError(f"initial_cash must be positive and finite, got {display(cash_f)}")
     if convention == "integer":
         if cash_f * 100.0 > AMOUNT_LIMIT:
             raise ValueError(f"initial_cash must be at most {AMOUNT_LIMIT / 100.0:.2f} (currency units; "
@@ -193,7 +193,7 @@ def frames_to_layout(weights: Any, prices: Any, initial_cash: Any, cost_model: A
                              f"got {cash_f!r}")
         cash: float | int = int(to_cents(np.array([cash_f]))[0])
         if cash <= 0:
-            raise ValueError(f"initial_cash must be at least one cent, got {fmt_float(cash_f)}")
+            raise ValueError(f"initial_cash must be at least one cent, got {display(cash_f)}")
     else:
         cash = cash_f * 100.0
 
@@ -231,7 +231,7 @@ def frames_to_layout(weights: Any, prices: Any, initial_cash: Any, cost_model: A
     active, bt, bj = k.scan_weights(Wv)
     if bt >= 0:
         raise ValueError(f"weight_schedule[{bt}]: weight for {wcols[bj]} must be finite, "
-                         f"got {fmt_float(Wv[bt, bj])}" + (f" (at {_label(index[bt])})" if index is not None else ""))
+                         f"got {display(Wv[bt, bj])}" + (f" (at {_label(index[bt])})" if index is not None else ""))
     if wcols == symbols:
         W = Wv  # used in place, any strides (a DataFrame's F-ordered values are not copied)
     else:

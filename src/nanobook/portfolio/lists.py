@@ -18,7 +18,7 @@ import numpy as np
 
 from ..validate import SYMBOL_MAX_BYTES
 from ._args import AMOUNT_LIMIT
-from ._arith import fmt_float
+from ..fmt import display
 from ._checks import check_symbol, real_arg
 from ._layout import DenseInputs, fill_prices, shift_fills
 from ._types import BarPrices
@@ -93,7 +93,7 @@ def check_list_inputs(weights: list, bars: list, initial_cash: int, fills: list 
     for i in range(len(weights)):
         for sym, w in weights[i]:
             if not math.isfinite(w):
-                raise ValueError(f"weight_schedule[{i}]: weight for {sym} must be finite, got {fmt_float(w)}")
+                raise ValueError(f"weight_schedule[{i}]: weight for {sym} must be finite, got {display(w)}")
         for sym, (o, h, lo, c) in bars[i]:
             if o < 0 or h < 0 or lo < 0 or c < 0:
                 raise ValueError(

@@ -16,6 +16,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from ..fmt import fixed
+
 __all__ = [
     "Metrics",
     "compute_metrics",
@@ -38,15 +40,6 @@ __all__ = [
 ]
 
 _INF = math.inf
-
-
-def _fmt_fixed(x: float, digits: int) -> str:
-    """Rust ``{:.N}`` formatting: fixed point, NaN as ``NaN``, inf as ``inf``."""
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return format(x, f".{digits}f")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,10 +69,10 @@ class Metrics:
 
     def __repr__(self) -> str:
         return (
-            f"Metrics(total_return={_fmt_fixed(self.total_return * 100.0, 2)}%, "
-            f"sharpe={_fmt_fixed(self.sharpe, 2)}, "
-            f"max_drawdown={_fmt_fixed(self.max_drawdown * 100.0, 2)}%, "
-            f"win_rate={_fmt_fixed(self.win_rate * 100.0, 1)}%)"
+            f"Metrics(total_return={fixed(self.total_return * 100.0, 2)}%, "
+            f"sharpe={fixed(self.sharpe, 2)}, "
+            f"max_drawdown={fixed(self.max_drawdown * 100.0, 2)}%, "
+            f"win_rate={fixed(self.win_rate * 100.0, 1)}%)"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,9 +93,9 @@ class Metrics:
             if isinstance(v, int):
                 s = str(v)
             elif name in pct:
-                s = _fmt_fixed(v * 100.0, 2) + " %"
+                s = fixed(v * 100.0, 2) + " %"
             else:
-                s = _fmt_fixed(v, 3)
+                s = fixed(v, 3)
             lines.append(f"{name:<16} {s:>12}")
         return "\n".join(lines)
 

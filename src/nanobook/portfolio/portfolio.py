@@ -16,11 +16,11 @@ import os
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from ..fmt import display
 from ._arith import (
     MICRO,
     clamp,
     f2i,
-    fmt_float,
     mul_div_trunc,
     round_half_away,
     sat_add,
@@ -156,8 +156,8 @@ class CostModel:
 
     def __repr__(self) -> str:
         return (
-            f"CostModel(commission_bps={fmt_float(self._commission_bps)}, "
-            f"slippage_bps={fmt_float(self._slippage_bps)}, min_commission={self._min_commission})"
+            f"CostModel(commission_bps={display(self._commission_bps)}, "
+            f"slippage_bps={display(self._slippage_bps)}, min_commission={self._min_commission})"
         )
 
 
@@ -258,7 +258,7 @@ class Position:
 
     def __repr__(self) -> str:
         return (
-            f"Position(symbol={self.symbol}, qty={fmt_float(self.quantity)}, "
+            f"Position(symbol={self.symbol}, qty={display(self.quantity)}, "
             f"avg_price={self.avg_entry_price}, realized_pnl={self.realized_pnl})"
         )
 
