@@ -861,15 +861,23 @@ cdef class SimCore:
         f.local_ts = self.last_resp_t
         return 0
 
-    cdef int track_bbo(self, nanos_t t) except -1 nogil:
-        cdef int64_t b = side_best(&self.exch_book[0]), a = side_best(&self.exch_book[1])
-        cdef BboChange* r
+    cdef inline int track_bbo(self, nanos_t t) except -1 nogil:
+        """Note a change of the exchange's best bid / ask at ``t``.  Inline:
+        after almost every row nothing changed, and that costs no call (the
+        change itself is :meth:`bbo_change`, out of line)."""
+        cdef price_t b = side_best(&self.exch_book[0]), a = side_best(&self.exch_book[1])
         if b != self.x_bid or a != self.x_ask:
-            self.x_bid, self.x_ask = b, a
-            if b != 0 and a != 0:
-                self.last_mid_x2 = a + b
-            r = <BboChange*>buf_push(&self.bbos)
-            r.ts, r.bid, r.ask = t, b, a
+            self.bbo_change(t, b, a)
+        return 0
+
+    cdef int bbo_change(self, nanos_t t, price_t b, price_t a) except -1 nogil:
+        """The exchange's best bid / ask became ``b`` / ``a`` at ``t``: keep and record them."""
+        cdef BboChange* r
+        self.x_bid, self.x_ask = b, a
+        if b != 0 and a != 0:
+            self.last_mid_x2 = a + b
+        r = <BboChange*>buf_push(&self.bbos)
+        r.ts, r.bid, r.ask = t, b, a
         return 0
 
     cdef int record(self, nanos_t t) except -1 nogil:
