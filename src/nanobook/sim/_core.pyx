@@ -364,7 +364,18 @@ cdef inline sqty_t side_get(const BookSide* s, price_t price) noexcept nogil:
         return s.dense[price - s.lo]
     return lad_get(&s.sorted, price)
 
-cdef sqty_t side_set(BookSide* s, price_t price, sqty_t q) except -1 nogil:
+cdef int side_insert(Ladder* lad, int64_t i, price_t k, sqty_t q) except -1 nogil:
+    """A new level at index ``i`` of the sorted ladder (the only growing step
+    of ``side_set``, out of line so the common paths stay call-free)."""
+    if lad.n == lad.cap and lad.n >= 1024 and lad_tombstones(lad) * 4 > lad.n:
+        # full and a quarter or more of it empty levels: drop them instead of growing
+        lad_compact(lad)
+        i = lad_find(lad, k)
+    lad_insert_at(lad, i, k, q, 0)
+    return 0
+
+
+cdef inline sqty_t side_set(BookSide* s, price_t price, sqty_t q) except -1 nogil:
     """Set the level total (q <= 0 empties it); returns the old total.
 
     An emptied level keeps its slot (quantity 0, a tombstone) unless it is
@@ -402,11 +413,7 @@ cdef sqty_t side_set(BookSide* s, price_t price, sqty_t q) except -1 nogil:
         return old
     if q == 0:
         return 0
-    if lad.n == lad.cap and lad.n >= 1024 and lad_tombstones(lad) * 4 > lad.n:
-        # full and a quarter or more of it empty levels: drop them instead of growing
-        lad_compact(lad)
-        i = lad_find(lad, k)
-    lad_insert_at(lad, i, k, q, 0)
+    side_insert(lad, i, k, q)
     return 0
 
 cdef inline price_t side_best(const BookSide* s) noexcept nogil:
