@@ -223,6 +223,7 @@ def _fmt(x) -> str:
     """Rust's ``{}``: floats through :func:`nanobook.fmt.display`, anything else as ``str``."""
     return display(x) if isinstance(x, float) else str(x)
 
+
 def _validate(current_price, n_paths, horizon, annual_vol, fmt=str):
     if not is_int(n_paths, numpy=True):
         raise TypeError(f"n_paths must be an int, got {type(n_paths).__name__}")
