@@ -13,9 +13,9 @@ exception whose message names the parameter and the value:
 
 The option rules (``quantity_step``, the order-value limits, the band, the
 trade cap) are shared by ``Portfolio`` and ``backtest_weights``; ``i64``
-says whether the caller also checks the signed 64-bit range here (a
-``Portfolio`` does; ``backtest_weights`` leaves it to the kernel, which
-raises ``OverflowError`` when it reads the value). The symbol rule is the
+says whether the caller also checks the signed 64-bit range here (both
+do for these options, so a value the kernel cannot hold is an
+``OverflowError`` that names the option). The symbol rule is the
 core's :func:`nanobook.validate.symbol`. Imports nothing above ``_arith``
 and ``nanobook.validate``.
 """
