@@ -8,6 +8,7 @@ order), ``stop_cfg`` and the exact-range limits. Imports nothing above it.
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any, Mapping
 
 from ._arith import I64_MAX, MICRO
@@ -143,15 +144,17 @@ def split_args(cost_model: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> di
 
 
 #: The options' rules (``_checks``), in the order the reference checks them.
+#: The integer ones check the signed 64-bit range here (``i64``), so a value
+#: the kernel cannot hold is an OverflowError that names the option.
 _OPTION_RULES = (
-    ("quantity_step", step_arg),
-    ("min_order_value", nonneg_int_arg),
-    ("max_order_value", nonneg_int_arg),
+    ("quantity_step", partial(step_arg, i64=True)),
+    ("min_order_value", partial(nonneg_int_arg, i64=True)),
+    ("max_order_value", partial(nonneg_int_arg, i64=True)),
     ("no_trade_band_bps", band_arg),
-    ("max_traded_value_per_month", nonneg_int_arg),
-    ("max_trades_per_rebalance", max_trades_arg),
-    ("max_trades_per_day", max_trades_arg),
-    ("max_trades_per_month", max_trades_arg),
+    ("max_traded_value_per_month", partial(nonneg_int_arg, i64=True)),
+    ("max_trades_per_rebalance", partial(max_trades_arg, i64=True)),
+    ("max_trades_per_day", partial(max_trades_arg, i64=True)),
+    ("max_trades_per_month", partial(max_trades_arg, i64=True)),
 )
 
 
@@ -164,9 +167,7 @@ def validate_options(opts: dict[str, Any], n: int) -> dict[str, Any]:
     for name, rule in _OPTION_RULES:
         v = o.get(name)
         if v is not None:
-            # i64: a value past the kernel's signed 64-bit range is an
-            # OverflowError that names the option, not C's bare conversion error
-            o[name] = rule(v, name) if rule is band_arg else rule(v, name, i64=True)
+            o[name] = rule(v, name)
     for name in ("period_day_ordinal", "period_month_ordinal"):
         v = o.get(name)
         if v is not None:
